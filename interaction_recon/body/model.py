@@ -1,0 +1,156 @@
+"""The body-model interface: SMPL-convention parameters in, posed geometry out.
+
+Every backend (``anny``, ``smpl``) is a :class:`BodyModel`. Parameters are batched over
+``[person P, frame T]``; outputs keep that batching. The frame of the outputs is whatever
+frame ``global_orient`` and ``transl`` are expressed in; the rest pose is a T-pose standing
+along +y, facing +z, with its left side at +x (SMPL's convention).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import roma
+import torch
+from torch import Tensor
+
+from interaction_recon.body import skeleton
+
+
+@dataclass
+class BodyParams:
+    """SMPL-convention parameters of P people over T frames.
+
+    global_orient: [P, T, 3] axis-angle of the pelvis.
+    body_pose:     [P, T, 23, 3] axis-angle of joints 1..23 relative to their parent,
+                   zero = SMPL's T-pose rest.
+    transl:        [P, T, 3] metres; the posed pelvis joint sits at rest_pelvis + transl.
+    shape:         [P, S] one shape per person (anny: 6 phenotypes in [0, 1]; smpl: betas).
+    """
+
+    global_orient: Tensor
+    body_pose: Tensor
+    transl: Tensor
+    shape: Tensor
+
+    @property
+    def batch(self) -> tuple[int, int]:
+        return tuple(self.global_orient.shape[:2])
+
+    def map(self, fn) -> "BodyParams":
+        """Apply ``fn`` to every tensor (e.g. ``.detach()``, ``.to(device)``)."""
+        return replace(self, **{f.name: fn(getattr(self, f.name)) for f in fields(self)})
+
+    def validate(self, num_shape: int) -> None:
+        """Raise ``ValueError`` naming the first tensor whose shape or values are wrong."""
+        P, T = self.batch
+        expected = {
+            "global_orient": (P, T, 3),
+            "body_pose": (P, T, skeleton.NUM_BODY_JOINTS, 3),
+            "transl": (P, T, 3),
+            "shape": (P, num_shape),
+        }
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if tuple(value.shape) != shape:
+                raise ValueError(f"BodyParams.{name}: expected shape {shape}, got {tuple(value.shape)}")
+            if not torch.isfinite(value).all():
+                raise ValueError(f"BodyParams.{name} contains NaN or inf")
+
+
+@dataclass
+class BodyOutput:
+    """Posed geometry of P people over T frames (metres, the parameters' frame).
+
+    joints:             [P, T, 24, 3] SMPL-24 joints.
+    rotations:          [P, T, 24, 3, 3] each joint's global rotation (rest -> posed).
+    coco17:             [P, T, 17, 3] COCO-17 keypoints.
+    blazepose33:        [P, T, 33, 3] BlazePose GHUM keypoints.
+    collision_vertices: [P, T, Vc, 3] the low-resolution collision mesh on the same rig.
+    vertices:           [P, T, V, 3] the full mesh, or None unless asked for.
+    """
+
+    joints: Tensor
+    rotations: Tensor
+    coco17: Tensor
+    blazepose33: Tensor
+    collision_vertices: Tensor
+    vertices: Tensor | None = None
+
+
+def global_rotations(local: Tensor) -> Tensor:
+    """Chain local joint rotations [..., 24, 3, 3] down the SMPL tree into global ones."""
+    out = [local[..., 0, :, :]]
+    for j in range(1, skeleton.NUM_JOINTS):
+        out.append(out[skeleton.SMPL_PARENTS[j]] @ local[..., j, :, :])
+    return torch.stack(out, dim=-3)
+
+
+def blend_transforms(weights: Tensor, transforms: Tensor) -> Tensor:
+    """Linear-blend-skinning transforms: weights [V, B] x transforms [..., B, 3, 4] -> [..., V, 3, 4]."""
+    flat = transforms.flatten(-2)  # [..., B, 12]
+    return torch.matmul(weights, flat).unflatten(-1, (3, 4))
+
+
+def apply_transforms(transforms: Tensor, points: Tensor) -> Tensor:
+    """Apply per-point rigid/affine transforms [..., V, 3, 4] to points [..., V, 3]."""
+    return (transforms[..., :3] @ points.unsqueeze(-1)).squeeze(-1) + transforms[..., 3]
+
+
+class BodyModel(torch.nn.Module):
+    """Common front of every backend; subclasses implement :meth:`_pose` and the tables.
+
+    Buffers every backend provides:
+        faces [F, 3], collision_faces [Fc, 3] (or an empty [0, 3] for point-only collision
+        sets), collision_index [Vc] (full-mesh vertex each collision vertex stands for, or -1),
+        smpl_parts [V] and coarse_parts [V] (indices into skeleton.SMPL_PARTS / COARSE_PARTS),
+        collision_smpl_parts [Vc], collision_coarse_parts [Vc],
+        landmark_weights [L, S + NB] mapping landmark-support vertices and skeleton bones
+        to skeleton.LANDMARKS.
+    uv [Vt, 2] with face_uv [F, 3] (None where the model has no UV layout).
+    """
+
+    name: str = "body"
+    num_shape: int = 0
+
+    def default_shape(self, num_people: int) -> Tensor:
+        """[P, S] the average body of this model."""
+        raise NotImplementedError
+
+    def neutral_params(self, num_people: int = 2, num_frames: int = 1) -> BodyParams:
+        """T-posed average bodies at the origin, [P, T] batched, on the model's device."""
+        P, T = num_people, num_frames
+        z = self.faces.new_zeros((), dtype=torch.float32)
+        return BodyParams(
+            global_orient=z.new_zeros(P, T, 3),
+            body_pose=z.new_zeros(P, T, skeleton.NUM_BODY_JOINTS, 3),
+            transl=z.new_zeros(P, T, 3),
+            shape=self.default_shape(P),
+        )
+
+    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool) -> dict:
+        """Backend core. rotations [P, T, 24, 3, 3] global; returns a dict with
+        ``joints`` [P,T,24,3], ``landmark_points`` [P,T,S+NB,3], ``collision_vertices``
+        [P,T,Vc,3] and ``vertices`` [P,T,V,3] (only when ``full_mesh``)."""
+        raise NotImplementedError
+
+    def forward(self, params: BodyParams, full_mesh: bool = False) -> BodyOutput:
+        params.validate(self.num_shape)
+        local = roma.rotvec_to_rotmat(
+            torch.cat([params.global_orient.unsqueeze(-2), params.body_pose], dim=-2)
+        )
+        rotations = global_rotations(local)
+        posed = self._pose(rotations, params.transl, params.shape, full_mesh)
+        landmarks = torch.einsum("ls,ptsd->ptld", self.landmark_weights, posed["landmark_points"])
+        return BodyOutput(
+            joints=posed["joints"],
+            rotations=rotations,
+            coco17=landmarks[..., self._coco_index, :],
+            blazepose33=landmarks[..., self._blaze_index, :],
+            collision_vertices=posed["collision_vertices"],
+            vertices=posed.get("vertices"),
+        )
+
+    def _register_landmark_layouts(self) -> None:
+        index = {n: i for i, n in enumerate(skeleton.LANDMARKS)}
+        self.register_buffer("_coco_index", torch.tensor([index[n] for n in skeleton.COCO17]), persistent=False)
+        self.register_buffer("_blaze_index", torch.tensor([index[n] for n in skeleton.BLAZEPOSE33]), persistent=False)

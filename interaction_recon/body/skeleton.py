@@ -1,0 +1,86 @@
+"""Joint, keypoint and part vocabularies shared by every body-model backend.
+
+Everything here is plain data: SMPL-24 joint order and kinematic tree, the COCO-17 and
+BlazePose-33 keypoint layouts (as lists of landmark names that each backend knows how to
+place), and the two part vocabularies (SMPL-24 parts, Ask-Pose-Unite coarse parts).
+"""
+
+SMPL_JOINTS = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
+    "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+)
+SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+NUM_JOINTS = len(SMPL_JOINTS)
+NUM_BODY_JOINTS = NUM_JOINTS - 1  # rotations in body_pose (all but the pelvis)
+
+
+def flip_permutation(names) -> list[int]:
+    """Index permutation that swaps every left name (``left_*``, ``*_left``) with its right twin."""
+    index = {n: i for i, n in enumerate(names)}
+
+    def twin(n):
+        if n.startswith("left_"):
+            return "right_" + n[5:]
+        if n.startswith("right_"):
+            return "left_" + n[6:]
+        if n.endswith("_left"):
+            return n[:-5] + "_right"
+        if n.endswith("_right"):
+            return n[:-6] + "_left"
+        return n
+
+    return [index[twin(n)] for n in names]
+
+
+COCO17 = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+
+BLAZEPOSE33 = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+
+# Every landmark a backend must place (the union of both layouts).
+LANDMARKS = tuple(dict.fromkeys(COCO17 + BLAZEPOSE33))
+
+# The 24 SMPL parts: a vertex belongs to the joint whose rotation moves it most.
+SMPL_PARTS = SMPL_JOINTS
+
+# Ask-Pose-Unite's coarse parts (paper, Sec. 3), each with a side where the body has two.
+# "arm" and "leg" are groups: "arm" = upper arm + elbow + forearm; "leg" is the lower leg
+# (APU lists thigh and knee separately), so a "leg" contact is a shin/calf contact.
+SIDED_PARTS = ("hand", "forearm", "upper arm", "elbow", "shoulder", "thigh", "knee", "leg", "foot")
+CENTRAL_PARTS = ("chest", "stomach", "back", "waist", "neck", "head", "face")
+COARSE_PARTS = tuple(
+    [f"{side} {p}" for p in SIDED_PARTS for side in ("left", "right")] + list(CENTRAL_PARTS)
+)
+COARSE_GROUPS = {
+    f"{side} arm": (f"{side} upper arm", f"{side} elbow", f"{side} forearm")
+    for side in ("left", "right")
+}
+
+
+def coarse_part_members(name: str) -> tuple[str, ...]:
+    """The coarse part labels a contact-annotation name covers.
+
+    ``"left arm"`` -> its three arm parts; ``"hand"`` (no side, or ``"both hand"``) -> both
+    hands; a plain label -> itself. Raises ``KeyError`` for unknown names.
+    """
+    name = name.strip().lower()
+    if name in COARSE_GROUPS:
+        return COARSE_GROUPS[name]
+    if name in COARSE_PARTS:
+        return (name,)
+    bare = name.removeprefix("both ")
+    if bare in SIDED_PARTS or bare == "arm":
+        return coarse_part_members(f"left {bare}") + coarse_part_members(f"right {bare}")
+    raise KeyError(f"unknown body part {name!r}; known: {COARSE_PARTS + tuple(COARSE_GROUPS)}")

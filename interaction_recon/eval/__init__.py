@@ -1,0 +1,1 @@
+"""Scoring reconstructions of two people against ground truth (see ``metrics``)."""

@@ -1,0 +1,17 @@
+"""Where the project keeps what it builds at run time (model caches)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """``$INTERACTION_RECON_CACHE``, else ``.cache/`` of a source checkout, else
+    ``~/.cache/interaction_recon`` for an installed package."""
+    if "INTERACTION_RECON_CACHE" in os.environ:
+        return Path(os.environ["INTERACTION_RECON_CACHE"])
+    if (PROJECT_ROOT / "package.xml").exists():
+        return PROJECT_ROOT / ".cache"
+    return Path.home() / ".cache" / "interaction_recon"

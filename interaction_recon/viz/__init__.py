@@ -1,0 +1,1 @@
+"""Pictures of bodies for people to look at (CPU, matplotlib)."""
