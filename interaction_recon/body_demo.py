@@ -29,18 +29,21 @@ def _aim(body_pose, joint: str, rest_dir, world_dir, parent_rot):
     body_pose[_J[joint] - 1] = axis / axis.norm() * angle
 
 
-def handshake_params(body, gap: float = 0.62, lean: float = 0.3):
-    """Two people facing each other ``gap`` metres apart, right hands meeting in between."""
+def handshake_params(body, gap: float = 0.95, drop: float = 0.3):
+    """Two people facing each other ``gap`` metres apart along x, each right arm aimed so
+    that the hand reaches the midpoint ``drop`` metres below shoulder height; left arms down."""
     params = body.neutral_params(2, 1)
     for p, (x, yaw) in enumerate(((-gap / 2, math.pi / 2), (gap / 2, -math.pi / 2))):
-        orient = torch.tensor([0.0, yaw, 0.0])
-        params.global_orient[p, 0] = orient
+        params.global_orient[p, 0] = torch.tensor([0.0, yaw, 0.0])
         params.transl[p, 0] = torch.tensor([x, 0.0, 0.0])
-        R = roma.rotvec_to_rotmat(orient)
-        # right arm: forward, inward and down towards the meeting point; left arm down
-        toward = torch.tensor([-x, -0.55, -lean * (1 if p == 0 else -1)])
-        _aim(params.body_pose[p, 0], "right_shoulder", [-1.0, 0, 0], toward, R)
-        _aim(params.body_pose[p, 0], "left_shoulder", [1.0, 0, 0], torch.tensor([0.15 * math.copysign(1, x), -1.0, 0.0]), R)
+    with torch.no_grad():
+        shoulders = body(params).joints[:, 0, _J["right_shoulder"]]
+    for p in range(2):
+        R = roma.rotvec_to_rotmat(params.global_orient[p, 0])
+        side = -math.copysign(0.03, float(shoulders[p, 0]))  # the two hands stop 6 cm apart in x
+        target = torch.tensor([side, float(shoulders[p, 1]) - drop, 0.0])
+        _aim(params.body_pose[p, 0], "right_shoulder", [-1.0, 0, 0], target - shoulders[p], R)
+        _aim(params.body_pose[p, 0], "left_shoulder", [1.0, 0, 0], R @ torch.tensor([0.15, -1.0, 0.0]), R)
     return params
 
 
