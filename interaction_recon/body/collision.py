@@ -98,12 +98,26 @@ class BodyCollider(torch.nn.Module):
             raise ValueError(f"penetration needs exactly 2 people, got {out.joints.shape[0]}")
         centres, radii = self.spheres(out, rest)
         points = out.collision_vertices.flip(0)  # person 1's vertices against person 0's spheres, and back
-        with torch.no_grad():  # the deepest sphere per vertex; only it carries gradient
-            best = torch.cat([(radii[:, None, None] - torch.cdist(p, c)).argmax(-1)
-                              for p, c in zip(points.split(16, 1), centres.split(16, 1))], dim=1)
+        best = self._deepest_sphere(points.detach(), centres.detach(), radii.detach())
         c = torch.gather(centres, 2, best.unsqueeze(-1).expand(*best.shape, 3))  # [2,T,Vc,3]
         r = torch.gather(radii, 1, best.flatten(1)).view_as(best)
         return (r - (points - c).norm(dim=-1)).clamp_min(0.0).flip(0)
+
+    @staticmethod
+    def _deepest_sphere(points: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
+        """[2, T, Vc] index of the sphere each point is deepest in (0 where it is in none).
+
+        Broad phase: only points inside the box around the other body's spheres are searched,
+        so frames where the two people are apart cost nothing.
+        """
+        lo = (centres - radii[:, None, :, None]).amin(2, keepdim=True)  # [2,T,1,3]
+        hi = (centres + radii[:, None, :, None]).amax(2, keepdim=True)
+        candidate = ((points > lo) & (points < hi)).all(-1)  # [2,T,Vc]
+        best = torch.zeros(points.shape[:-1], dtype=torch.long, device=points.device)
+        for p, t in candidate.any(-1).nonzero().tolist():
+            mask = candidate[p, t]
+            best[p, t, mask] = (radii[p] - torch.cdist(points[p, t, mask], centres[p, t])).argmax(-1)
+        return best
 
     def part_mask(self, part: str) -> Tensor:
         """[Vc] bool: collision vertices of a coarse part or group ("left hand", "arm", ...)."""
