@@ -22,7 +22,6 @@ Retargeting to SMPL convention, and how exact it is:
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
@@ -124,7 +123,6 @@ class AnnyBody(BodyModel):
     def __init__(self, cache_dir: str | Path, collision_topology: str = "notoes_collapse10pc"):
         super().__init__()
         cache_dir = Path(cache_dir)
-        os.environ.setdefault("ANNY_CACHE_DIR", str(cache_dir))
         import anny
         import anny.paths
         from anny.utils import kinematics
