@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh machine: a project-local virtual environment in .venv with
-# the pinned requirements, this package installed editable, and the anny body-model cache
-# built once into .cache/anny. Re-running it with nothing changed takes a few seconds.
+# the pinned requirements, this package installed editable, its ROS messages generated and
+# compiled into the venv, and the anny body-model cache built once into .cache/anny. Re-running it with nothing changed takes a few seconds.
 #   scripts/bootstrap.sh          CPU (default)
 #   scripts/bootstrap.sh --gpu    GPU extras instead of the CPU onnxruntime
 set -euo pipefail
@@ -25,4 +25,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
+"$venv/bin/python" scripts/build_msgs.py   # interaction_recon_msgs into the venv, without colcon
 "$venv/bin/interaction-recon" build-cache
