@@ -78,10 +78,8 @@ class BodyCollider(torch.nn.Module):
         self.register_buffer("_part_index", body.collision_coarse_parts, persistent=False)
 
     def rest(self, params: BodyParams) -> BodyOutput:
-        """The T-posed rest bodies [P, 1] of these parameters' shapes."""
-        neutral = self.body.neutral_params(params.shape.shape[0], 1)
-        neutral.shape = params.shape
-        return self.body(neutral.map(lambda t: t.to(params.shape)))
+        """The T-posed rest bodies [P, 1] of these parameters' shapes (what the queries need)."""
+        return self.body.rest(params.shape)
 
     def spheres(self, out: BodyOutput, rest: BodyOutput) -> tuple[Tensor, Tensor]:
         """Posed sphere centres [P, T, S, 3] and radii [P, S]."""

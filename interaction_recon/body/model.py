@@ -127,6 +127,12 @@ class BodyModel(torch.nn.Module):
             shape=self.default_shape(P),
         )
 
+    def rest(self, shape: Tensor, full_mesh: bool = False) -> BodyOutput:
+        """T-posed bodies [P, 1] of these shapes [P, S] at the origin."""
+        params = self.neutral_params(shape.shape[0], 1).map(lambda t: t.to(shape))
+        params.shape = shape
+        return self(params, full_mesh=full_mesh)
+
     def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool) -> dict:
         """Backend core. rotations [P, T, 24, 3, 3] global; returns a dict with
         ``joints`` [P,T,24,3], ``landmark_points`` [P,T,S+NB,3], ``collision_vertices``

@@ -1,0 +1,1 @@
+"""Synthetic two-person close-interaction world with ground truth."""
