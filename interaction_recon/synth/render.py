@@ -103,7 +103,7 @@ def visible_points(render: Render, points_cam: Tensor, mesh_of_point: Tensor, K:
     H, W = render.mesh_id.shape
     uv = project(points_cam, K)
     z = points_cam[..., 2]
-    col, row = torch.floor(uv[..., 0]), torch.floor(uv[..., 1])
+    col, row = torch.floor(uv[..., 0]).nan_to_num(-1.0), torch.floor(uv[..., 1]).nan_to_num(-1.0)
     inside = (z >= NEAR) & (col >= 0) & (col < W) & (row >= 0) & (row < H)
     pix = (row.clamp(0, H - 1) * W + col.clamp(0, W - 1)).long()
     shown = render.mesh_id.flatten()[pix].long()
