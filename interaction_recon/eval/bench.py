@@ -3,7 +3,8 @@
     interaction-recon bench --suite smoke --method lift-height-depth
 
 Suites are generated deterministically from their seeds and cached in
-``<cache>/synth/<suite>/`` (regenerated when the suite or the generator's code changes); results go to ``benchmarks/results/<suite>-<method>.{json,md,png}``.
+``<cache>/synth/<suite>/`` (regenerated when the suite or the generator's code changes);
+results go to ``benchmarks/results/<suite>-<method>.{json,md,png}``.
 A method is a function ``(scene, rng) -> prediction dict`` (keys as in
 :func:`interaction_recon.eval.metrics.score_sequence`); register it in ``METHODS``.
 """
@@ -33,7 +34,6 @@ class Suite:
     seeds: tuple[int, ...]
     images: bool
     size: tuple[int, int] = (512, 512)
-    observations: str = "noisy"  # observe.PRESETS key for methods that use simulated 2D
 
 
 SUITES = {

@@ -588,7 +588,8 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4) -> 
     # frame is seen every 2 steps, at half the cost); the last quarter sees all of them at once.
     subsets = []
     for fs in ([f for f in frames if f % 2 == 0] or frames, [f for f in frames if f % 2] or frames, frames):
-        plan = [(torch.tensor([f0 <= f <= f1 for f in fs]), a, b) for f0, f1, a, b in motion.contact_plan]
+        plan = [(torch.tensor([f0 <= f <= f1 for f in fs]), collider.part_mask(a), collider.part_mask(b))
+                for f0, f1, a, b in motion.contact_plan]
         base = params.map(lambda t: t[:, fs] if t.dim() > 2 else t)
         subsets.append((fs, W[fs][:, used], plan, base))
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1 - 0.8 * i / steps)
@@ -616,10 +617,10 @@ def _refine_loss(out, rest, collider, plan, pose: Tensor, contact_weight: float 
     """Contact hinge (1.3 cm on the exact minimum distance, plus a soft minimum over part a's
     vertices that spreads the gradient), penetration hinge (2.5 mm), joint-limit hinge."""
     loss = pose.new_zeros(())
-    for mask, a, b in plan:
+    for mask, part_a, part_b in plan:  # frames in the contact's window, vertex masks of both parts
         if mask.any():
-            va = out.collision_vertices[0][mask][:, collider.part_mask(a)]
-            vb = out.collision_vertices[1][mask][:, collider.part_mask(b)]
+            va = out.collision_vertices[0][mask][:, part_a]
+            vb = out.collision_vertices[1][mask][:, part_b]
             near = torch.cdist(va, vb).amin(-1)  # [F, Na]: each vertex of a to the nearest of b
             d = near.amin(-1)  # exact minimum, as in collider.contact_distance
             ds = -0.001 * torch.logsumexp(-near / 0.001, dim=-1)  # soft minimum over a's vertices
