@@ -56,3 +56,29 @@ def test_collision_queries_are_cheap_enough_for_a_window(anny_body, anny_collide
     params = params.map(lambda t: t.expand(2, 16, *t.shape[2:]).clone() if t.dim() > 2 else t)
     depth = anny_collider.penetration(anny_body(params), anny_collider.rest(params))
     assert depth.shape == (2, 16, 1229) and torch.isfinite(depth).all()
+
+
+def test_vectorised_deepest_sphere_matches_the_per_frame_loop(anny_body, anny_collider):
+    torch.manual_seed(3)
+    params = _facing_pair(anny_body, 0.2)
+    params = params.map(lambda t: t.expand(2, 12, *t.shape[2:]).clone() if t.dim() > 2 else t)
+    params.body_pose.normal_(0.0, 0.3)
+    params.transl[1, :, 2] = torch.linspace(0.05, 1.2, 12)  # deep overlap to apart
+    params.transl[1, :, 0] = torch.rand(12) * 0.3
+    with torch.no_grad():
+        out = anny_body(params)
+        centres, radii = anny_collider.spheres(out, anny_collider.rest(params))
+    points = out.collision_vertices.flip(0)
+    fast = anny_collider._deepest_sphere(points, centres, radii)
+    loop = anny_collider._deepest_sphere_loop(points, centres, radii)
+
+    def depth(idx):
+        c = torch.gather(centres, 2, idx.unsqueeze(-1).expand(*idx.shape, 3))
+        r = torch.gather(radii, 1, idx.flatten(1)).view_as(idx)
+        return r - (points - c).norm(dim=-1)
+
+    inside = depth(loop) > 0
+    assert inside.sum() > 200 and not inside[:, -1].any()  # deep frames and a separated one
+    assert torch.equal(fast[inside], loop[inside])
+    assert (fast[~inside] == 0).all()  # documented: 0 where a point is in no sphere
+    assert torch.equal(depth(fast).clamp_min(0), depth(loop).clamp_min(0))

@@ -101,16 +101,43 @@ class BodyCollider(torch.nn.Module):
         r = torch.gather(radii, 1, best.flatten(1)).view_as(best)
         return (r - (points - c).norm(dim=-1)).clamp_min(0.0).flip(0)
 
-    @staticmethod
-    def _deepest_sphere(points: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
+    def _deepest_sphere(self, points: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
         """[2, T, Vc] index of the sphere each point is deepest in (0 where it is in none).
 
-        Broad phase: only points inside the box around the other body's spheres are searched,
-        so frames where the two people are apart cost nothing.
+        Broad phase per SMPL joint: the spheres a joint carries lie inside one bounding sphere
+        (their mean centre; radius to the farthest sphere's far side). Points outside every
+        bound are in no sphere; the others are scored only against the spheres of the joints
+        whose bounds hold them, one joint at a time over all frames (no per-frame loop).
         """
-        lo = (centres - radii[:, None, :, None]).amin(2, keepdim=True)  # [2,T,1,3]
+        P, T, V, _ = points.shape
+        joint = self.sphere_joint
+        groups = [(joint == j).nonzero()[:, 0] for j in joint.unique().tolist()]
+        bound_c = torch.stack([centres[:, :, g].mean(2) for g in groups], 2)  # [P,T,G,3]
+        bound_r = torch.stack([((centres[:, :, g] - bound_c[:, :, i, None]).norm(dim=-1) + radii[:, None, g]).amax(-1)
+                               for i, g in enumerate(groups)], -1)  # [P,T,G]
+        near = torch.cdist(points, bound_c) < bound_r[:, :, None]  # [P,T,V,G]
+        best = torch.zeros(P * T * V, dtype=torch.long, device=points.device)
+        top = torch.zeros(P * T * V, dtype=points.dtype, device=points.device)  # depth so far (0: none)
+        flat = points.reshape(-1, 3)
+        for i, g in enumerate(groups):
+            idx = near[..., i].flatten().nonzero()[:, 0]
+            if not len(idx):
+                continue
+            frame = idx // V  # flat (person, frame)
+            c = centres[:, :, g].reshape(P * T, len(g), 3)[frame]  # [N,n,3]
+            depth, which = (radii[:, g][frame // T] - (flat[idx, None] - c).norm(dim=-1)).max(-1)
+            deeper = depth > top[idx]
+            top[idx[deeper]] = depth[deeper]
+            best[idx[deeper]] = g[which[deeper]]
+        return best.view(P, T, V)
+
+    @staticmethod
+    def _deepest_sphere_loop(points: Tensor, centres: Tensor, radii: Tensor) -> Tensor:
+        """Reference for :meth:`_deepest_sphere` (the former per-(person, frame) loop): the same
+        sphere wherever a point is inside one (elsewhere any index: its depth clamps to 0)."""
+        lo = (centres - radii[:, None, :, None]).amin(2, keepdim=True)
         hi = (centres + radii[:, None, :, None]).amax(2, keepdim=True)
-        candidate = ((points > lo) & (points < hi)).all(-1)  # [2,T,Vc]
+        candidate = ((points > lo) & (points < hi)).all(-1)
         best = torch.zeros(points.shape[:-1], dtype=torch.long, device=points.device)
         for p, t in candidate.any(-1).nonzero().tolist():
             mask = candidate[p, t]

@@ -5,6 +5,8 @@ BlazePose-33 keypoint layouts (as lists of landmark names that each backend know
 place), and the two part vocabularies (SMPL-24 parts, Ask-Pose-Unite coarse parts).
 """
 
+import math
+
 SMPL_JOINTS = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
     "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
@@ -14,6 +16,16 @@ SMPL_JOINTS = (
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 NUM_JOINTS = len(SMPL_JOINTS)
 NUM_BODY_JOINTS = NUM_JOINTS - 1  # rotations in body_pose (all but the pelvis)
+
+# Largest rotation (rad) of each joint away from the T-pose; the pelvis (global) is free.
+JOINT_LIMITS = {
+    "pelvis": math.pi, "left_hip": 2.2, "right_hip": 2.2, "spine1": 0.6, "left_knee": 2.6,
+    "right_knee": 2.6, "spine2": 0.6, "left_ankle": 0.9, "right_ankle": 0.9, "spine3": 0.6,
+    "left_foot": 0.6, "right_foot": 0.6, "neck": 1.0, "left_collar": 0.5, "right_collar": 0.5,
+    "head": 1.0, "left_shoulder": 2.5, "right_shoulder": 2.5, "left_elbow": 2.6,
+    "right_elbow": 2.6, "left_wrist": 1.2, "right_wrist": 1.2, "left_hand": 0.8, "right_hand": 0.8,
+}
+BODY_POSE_LIMITS = tuple(JOINT_LIMITS[n] for n in SMPL_JOINTS[1:])  # [23], body_pose order
 
 
 def flip_permutation(names) -> list[int]:

@@ -4,8 +4,9 @@ A motion is built in four steps: (1) root paths, torso/leg keyframes and a proce
 per person; (2) root positions re-solved so the stance foot stays planted; (3) arms aimed by
 two-bone IK at targets on the other person, blended in and out by a smoothstep envelope
 (slerp between the resting and the reaching arm); (4) a short Adam refinement on the body
-model and collider that closes the planned contacts and removes interpenetration. Every
-frame, each person's lowest collision vertex is put on the floor (y = 0).
+model and collider that closes the planned contacts and removes interpenetration, then
+polish passes on the frames that still miss a margin, each kept only if it lowers the worst
+violation. Every frame, each person's lowest collision vertex is put on the floor (y = 0).
 
 Interaction frame (before the random world yaw): person 0 stands at the origin facing +z
 (left side at +x) at contact time; person 1 faces them ("face"), stands at their right
@@ -34,15 +35,7 @@ INTERACTIONS = (
     "push", "punch_block", "dance_holding_hands", "help_stand_up", "arm_in_arm_walk",
 )
 
-# Largest rotation (rad) of each joint away from the T-pose; the pelvis (global) is free.
-JOINT_LIMITS = {
-    "pelvis": math.pi, "left_hip": 2.2, "right_hip": 2.2, "spine1": 0.6, "left_knee": 2.6,
-    "right_knee": 2.6, "spine2": 0.6, "left_ankle": 0.9, "right_ankle": 0.9, "spine3": 0.6,
-    "left_foot": 0.6, "right_foot": 0.6, "neck": 1.0, "left_collar": 0.5, "right_collar": 0.5,
-    "head": 1.0, "left_shoulder": 2.5, "right_shoulder": 2.5, "left_elbow": 2.6,
-    "right_elbow": 2.6, "left_wrist": 1.2, "right_wrist": 1.2, "left_hand": 0.8, "right_hand": 0.8,
-}
-_LIMITS = torch.tensor([JOINT_LIMITS[n] for n in skeleton.SMPL_JOINTS[1:]])  # [23]
+_LIMITS = torch.tensor(skeleton.BODY_POSE_LIMITS)  # [23]
 
 
 @dataclass
@@ -68,6 +61,8 @@ class _Spec:
     during: contact-phase modulation: "hold", "pump", "rub", "sway", "walk", "stand_up".
     retreat: (person, metres) stepped backwards after release.
     child: the people who may be drawn as a child (where the contacts stay reachable).
+    as_child: {person: (targets, contacts)} replacing that person's targets and the contacts
+      when they are drawn as a child (a child hugs an adult around the waist, not the back).
     """
 
     layout: str
@@ -80,6 +75,7 @@ class _Spec:
     during: str = "hold"
     retreat: tuple[int, float] | None = None
     child: tuple[int, ...] = ()
+    as_child: dict = field(default_factory=dict)
 
 
 _STRADDLE = {"left_hip": (0, 0, 0.17), "right_hip": (0, 0, -0.17)}  # feet wide, around the other's
@@ -96,7 +92,10 @@ SPECS = {
                   {"right": ("other", ("spine1",), (0.14, 0.0, -0.06), (-1.0, -0.3, -0.3)),
                    "left": ("other", ("spine1",), (-0.14, 0.0, -0.06), (1.0, -0.3, -0.3))}),
                  ({**_LEAN(0.12), "neck": (0, -0.4, 0.2)}, {**_LEAN(0.12), "neck": (0, -0.4, 0.2), **_STRADDLE}),
-                 retreat=(1, 0.4), child=(1,)),
+                 retreat=(1, 0.4), child=(1,),
+                 as_child={1: ({"right": ("other", ("pelvis",), (0.17, 0.06, 0.0), (-1.0, -0.3, 0.0)),
+                                "left": ("other", ("pelvis",), (-0.17, 0.06, 0.0), (1.0, -0.3, 0.0))},
+                               (("right hand", "back"), ("waist", "right hand")))}),
     "side_hug": _Spec("side", (0.4, 0.46), 60, (("right hand", "right shoulder"), ("back", "left hand")),
                       ({"right": ("other", ("right_shoulder",), (0.0, 0.08, -0.03), (0.0, 0.3, -1.0))},
                        {"left": ("other", ("spine1",), (-0.04, 0.0, -0.16), (1.0, -0.5, -1.0))}),
@@ -174,7 +173,7 @@ def _ramp(T: int, up0: float, up1: float, down0: float, down1: float) -> Tensor:
 
 
 def clamp_to_limits(body_pose: Tensor) -> Tensor:
-    """Shrink each joint's axis-angle [..., 23, 3] to at most its JOINT_LIMITS angle."""
+    """Shrink each joint's axis-angle [..., 23, 3] to at most its skeleton.JOINT_LIMITS angle."""
     angle = body_pose.norm(dim=-1, keepdim=True)
     scale = (_LIMITS[:, None] / angle.clamp_min(1e-9)).clamp(max=1.0)
     return body_pose * scale
@@ -485,6 +484,10 @@ def build_keyframed(kind: str, rng: np.random.Generator, body) -> Motion:
     gap = float(rng.uniform(*spec.gap))
     start = float(rng.uniform(1.5, 3.0))
     child = spec.child[int(rng.integers(len(spec.child)))] if spec.child and rng.random() < 0.4 else None
+    if child in spec.as_child:
+        targets, contacts = spec.as_child[child]
+        spec = replace(spec, targets=tuple(targets if p == child else spec.targets[p] for p in range(2)),
+                       contacts=contacts)
     left = bool(rng.random() < 0.5)
     world_yaw = float(rng.uniform(-math.pi, math.pi))
     shape = _sample_shapes(rng, child)
@@ -555,7 +558,7 @@ def _interp_matrix(T: int, keys: list[int]) -> Tensor:
     return W
 
 
-def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4) -> Motion:
+def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4, polish: int = 40) -> Motion:
     """Close planned contacts (< 2 cm) and remove penetration (< 1 cm) by Adam on upper-body
     pose corrections at every ``stride``-th frame (every 2nd from 12 frames before to 12 after
     each contact; linearly interpolated between) and one x/z shift per person and contact eased in and out over
@@ -563,25 +566,68 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4) -> 
     hinges (with margins inside the pass thresholds: 1.3 cm, 2.5 mm) are evaluated on every
     frame that touches or plans contact, so the interpolation cannot reintroduce violations;
     the contact weight ramps in over the first third of the steps (penetration first).
-    Regularisers: second differences and size of the key corrections, joint limits."""
-    params = motion.params
-    T = params.batch[1]
+    Regularisers: second differences and size of the key corrections, joint limits.
+
+    Then up to two polish passes of ``polish`` steps each, on pose alone, at every 2nd frame
+    around the frames that still break a margin (contact gap > 1.6 cm, depth > 7 mm), so a
+    few bad frames get the optimiser's full attention."""
+    T = motion.params.batch[1]
+    if steps <= 0:
+        return motion
     edges = [f for f0, f1, _, _ in motion.contact_plan for f in range((f0 - 12) // 2 * 2, f1 + 14, 2)]
     keys = sorted(set(range(0, T, stride)) | {T - 1} | {f for f in edges if 0 <= f < T})
-    W = _interp_matrix(T, keys)
-    rest = collider.rest(params)
     with torch.no_grad():
-        touching = collider.penetration(body(params), rest).amax(-1).amax(0) > 0
+        touching = collider.penetration(body(motion.params), collider.rest(motion.params)).amax(-1).amax(0) > 0
     touching = torch.nn.functional.max_pool1d(touching[None, None].float(), 17, 1, 8)[0, 0] > 0
     bumps = torch.stack([_ramp(T, f0 - 20, f0, f1, f1 + 20) for f0, f1, _, _ in motion.contact_plan], 1)  # [T, C]
     need = touching | (bumps > 0).any(1)  # frames that touch, plan contact or get shifted
-    if steps <= 0 or not need.any():
+    motion = _refine_pass(motion, body, collider, keys, need, bumps, steps)
+    worst, bad = _violations(motion, body, collider)
+    for _ in range(2 if polish > 0 else 0):
+        if not bad.any():
+            break
+        bad = torch.nn.functional.max_pool1d(bad[None, None].float(), 9, 1, 4)[0, 0] > 0
+        polished = _refine_pass(motion, body, collider, sorted(set(range(0, T, 2)) | {T - 1}), bad, None, polish,
+                                lr=0.005, ramp=False)
+        score, still = _violations(polished, body, collider)
+        if score >= worst:  # kept only where it helps
+            break
+        motion, worst, bad = polished, score, still
+    return motion
+
+
+def _violations(motion: Motion, body, collider, gap: float = 0.016, depth: float = 0.007) -> tuple[float, Tensor]:
+    """The worst violation (max over frames of contact gap / 2 cm and depth / 1 cm) and the
+    [T] bool frames where a planned contact is open by more than ``gap`` or a vertex is
+    deeper than ``depth`` in the other person."""
+    with torch.no_grad():
+        out = body(motion.params)
+        pen = collider.penetration(out, collider.rest(motion.params)).amax(-1).amax(0)
+        bad, worst = pen > depth, float(pen.max()) / 0.01
+        for f0, f1, a, b in motion.contact_plan:
+            d = collider.contact_distance(out, a, b)[f0:f1 + 1]
+            bad[f0:f1 + 1] |= d > gap
+            worst = max(worst, float(d.max()) / 0.02)
+    return worst, bad
+
+
+def _refine_pass(motion: Motion, body, collider, keys: list[int], need: Tensor, bumps: Tensor | None,
+                 steps: int, lr: float = 0.01, ramp: bool = True) -> Motion:
+    """One Adam run of :func:`refine` on the keys that move the ``need`` [T] frames (and the
+    per-contact x/z shifts eased by ``bumps`` [T, C], unless None)."""
+    params = motion.params
+    T = params.batch[1]
+    if not need.any():
         return motion
+    W = _interp_matrix(T, keys)
+    rest = collider.rest(params)
     used = (W[need] > 0).any(0).nonzero()[:, 0]  # keys optimised
     frames = (W[:, used] > 0).any(1).nonzero()[:, 0].tolist()  # every frame those keys move
+    if bumps is None:
+        bumps = torch.zeros(T, 0)
     dpose = torch.zeros(2, len(used), 23, 3, requires_grad=True)
     dxz = torch.zeros(2, bumps.shape[1], 2, requires_grad=True)
-    opt = torch.optim.Adam([dpose, dxz], lr=0.01)
+    opt = torch.optim.Adam([dpose, dxz], lr=lr)
     upper = torch.ones(23, 1)
     upper[[_J[n] - 1 for n in _LEGS]] = 0
     # The first three quarters of the steps alternate between the even and the odd loss frames (every
@@ -599,7 +645,7 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4) -> 
         move = torch.einsum("tc,pcd->ptd", bumps[fs], dxz)
         shift = torch.cat([move[..., :1], torch.zeros(2, len(fs), 1), move[..., 1:]], -1)
         out = _grounded(body, replace(base, body_pose=pose, transl=base.transl + shift))
-        loss = _refine_loss(out, rest, collider, plan, pose, min(1.0, 3.0 * (i + 1) / steps))
+        loss = _refine_loss(out, rest, collider, plan, pose, min(1.0, 3.0 * (i + 1) / steps) if ramp else 1.0)
         loss = loss + 1.0 * dpose.square().sum() + 10.0 * dxz.square().sum()
         loss = loss + 20.0 * (dpose[:, 2:] - 2 * dpose[:, 1:-1] + dpose[:, :-2]).square().sum()
         opt.zero_grad()
@@ -625,6 +671,7 @@ def _refine_loss(out, rest, collider, plan, pose: Tensor, contact_weight: float 
             d = near.amin(-1)  # exact minimum, as in collider.contact_distance
             ds = -0.001 * torch.logsumexp(-near / 0.001, dim=-1)  # soft minimum over a's vertices
             c = (d - 0.013).clamp_min(0).square().sum() + 0.3 * (ds - 0.008).clamp_min(0).square().sum()
+            c = c + 1e-2 * (d - 0.013).clamp_min(0).sum()
             loss = loss + contact_weight * 1e4 * c
     depth = collider.penetration(out, rest)
     excess = (depth - 0.0025).clamp_min(0)
