@@ -20,8 +20,106 @@ class BodyConfig:
 
 
 @dataclass
+class LossWeights:
+    """Weights of the window optimiser's terms (0 switches a term off)."""
+
+    reprojection: float = 1.0  # robust, confidence-weighted 2D keypoint error (fraction of box height)
+    penetration: float = 200.0  # squared depth (m) of each body's vertices inside the other
+    contact: float = 20.0  # squared soft-min distance (m) of part pairs judged in contact
+    smoothness: float = 10.0  # squared 3D joint acceleration (m/frame^2) and rotation change
+    ground: float = 10.0  # squared height difference (m) of the two people's lowest foot joints
+    pose_prior: float = 0.002  # squared joint angles (rad), light
+    joint_limits: float = 1.0  # squared excess over per-joint angle limits (rad)
+    shape: float = 0.05  # squared distance of the shape to the model's average
+    previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
+    depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
+
+
+@dataclass
+class FittingConfig:
+    """The window optimiser (interaction_recon/fitting)."""
+
+    window: int = 128  # frames per window
+    stride: int = 32  # frames between window starts (new frames per update)
+    iterations_rigid: int = 20  # cold start: global orientation + translation only
+    iterations: int = 40  # cold start: all parameters, all terms
+    iterations_warm: int = 20  # warm start: per update
+    refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
+    learning_rate: float = 0.03
+    motion_basis: float = 0.25  # cosine components per frame of the smooth motion correction (1 = per frame)
+    contact_threshold: float = 0.06  # metres: parts this close (and overlapping in 2D) are pulled together
+    contact_report: float = 0.03  # metres: parts this close are reported as touching
+    contact_every: int = 10  # iterations between contact re-estimates
+    min_confidence: float = 0.2  # keypoints below this confidence are ignored
+    fov_deg: float = 60.0  # horizontal field of view when no intrinsics are given
+    compile: bool = False  # torch.compile the loss (opt-in)
+    two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
+    weights: LossWeights = field(default_factory=LossWeights)
+
+
+@dataclass
+class RosConfig:
+    """The live ROS 2 node (interaction_recon/ros/): topics, QoS, rates, frames, queues.
+    Mirrored as ROS parameters ``ros.<name>`` (interaction_recon/ros/params.py, config/live.yaml)."""
+
+    image_topic: str = "/camera/image_raw"  # sensor_msgs/Image input
+    compressed_topic: str = ""  # sensor_msgs/CompressedImage input ("" = none)
+    camera_info_topic: str = "/camera/camera_info"
+    humans_topic: str = "/humans"
+    markers_topic: str = "/humans/markers"
+    diagnostics_topic: str = "/diagnostics"
+    input_qos_depth: int = 5  # SensorDataQoS (best effort) history depth of the inputs
+    output_qos_depth: int = 10  # reliable history depth of the outputs
+    frame_id: str = ""  # frame of the outputs ("" = the image header's frame_id)
+    default_frame_id: str = "camera_optical_frame"  # when the image header has none
+    body_frame_prefix: str = "body_"  # REP-155 TF frames body_<id>
+    id_prefix: str = "p"  # body id = prefix + tracker id (ROS names cannot start with a digit)
+    camera_info_timeout: float = 2.0  # seconds without CameraInfo before default intrinsics
+    default_fov_deg: float = 60.0  # horizontal FOV of the default intrinsics
+    intake_queue: int = 8  # frames waiting for perception; the oldest is dropped when full
+    fit_queue: int = 1  # windows waiting for reconstruction; the oldest is skipped when full
+    mesh_every: int = 4  # mesh markers every N published windows (0 = never)
+    mesh_resolution: str = "collision"  # collision (decimated, ~1.2k vertices) | full
+    publish_frames: str = "new"  # /humans per window: new (each newly covered frame) | last (the newest only)
+    contact_frames: int = 0  # contacts from the newest N frames up to a message's frame (0 = new: 1, last: stride)
+    min_confidence: float = 0.1  # people below this confidence are not published
+    publish_tf: bool = True  # TF body_<id> (tf2_ros, else /tf via tf2_msgs, else off)
+    publish_bodies: bool = True  # REP-155 /humans/bodies/<id>/position and /humans/bodies/tracked
+    max_bodies: int = 16  # per-body publishers kept (least recently seen are destroyed)
+    diagnostics_period: float = 1.0  # seconds between /diagnostics messages
+    marker_lifetime: float = 0.0  # seconds RViz keeps a marker (0 = until replaced or deleted)
+
+
+@dataclass
+class PerceptionConfig:
+    """The perception front end (interaction_recon/perception): detector, keypoints, masks, tracker."""
+
+    detector: str = "movenet"  # movenet (packaged tflite) | onnx (detector_model; e.g. a user-exported YOLO-pose)
+    detector_model: str | None = None  # onnx: path of the user's model
+    detector_format: str = "yolo-pose"  # onnx output: yolo-pose ([1,56,N]) | boxes ([N,5+] x0,y0,x1,y1,score)
+    detector_size: int = 256  # movenet: longer input side (multiple of 32); onnx: taken from the model
+    detector_threshold: float = 0.25  # person score
+    keypoints: str = "blazepose"  # blazepose (packaged GHUM full tflite, top-down per person) | onnx
+    keypoint_model: str | None = None  # onnx: path of the user's top-down model
+    keypoint_format: str = "heatmap"  # onnx output: heatmap ([1,K,h,w]) | simcc ([1,K,Wx],[1,K,Hy]) | direct ([1,K,3])
+    keypoint_layout: str = "coco17"  # onnx: coco17 | blazepose33
+    roi_scale: float = 1.25  # crop side / person size
+    masks: bool = True  # per-person masks (blazepose only; onnx keypoints give box masks)
+    max_side: int = 1920  # larger images are downscaled for processing (outputs stay in input pixels)
+    num_threads: int = 1  # tflite/onnxruntime CPU threads
+    onnx_providers: list[str] = field(default_factory=lambda: ["CPUExecutionProvider"])
+    appearance_weight: float = 1.0  # tracker: colour-histogram term against the motion term
+    max_lost: int = 150  # tracker: frames an unseen identity is kept for re-identification
+    reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
+    min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
+
+
+@dataclass
 class Config:
     body: BodyConfig = field(default_factory=BodyConfig)
+    perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    ros: RosConfig = field(default_factory=RosConfig)
+    fitting: FittingConfig = field(default_factory=FittingConfig)
 
 
 def _build(cls, data: dict, where: str):

@@ -189,7 +189,7 @@ class AnnyBody(BodyModel):
         return rest
 
     # -- posing -----------------------------------------------------------------------
-    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool) -> dict:
+    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool, collision: bool = True) -> dict:
         P, T = rotations.shape[:2]
         rest = self._rest(shape)
         Ct = self.C.T
@@ -211,9 +211,10 @@ class AnnyBody(BodyModel):
         out = {
             "joints": to_smpl(torch.einsum("jb,ptbd->ptjd", self.joint_bones, heads)),
             "landmark_points": to_smpl(torch.cat([support_posed, heads], dim=2)),
-            "collision_vertices": to_smpl(apply_transforms(
-                blend_transforms(self.collision_weights, transforms), rest["collision_vertices"][:, None])),
         }
+        if collision:
+            out["collision_vertices"] = to_smpl(apply_transforms(
+                blend_transforms(self.collision_weights, transforms), rest["collision_vertices"][:, None]))
         if full_mesh:
             out["vertices"] = to_smpl(apply_transforms(
                 blend_transforms(self.weights, transforms), rest["rest_vertices"][:, None]))

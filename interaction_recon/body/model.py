@@ -65,7 +65,8 @@ class BodyOutput:
     rotations:          [P, T, 24, 3, 3] each joint's global rotation (rest -> posed).
     coco17:             [P, T, 17, 3] COCO-17 keypoints.
     blazepose33:        [P, T, 33, 3] BlazePose GHUM keypoints.
-    collision_vertices: [P, T, Vc, 3] the low-resolution collision mesh on the same rig.
+    collision_vertices: [P, T, Vc, 3] the low-resolution collision mesh on the same rig (None when
+                        not asked for and the backend would have to skin it separately).
     vertices:           [P, T, V, 3] the full mesh, or None unless asked for.
     """
 
@@ -73,7 +74,7 @@ class BodyOutput:
     rotations: Tensor
     coco17: Tensor
     blazepose33: Tensor
-    collision_vertices: Tensor
+    collision_vertices: Tensor | None
     vertices: Tensor | None = None
 
 
@@ -133,26 +134,29 @@ class BodyModel(torch.nn.Module):
         params.shape = shape
         return self(params, full_mesh=full_mesh)
 
-    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool) -> dict:
+    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool, collision: bool = True) -> dict:
         """Backend core. rotations [P, T, 24, 3, 3] global; returns a dict with
         ``joints`` [P,T,24,3], ``landmark_points`` [P,T,S+NB,3], ``collision_vertices``
-        [P,T,Vc,3] and ``vertices`` [P,T,V,3] (only when ``full_mesh``)."""
+        [P,T,Vc,3] (may be left out unless ``collision``) and ``vertices`` [P,T,V,3] (only
+        when ``full_mesh``)."""
         raise NotImplementedError
 
-    def forward(self, params: BodyParams, full_mesh: bool = False) -> BodyOutput:
+    def forward(self, params: BodyParams, full_mesh: bool = False, collision: bool = True) -> BodyOutput:
+        """Pose the bodies; ``collision=False`` may skip the collision mesh (joints and
+        keypoints only: about half the cost for anny)."""
         params.validate(self.num_shape)
         local = roma.rotvec_to_rotmat(
             torch.cat([params.global_orient.unsqueeze(-2), params.body_pose], dim=-2)
         )
         rotations = global_rotations(local)
-        posed = self._pose(rotations, params.transl, params.shape, full_mesh)
+        posed = self._pose(rotations, params.transl, params.shape, full_mesh, collision)
         landmarks = torch.einsum("ls,ptsd->ptld", self.landmark_weights, posed["landmark_points"])
         return BodyOutput(
             joints=posed["joints"],
             rotations=rotations,
             coco17=landmarks[..., self._coco_index, :],
             blazepose33=landmarks[..., self._blaze_index, :],
-            collision_vertices=posed["collision_vertices"],
+            collision_vertices=posed.get("collision_vertices"),
             vertices=posed.get("vertices"),
         )
 

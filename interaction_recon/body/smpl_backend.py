@@ -197,7 +197,7 @@ class SmplBody(BodyModel):
         return self.v_template.new_zeros(num_people, self.num_shape)
 
     # -- posing -----------------------------------------------------------------------
-    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool) -> dict:
+    def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool, collision: bool = True) -> dict:
         P, T = rotations.shape[:2]
         local = torch.cat([rotations[:, :, :1],
                            rotations[:, :, _PARENTS].transpose(-1, -2) @ rotations[:, :, 1:]], dim=2)

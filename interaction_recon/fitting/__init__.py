@@ -1,0 +1,1 @@
+"""Two-person reconstruction of frame windows: losses, the window optimiser, warm start."""

@@ -1,0 +1,107 @@
+"""The window optimiser's terms, each a function returning a scalar (weighted by the caller).
+
+Shapes: P people (2), T frames, K keypoints, J joints, Vc collision vertices.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from interaction_recon.body import skeleton
+from interaction_recon.body.collision import BodyCollider
+from interaction_recon.body.model import BodyOutput
+
+_LIMITS = torch.tensor(skeleton.BODY_POSE_LIMITS)  # [23]
+
+
+def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Tensor, sigma: float = 0.05) -> Tensor:
+    """Robust (Geman-McClure) confidence-weighted 2D error.
+
+    pred, keypoints [P, T, K, 2] px; confidence [P, T, K] (0 = ignore); scale [P, T] px (box
+    height): residuals are measured in fractions of it, so sigma = 0.05 is 5 % of the body.
+    """
+    r2 = ((pred - keypoints) / scale[..., None, None]).pow(2).sum(-1)
+    rho = r2 / (r2 + sigma**2)
+    return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
+
+
+def penetration(collider: BodyCollider, out: BodyOutput, rest: BodyOutput) -> Tensor:
+    """Sum over vertices of squared depth inside the other body, mean over frames (m^2)."""
+    return collider.penetration(out, rest).pow(2).sum(-1).mean()
+
+
+def contact(out: BodyOutput, pairs: list[tuple[Tensor, Tensor, Tensor, Tensor]], softness: float = 0.01) -> Tensor:
+    """Mean squared soft-min distance (m^2) of part pairs judged in contact.
+
+    pairs: (frames [n] long, vertices_a [Na] long, vertices_b [Nb] long, weight [n]) per part
+    pair, collision-vertex indices of person 0 and person 1.
+    """
+    total, count = out.joints.new_zeros(()), out.joints.new_zeros(())
+    for frames, va, vb, w in pairs:
+        a = out.collision_vertices[0][frames][:, va]
+        b = out.collision_vertices[1][frames][:, vb]
+        d = -softness * torch.logsumexp(-torch.cdist(a, b).flatten(1) / softness, -1)
+        total = total + (w * d.clamp_min(0).pow(2)).sum()
+        count = count + w.sum()
+    return total / count.clamp_min(1.0)
+
+
+def smoothness(joints: Tensor, body_pose: Tensor) -> Tensor:
+    """Squared 3D joint acceleration (m/frame^2) plus squared local-rotation velocity (rad/frame),
+    joints [P, T, J, 3], body_pose [P, T, 23, 3]; zero for T < 3."""
+    if joints.shape[1] < 3:
+        return joints.new_zeros(())
+    accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
+    vel = body_pose[:, 1:] - body_pose[:, :-1]
+    return accel.pow(2).sum(-1).mean() + 0.01 * vel.pow(2).sum(-1).mean()
+
+
+def pose_prior(body_pose: Tensor) -> Tensor:
+    """Mean squared joint angle (rad^2): a light pull towards the rest pose."""
+    return body_pose.pow(2).sum(-1).mean()
+
+
+def joint_limits(body_pose: Tensor) -> Tensor:
+    """Mean squared excess (rad^2) of each joint's angle over skeleton.JOINT_LIMITS."""
+    angle = body_pose.norm(dim=-1)
+    return (angle - _LIMITS.to(angle)).clamp_min(0).pow(2).sum(-1).mean()
+
+
+def shape_prior(shape: Tensor, average: Tensor) -> Tensor:
+    """Squared distance of each person's shape [P, S] to the model's average."""
+    return (shape - average).pow(2).sum(-1).mean()
+
+
+def to_previous(joints: Tensor, previous: Tensor, mask: Tensor) -> Tensor:
+    """Mean squared distance (m^2) of joints [P, T, J, 3] to the previous window's solution
+    where mask [T] (the overlap) is set."""
+    if not mask.any():
+        return joints.new_zeros(())
+    return (joints[:, mask] - previous[:, mask]).pow(2).sum(-1).mean()
+
+
+def depth_prior(depth: Tensor, estimate: Tensor, valid: Tensor) -> Tensor:
+    """Squared log-ratio of pelvis depth [P, T] to the body-size estimate, where valid [P, T]."""
+    if not valid.any():
+        return depth.new_zeros(())
+    return (depth.clamp_min(0.1).log() - estimate.clamp_min(0.1).log())[valid].pow(2).mean()
+
+
+FOOT_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+UP_FROM = skeleton.SMPL_JOINTS.index("pelvis"), skeleton.SMPL_JOINTS.index("neck")
+
+
+def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
+    """Both people stand on one floor: squared difference (m^2) of their lowest foot joint's
+    height along the shared up direction (mean of both spines over the window).
+
+    joints [2, T, 24, 3] camera frame; valid [T] frames where both are observed. With a camera
+    above or below the floor this ties the two people's depths together.
+    """
+    if not valid.any():
+        return joints.new_zeros(())
+    spine = joints[:, :, UP_FROM[1]] - joints[:, :, UP_FROM[0]]
+    up = spine[:, valid].mean((0, 1)).detach()
+    up = up / up.norm().clamp_min(1e-6)
+    height = (joints[:, :, FOOT_JOINTS] @ up).amin(-1)  # [2,T] (up points away from the floor)
+    return (height[0] - height[1])[valid].pow(2).mean()

@@ -1,0 +1,118 @@
+"""The one result type of the project: both people's motion over a span of frames.
+
+Produced by the window optimiser, stitched over a video by ``reconstruct``, published by the
+ROS node, scored by the benchmark. Arrays are numpy (float32 unless noted) in the OpenCV
+camera frame of the input (x right, y down, z forward), metres; person order is the
+tracker's (slot 0, slot 1). The file form is ``../shared/METRICS.md``'s ``results.npz``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from interaction_recon.body.model import BodyParams
+
+
+@dataclass
+class Contact:
+    """One contact between person 0's ``part_a`` and person 1's ``part_b`` in one frame
+    (coarse part names with side, e.g. "right hand"; see ``body.skeleton.COARSE_PARTS``)."""
+
+    frame: int  # absolute frame index
+    part_a: str
+    part_b: str
+    point: list[float]  # [3] camera frame, metres: midpoint of the closest surface points
+    distance: float  # metres between the two parts' closest points
+    confidence: float  # [0, 1]
+
+
+@dataclass
+class Reconstruction:
+    """Two people over T frames.
+
+    frames:        [T] int64 absolute frame indices (video frame number / node frame counter).
+    stamps:        [T] float64 seconds (video time or ROS stamp).
+    global_orient: [2, T, 3] axis-angle;  body_pose [2, T, 23, 3];  transl [2, T, 3].
+    shape:         [2, S] one shape per person (the body model's own: anny phenotypes / betas).
+    joints:        [2, T, 24, 3] SMPL-24 joints, NaN where a person is unknown.
+    confidence:    [2, T] in [0, 1] (0 = never observed in that frame's neighbourhood).
+    track_ids:     [2] int64 the tracker's ids of the two slots (-1 = never seen).
+    K:             [3, 3] float64 intrinsics used.
+    contacts:      per-frame contacts (any order).
+    """
+
+    frames: np.ndarray
+    stamps: np.ndarray
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    transl: np.ndarray
+    shape: np.ndarray
+    joints: np.ndarray
+    confidence: np.ndarray
+    track_ids: np.ndarray
+    K: np.ndarray
+    fps: float
+    body_model: str
+    contacts: list[Contact] = field(default_factory=list)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    def params(self, device: str | torch.device = "cpu") -> BodyParams:
+        """The body parameters as a :class:`BodyParams` [2, T] on ``device``."""
+        t = lambda a: torch.as_tensor(np.nan_to_num(a), dtype=torch.float32, device=device)
+        return BodyParams(t(self.global_orient), t(self.body_pose), t(self.transl), t(self.shape))
+
+    def select(self, index: np.ndarray | slice) -> Reconstruction:
+        """The frames picked by ``index`` (positions along T), with their contacts."""
+        frames = self.frames[index]
+        keep = set(frames.tolist())
+        return Reconstruction(
+            frames=frames, stamps=self.stamps[index], global_orient=self.global_orient[:, index],
+            body_pose=self.body_pose[:, index], transl=self.transl[:, index], shape=self.shape,
+            joints=self.joints[:, index], confidence=self.confidence[:, index], track_ids=self.track_ids,
+            K=self.K, fps=self.fps, body_model=self.body_model,
+            contacts=[c for c in self.contacts if c.frame in keep])
+
+    def contacts_at(self, frame: int) -> list[Contact]:
+        return [c for c in self.contacts if c.frame == frame]
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``results.npz`` (METRICS.md's contract) and ``results.json`` (summary +
+        contacts) into ``out_dir``; returns the npz path."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        c = self.contacts
+        np.savez_compressed(
+            out / "results.npz", frames=self.frames, stamps=self.stamps, joints=self.joints.astype(np.float32),
+            track_ids=self.track_ids, confidence=self.confidence.astype(np.float32), K=self.K.astype(np.float64),
+            fps=np.float64(self.fps), global_orient=self.global_orient, body_pose=self.body_pose,
+            transl=self.transl, shape=self.shape, body_model=np.str_(self.body_model),
+            contact_frames=np.array([x.frame for x in c], dtype=np.int64),
+            contact_parts=np.array([[x.part_a, x.part_b] for x in c], dtype=np.str_).reshape(-1, 2),
+            contact_points=np.array([x.point for x in c], dtype=np.float32).reshape(-1, 3),
+            contact_distance=np.array([x.distance for x in c], dtype=np.float32),
+            contact_confidence=np.array([x.confidence for x in c], dtype=np.float32))
+        summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
+                   "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
+                   "mean_confidence": self.confidence.mean(1).round(3).tolist(),
+                   "contacts": [asdict(x) for x in c]}
+        (out / "results.json").write_text(json.dumps(summary, indent=1) + "\n")
+        return out / "results.npz"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Reconstruction:
+        """Read a ``results.npz`` written by :meth:`save`."""
+        z = np.load(path)
+        contacts = [Contact(int(f), str(p[0]), str(p[1]), pt.tolist(), float(d), float(s)) for f, p, pt, d, s in
+                    zip(z["contact_frames"], z["contact_parts"], z["contact_points"], z["contact_distance"],
+                        z["contact_confidence"])]
+        return cls(frames=z["frames"], stamps=z["stamps"], global_orient=z["global_orient"],
+                   body_pose=z["body_pose"], transl=z["transl"], shape=z["shape"], joints=z["joints"],
+                   confidence=z["confidence"], track_ids=z["track_ids"], K=z["K"], fps=float(z["fps"]),
+                   body_model=str(z["body_model"]), contacts=contacts)

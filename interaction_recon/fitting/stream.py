@@ -1,0 +1,175 @@
+"""Sliding windows over a stream of per-frame observations, warm-started window to window.
+
+Live (the ROS node): ``job = stream.add(people, stamp, K)`` per frame (cheap), and
+``stream.fit(job)`` on a worker when a job comes out (every ``stride`` frames once a
+window is full). Offline: :func:`reconstruct_track` runs the same stream over a whole
+video's observations and stitches the windows (each frame from the latest window that
+holds it).
+"""
+from __future__ import annotations
+
+from collections import deque
+from types import SimpleNamespace
+
+import numpy as np
+
+from interaction_recon.body import create
+from interaction_recon.body.model import BodyModel
+from interaction_recon.config import Config
+from interaction_recon.fitting.camera import check_intrinsics
+from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.window import WindowFitter, WindowJob
+
+MIN_FRAMES = 8  # shortest clip worth fitting
+
+
+class WindowStream:
+    """Buffers the last ``window`` frames of 2D observations; hands out warm-started jobs."""
+
+    def __init__(self, config: Config | None = None, body: BodyModel | None = None, layout: str = "blazepose33"):
+        self.config = config or Config()
+        self.body = body or create(self.config.body)
+        self.fitter = WindowFitter(self.body, self.config.fitting)
+        self.layout = layout
+        self.previous: Reconstruction | None = None
+        self._buffer: deque = deque(maxlen=self.config.fitting.window)
+        self._since_job = 0
+        self._jobs = 0
+
+    def reset(self) -> None:
+        """Forget the buffer and the warm start (e.g. after a long gap in the stream)."""
+        self._buffer.clear()
+        self.previous, self._since_job, self._jobs = None, 0, 0
+
+    def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> WindowJob | None:
+        """Buffer one frame's observations; a :class:`WindowJob` when one is due.
+
+        people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]`` and ``track_ids [2]``
+        (a perception ``PeopleFrame``); frame: absolute index (default ``people.index``).
+        """
+        kp = np.asarray(people.keypoints, dtype=np.float32)
+        conf = np.asarray(people.confidence, dtype=np.float32)
+        if kp.ndim != 3 or kp.shape[0] != 2 or conf.shape != kp.shape[:2]:
+            raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape} and {conf.shape}")
+        frame = int(people.index if frame is None else frame)
+        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K)))
+        self._since_job += 1
+        cfg = self.config.fitting
+        if len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
+            return self._job()
+        return None
+
+    def flush(self) -> WindowJob | None:
+        """The job covering buffered frames no job has covered yet (end of a video), if any."""
+        if self._since_job == 0 or len(self._buffer) < MIN_FRAMES:
+            return None
+        return self._job()
+
+    def _job(self) -> WindowJob:
+        frames, stamps, kp, conf, ids, Ks = zip(*self._buffer)
+        self._since_job, self._jobs = 0, self._jobs + 1
+        track_ids = np.stack(ids)  # [T, 2]: per slot the latest id the tracker gave
+        latest = np.array([next((i for i in track_ids[::-1, p] if i >= 0), -1) for p in range(2)])
+        return WindowJob(np.array(frames, dtype=np.int64), np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
+                         self.layout, latest, Ks[-1], fps=self._fps(stamps))
+
+    @staticmethod
+    def _fps(stamps) -> float:
+        dt = np.diff(stamps)
+        dt = dt[dt > 0]
+        return float(1.0 / np.median(dt)) if len(dt) else 30.0
+
+    def fit(self, job: WindowJob) -> Reconstruction:
+        """Optimise ``job``, warm-started from the previous fit; the whole window's result."""
+        result = self.fitter.fit(job, self.previous)
+        self.previous = result
+        return result
+
+
+def stitch(results: list[Reconstruction]) -> Reconstruction:
+    """One reconstruction over all frames: each frame from the latest window holding it."""
+    frames = np.unique(np.concatenate([r.frames for r in results]))
+    last = results[-1]
+    out = {k: np.full((2, len(frames)) + getattr(last, k).shape[2:], np.nan, np.float32)
+           for k in ("global_orient", "body_pose", "transl", "joints")}
+    confidence = np.zeros((2, len(frames)), np.float32)
+    stamps = np.zeros(len(frames))
+    owner = {}
+    for i, r in enumerate(results):
+        pos = np.searchsorted(frames, r.frames)
+        for k, values in out.items():
+            values[:, pos] = getattr(r, k)
+        confidence[:, pos], stamps[pos] = r.confidence, r.stamps
+        owner.update({int(f): i for f in r.frames})
+    contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
+    return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
+                          track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
+                          contacts=contacts, **out)
+
+
+def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:
+    """What a live consumer received: the first window whole, then each window's newest
+    ``stride`` frames. Returns joints [2, T, 24, 3] and the positions where a window's
+    output begins (the seams)."""
+    parts, seams, end = [results[0].joints], [], results[0].frames[-1]
+    for r in results[1:]:
+        new = r.frames > end
+        seams.append(sum(p.shape[1] for p in parts))
+        parts.append(r.joints[:, new])
+        end = r.frames[-1]
+    return np.concatenate(parts, 1), seams
+
+
+def stitched_seams(results: list[Reconstruction], refit_frames: int) -> list[int]:
+    """Positions in :func:`stitch`'s output where a warm window's optimised frames begin (its
+    older frames are frozen copies of the previous window, so only these can jump)."""
+    start = int(results[0].frames[0])
+    return [int(r.frames[0]) - start + max(0, r.num_frames - refit_frames) for r in results[1:]]
+
+
+def seam_jump(joints: np.ndarray, seams: list[int], around: int = 3) -> float:
+    """Mean extra joint displacement (mm) across window seams: |v| at the seam minus the mean
+    |v| of the ``around`` frames on each side (0 = as smooth as elsewhere). joints [2, T, 24, 3]."""
+    speed = 1000 * np.linalg.norm(np.diff(joints, axis=1), axis=-1).mean((0, 2))  # [T-1] mm/frame
+    jumps = []
+    for s in seams:
+        if s < 1 + around or s + around >= len(speed):
+            continue
+        ref = np.r_[speed[s - 1 - around:s - 1], speed[s:s + around]]
+        jumps.append(speed[s - 1] - np.nanmean(ref))
+    return float(np.nanmean(jumps)) if jumps else float("nan")
+
+
+def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, config: Config | None = None,
+                      stamps: np.ndarray | None = None, track_ids: np.ndarray | None = None,
+                      layout: str = "blazepose33", stream: WindowStream | None = None,
+                      progress=None) -> tuple[Reconstruction, list[Reconstruction]]:
+    """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
+
+    keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; progress: called with the
+    number of frames each window added.
+    """
+    config = config or Config()
+    stream = stream or WindowStream(config, layout=layout)
+    T = keypoints.shape[1]
+    if T < MIN_FRAMES:
+        raise ValueError(f"need at least {MIN_FRAMES} frames to reconstruct, got {T}")
+    stamps = np.arange(T) / 30.0 if stamps is None else stamps
+    ids = np.array([0, 1]) if track_ids is None else track_ids
+
+    results: list[Reconstruction] = []
+
+    def fit(job):
+        results.append(stream.fit(job))
+        if progress:
+            progress(int(job.frames[-1]) + 1 - (int(results[-2].frames[-1]) + 1 if len(results) > 1 else 0))
+
+    for t in range(T):
+        job = stream.add(SimpleNamespace(index=t, keypoints=keypoints[:, t], confidence=confidence[:, t],
+                                         track_ids=ids), stamps[t], K)
+        if job is not None:
+            fit(job)
+    job = stream.flush()
+    if job is not None:
+        fit(job)
+    return stitch(results), results

@@ -1,0 +1,297 @@
+"""The window optimiser: both people's motion over one window of frames from 2D keypoints.
+
+A cold window starts from :func:`interaction_recon.fitting.init.initial_params`, aligns
+orientation and translation first, then optimises everything under all terms. A warm
+window starts from the previous window's solution on the overlap (extrapolated into the new
+frames) and optimises only its newest ``refit_frames``; the older frames stay as they were
+and anchor the smoothness term, so consecutive windows join without jumps.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import roma
+import torch
+from scipy.ndimage import uniform_filter1d
+
+from interaction_recon.body.collision import BodyCollider
+from interaction_recon.body.model import BodyModel, BodyParams
+from interaction_recon.config import FittingConfig
+from interaction_recon.fitting import contacts as contact_est
+from interaction_recon.fitting import losses
+from interaction_recon.fitting.camera import check_intrinsics, project
+from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
+from interaction_recon.fitting.result import Reconstruction
+
+log = logging.getLogger(__name__)
+CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
+
+
+@dataclass
+class WindowJob:
+    """The observations of one window.
+
+    frames [L] int64 absolute indices; stamps [L] float64 s; keypoints [2, L, K, 2] px (NaN
+    allowed); confidence [2, L, K] (0 = missing); layout: "blazepose33" | "coco17" | "smpl24";
+    track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence).
+    """
+
+    frames: np.ndarray
+    stamps: np.ndarray
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    layout: str
+    track_ids: np.ndarray
+    K: np.ndarray
+    fps: float = 30.0
+    contacts: list[tuple[int, str, str, float]] = field(default_factory=list)
+
+    def swapped(self) -> WindowJob:
+        """The same job with the two people's slots exchanged."""
+        return WindowJob(self.frames, self.stamps, self.keypoints[::-1].copy(), self.confidence[::-1].copy(),
+                         self.layout, self.track_ids[::-1].copy(), self.K, self.fps, self.contacts)
+
+
+def motion_basis(n: int, per_frame: float, device=None) -> torch.Tensor:
+    """[n, nb] low-frequency cosine (DCT-II) basis, unit RMS per column, nb = per_frame * n
+    (at least 4, at most n): the optimised motion is the start plus a smooth correction."""
+    nb = int(min(n, max(4, round(per_frame * n))))
+    t = torch.arange(n, device=device, dtype=torch.float32)[:, None] + 0.5
+    k = torch.arange(nb, device=device, dtype=torch.float32)[None]
+    basis = torch.cos(torch.pi * t * k / n)
+    return basis / basis.pow(2).mean(0, keepdim=True).sqrt()
+
+
+def _to6d(rotvec: torch.Tensor) -> torch.Tensor:
+    return roma.rotvec_to_rotmat(rotvec)[..., :2].flatten(-2)
+
+
+def _from6d(m: torch.Tensor) -> torch.Tensor:
+    return roma.rotmat_to_rotvec(roma.special_gramschmidt(m.unflatten(-1, (3, 2))))
+
+
+class WindowFitter:
+    """Fits :class:`WindowJob` s; holds the body model, the collider and the config."""
+
+    def __init__(self, body: BodyModel, config: FittingConfig | None = None, collider: BodyCollider | None = None):
+        self.body = body
+        self.config = config or FittingConfig()
+        self.collider = collider or BodyCollider(body)
+
+    # ------------------------------------------------------------------ observations
+    def _observations(self, job: WindowJob):
+        cfg, dev = self.config, self.body.faces.device
+        if job.keypoints.ndim != 4 or job.keypoints.shape[0] != 2 or job.confidence.shape != job.keypoints.shape[:3]:
+            raise ValueError(f"keypoints must be [2, T, K, 2] with confidence [2, T, K], got "
+                             f"{job.keypoints.shape} and {job.confidence.shape}")
+        finite = np.isfinite(job.keypoints).all(-1) & np.isfinite(job.confidence)
+        conf = np.where(finite & (job.confidence >= cfg.min_confidence), job.confidence, 0.0).astype(np.float32)
+        kp = np.nan_to_num(job.keypoints).astype(np.float32)
+        seen = observed(conf, cfg.min_confidence)
+        scale = np.full(seen.shape, 200.0, dtype=np.float32)
+        for p in range(2):  # box height of the confident keypoints, interpolated over gaps
+            ok = conf[p] > 0
+            h = np.array([np.ptp(kp[p, t, ok[t], 1]) if ok[t].sum() > 1 else np.nan for t in range(len(ok))])
+            good = seen[p] & (h > 4)
+            if good.any():
+                scale[p] = np.interp(np.arange(len(h)), np.flatnonzero(good), h[good])
+        t = lambda a: torch.as_tensor(a, device=dev)
+        return t(kp), t(conf), t(scale), seen, conf
+
+    def _frame_confidence(self, conf: np.ndarray) -> np.ndarray:
+        """[2, T] per-person confidence: mean keypoint confidence, smoothed over half a second."""
+        return np.clip(uniform_filter1d(conf.mean(-1), size=15, axis=1, mode="nearest"), 0.0, 1.0)
+
+    # ------------------------------------------------------------------ warm start
+    def _predicted_keypoints(self, params: BodyParams, K: torch.Tensor, layout: str) -> torch.Tensor:
+        with torch.no_grad():
+            return project(getattr(self.body(params), OUTPUT_FIELD[layout]), K)
+
+    def _identities_swapped(self, job: WindowJob, previous: Reconstruction, K: torch.Tensor) -> bool:
+        """True when the previous window's people, re-projected on the overlap, match the
+        job's slots better the other way round (the tracker swapped them)."""
+        common, prev_pos, pos = np.intersect1d(previous.frames, job.frames, return_indices=True)
+        if len(common) == 0:
+            return False
+        pred = self._predicted_keypoints(previous.select(prev_pos).params(K.device), K, job.layout).cpu().numpy()
+        kp, conf = np.nan_to_num(job.keypoints[:, pos]), job.confidence[:, pos] >= self.config.min_confidence
+
+        def err(order):
+            e = np.linalg.norm(pred[list(order)] - kp, axis=-1)
+            return (e * conf).sum() / max(conf.sum(), 1)
+
+        same, swapped = err((0, 1)), err((1, 0))
+        return swapped < 0.7 * same
+
+    def _warm_params(self, job: WindowJob, previous: Reconstruction, init: BodyParams) -> tuple[BodyParams, np.ndarray]:
+        """Previous solution on the overlap; in the new frames the last overlap pose is held and
+        the translation moves as this window's initialisation does. Returns params and the
+        overlap mask [T]."""
+        _, prev_pos, pos = np.intersect1d(previous.frames, job.frames, return_indices=True)
+        prev = previous.select(prev_pos).params(init.transl.device)
+        T = len(job.frames)
+        last = int(pos.max())
+        src = np.clip(np.arange(T), 0, last)  # positions to copy from (frames past the overlap: the last one)
+        lookup = np.full(T, -1)
+        lookup[pos] = np.arange(len(pos))
+        take = torch.as_tensor(lookup[src], device=init.transl.device)
+        orient, pose, transl = prev.global_orient[:, take], prev.body_pose[:, take], prev.transl[:, take]
+        # New frames follow this window's own initialisation, offset to join the overlap's end.
+        new = torch.as_tensor(np.arange(T) > last, device=transl.device)
+        transl = torch.where(new[None, :, None], init.transl - init.transl[:, last:last + 1] + transl[:, last:last + 1],
+                             transl)
+        # A person the previous window never saw starts from this window's own initialisation.
+        unseen = previous.confidence.max(1) <= 0
+        for p in np.flatnonzero(unseen):
+            orient[p], pose[p], transl[p] = init.global_orient[p], init.body_pose[p], init.transl[p]
+        mask = np.zeros(T, dtype=bool)
+        mask[pos] = True
+        return BodyParams(orient, pose, transl, prev.shape), mask
+
+    # ------------------------------------------------------------------ optimisation
+    def fit(self, job: WindowJob, previous: Reconstruction | None = None) -> Reconstruction:
+        """Optimise one window; warm-started when ``previous`` shares frames with it."""
+        cfg = self.config
+        K_np = check_intrinsics(job.K)
+        K = torch.as_tensor(K_np, dtype=torch.float32, device=self.body.faces.device)
+        warm = previous is not None and bool(np.isin(job.frames, previous.frames).any())
+        if warm and self._identities_swapped(job, previous, K):
+            log.info("identities swapped by the tracker before frame %d: restored", int(job.frames[0]))
+            job = job.swapped()
+        kp, conf, scale, seen, conf_np = self._observations(job)
+        T = kp.shape[1]
+        init, depth_est = initial_params(self.body, job.keypoints, conf_np, job.layout, K_np, cfg.min_confidence)
+        overlap = np.zeros(T, dtype=bool)
+        if warm:
+            start, overlap = self._warm_params(job, previous, init)
+            first = max(0, T - cfg.refit_frames) if overlap[: max(0, T - cfg.refit_frames)].all() else 0
+        else:
+            start, first = init, 0
+        prev_joints = None
+        if warm:
+            with torch.no_grad():
+                prev_joints = self.body(start).joints
+        depth = torch.as_tensor(np.nan_to_num(depth_est, nan=1.0), dtype=torch.float32, device=K.device)
+        touching = torch.as_tensor(contact_est.boxes_touch(job.keypoints, conf_np, cfg.min_confidence), device=K.device)
+        weight = torch.as_tensor(self._frame_confidence(conf_np).min(0), dtype=torch.float32, device=K.device)
+        external = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
+                    if (job.frames == f).any()]
+        state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
+                       K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight, external)
+        if not warm:
+            state.run(cfg.iterations_rigid, rigid=True, optimise_shape=False)
+            state.run(cfg.iterations, rigid=False, optimise_shape=True)
+        else:
+            state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
+        return self._result(job, state.params(), conf_np, seen, previous)
+
+    def _result(self, job: WindowJob, params: BodyParams, conf_np: np.ndarray, seen: np.ndarray,
+                previous: Reconstruction | None) -> Reconstruction:
+        with torch.no_grad():
+            out = self.body(params)
+        confidence = self._frame_confidence(conf_np)
+        joints = out.joints.cpu().numpy().copy()
+        known = seen.any(1)
+        if previous is not None:
+            known |= previous.confidence.max(1) > 0
+        joints[~known] = np.nan
+        confidence[~known] = 0.0
+        found = []
+        if known.all():
+            found = contact_est.report(out, self.body.collision_coarse_parts, job.frames, confidence,
+                                       self.config.contact_report)
+        p = params.map(lambda t: t.detach().cpu().numpy())
+        return Reconstruction(
+            frames=job.frames.astype(np.int64), stamps=job.stamps.astype(np.float64), global_orient=p.global_orient,
+            body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
+            confidence=confidence.astype(np.float32), track_ids=np.asarray(job.track_ids, dtype=np.int64),
+            K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found)
+
+
+class _State:
+    """The variables of one window's optimisation and its loss."""
+
+    def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
+                 seen, K, prev_joints, overlap, touching, weight, external):
+        self.f, self.job, self.first = fitter, job, first
+        # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
+        # across the boundary); older frozen frames cannot change and are not posed.
+        lo = self.lo = max(0, first - CONTEXT)
+        self.kp, self.conf, self.scale, self.depth, self.seen = (a[:, lo:] for a in (kp, conf, scale, depth, seen))
+        self.K, self.overlap, self.touching, self.weight = K, overlap[lo:], touching[lo:], weight[lo:]
+        self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
+        self.external = [(t - lo, a, b, c) for t, a, b, c in external if t >= lo]
+        self.fixed = start.map(lambda t: t[:, :first].detach())
+        s = slice(first, None)
+        n = start.transl.shape[1] - first
+        self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
+        nb = self.basis.shape[1]
+        self.base = (_to6d(start.global_orient[:, s]).detach(), start.body_pose[:, s].detach(), start.transl[:, s].detach())
+        self.coef = [torch.zeros((2, nb) + b.shape[2:], device=kp.device, requires_grad=True) for b in self.base]
+        self.shape = start.shape.detach().clone().requires_grad_()
+        self.average_shape = fitter.body.default_shape(2).to(self.shape)
+        self.pairs: list = []
+
+    def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised frames."""
+        return tuple(b + torch.einsum("tk,pk...->pt...", self.basis, c) for b, c in zip(self.base, self.coef))
+
+    def params(self, whole: bool = True) -> BodyParams:
+        """The window's parameters [2, T], or (``whole=False``) only the frames the loss sees."""
+        fixed = self.fixed if whole else self.fixed.map(lambda t: t[:, self.lo:])
+        orient6d, body_pose, transl = self._motion()
+        shape = self.shape.clamp(0, 1) if self.f.body.name == "anny" else self.shape
+        return BodyParams(torch.cat([fixed.global_orient, _from6d(orient6d)], 1),
+                          torch.cat([fixed.body_pose, body_pose], 1), torch.cat([fixed.transl, transl], 1), shape)
+
+    def loss(self, rest, collision: bool) -> torch.Tensor:
+        f, cfg, w = self.f, self.f.config, self.f.config.weights
+        params = self.params(whole=False)
+        out = f.body(params, collision=collision)
+        pred = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
+        total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale)
+        total = total + w.smoothness * losses.smoothness(out.joints, params.body_pose)
+        optimised = params.body_pose[:, self.first - self.lo:]
+        total = total + w.pose_prior * losses.pose_prior(optimised)
+        total = total + w.joint_limits * losses.joint_limits(optimised)
+        total = total + w.shape * losses.shape_prior(params.shape, self.average_shape)
+        pelvis_z = out.joints[:, :, 0, 2]
+        total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
+        if self.prev_joints is not None:
+            total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
+        if cfg.two_person and w.ground:
+            total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
+        if collision:
+            if w.penetration:
+                total = total + w.penetration * losses.penetration(f.collider, out, rest)
+            if w.contact and self.pairs:
+                total = total + w.contact * losses.contact(out, self.pairs)
+        return total, out
+
+    def run(self, iterations: int, rigid: bool, optimise_shape: bool) -> None:
+        cfg = self.f.config
+        orient, pose, transl = self.coef
+        lr = cfg.learning_rate / self.basis.shape[1] ** 0.5  # per-frame steps of about the learning rate
+        groups = [{"params": [orient, transl] + ([] if rigid else [pose]), "lr": lr}]
+        if optimise_shape:
+            groups.append({"params": [self.shape], "lr": cfg.learning_rate})
+        opt = torch.optim.Adam(groups)
+        # Adam moves every frame's parameters by about the learning rate per step whatever the
+        # gradient, which reads as jitter: decay it to a third over the stage.
+        decay = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.3 ** (1 / max(iterations, 1)))
+        loss_fn = torch.compile(self.loss) if cfg.compile else self.loss
+        rest = self.f.collider.rest(self.params().map(torch.detach))
+        collision = cfg.two_person and not rigid  # the terms that need the collision mesh
+        for it in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            total, out = loss_fn(rest, collision)
+            total.backward()
+            opt.step()
+            decay.step()
+            if collision and it % cfg.contact_every == 0:
+                if optimise_shape:
+                    rest = self.f.collider.rest(self.params().map(torch.detach))
+                self.pairs = contact_est.estimate(out, self.f.body.collision_coarse_parts, self.touching,
+                                                  self.weight, cfg.contact_threshold, self.external)

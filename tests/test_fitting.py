@@ -1,0 +1,317 @@
+"""The window optimiser: each loss alone on toy configurations, initialisation, warm start,
+missing people, the result type and the sliding-window stream."""
+import math
+
+import numpy as np
+import pytest
+import roma
+import torch
+
+from interaction_recon.body.model import BodyParams
+from interaction_recon.config import Config, FittingConfig
+from interaction_recon.fitting import contacts, losses
+from interaction_recon.fitting.camera import default_intrinsics, project
+from interaction_recon.fitting.init import initial_params
+from interaction_recon.fitting.result import Contact, Reconstruction
+from interaction_recon.fitting.stream import (
+    WindowStream,
+    published,
+    reconstruct_track,
+    seam_jump,
+    stitch,
+    stitched_seams,
+)
+from interaction_recon.fitting.window import WindowFitter, WindowJob
+
+K = default_intrinsics(640, 480, 60.0)
+
+
+def facing_camera(body, T, x=(-0.35, 0.35), z=(3.0, 3.0), yaw=(0.3, -0.3)):
+    """Two people [2, T] standing in the camera frame, facing the camera (turned by ``yaw``)."""
+    params = body.neutral_params(2, T)
+    flip = roma.rotvec_to_rotmat(torch.tensor([math.pi, 0.0, 0.0]))
+    turn = roma.rotvec_to_rotmat(torch.tensor([[0.0, y, 0.0] for y in yaw]))
+    params.global_orient = roma.rotmat_to_rotvec(flip @ turn)[:, None].expand(2, T, 3).contiguous()
+    params.transl = torch.tensor([[xi, 0.0, zi] for xi, zi in zip(x, z)])[:, None].expand(2, T, 3).contiguous()
+    pose = params.body_pose.clone()
+    pose[:, :, 15, 2], pose[:, :, 16, 2] = -1.1, 1.1  # arms down
+    params.body_pose = pose
+    return params
+
+
+def observe_params(body, params):
+    """Exact BlazePose-33 keypoints [2, T, 33, 2] and full confidence of posed people."""
+    with torch.no_grad():
+        kp = project(body(params).blazepose33, torch.tensor(K, dtype=torch.float32)).numpy()
+    return kp, np.full(kp.shape[:3], 0.95, np.float32)
+
+
+def job_of(kp, conf, frames=None, ids=(0, 1)):
+    T = kp.shape[1]
+    frames = np.arange(T) if frames is None else frames
+    return WindowJob(frames, frames / 30.0, kp, conf, "blazepose33", np.array(ids), K)
+
+
+def small_config(**kw) -> FittingConfig:
+    cfg = FittingConfig(window=16, stride=4, iterations_rigid=10, iterations=25, iterations_warm=10, refit_frames=8)
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+# ----------------------------------------------------------------------------- losses alone
+def test_reprojection_is_confidence_weighted_and_robust():
+    kp = torch.zeros(2, 1, 3, 2)
+    scale = torch.full((2, 1), 100.0)
+    pred = kp.clone()
+    pred[0, 0, 0] = torch.tensor([5.0, 0.0])  # 5 % of the body: about half of sigma's loss
+    conf = torch.ones(2, 1, 3)
+    small = losses.reprojection(pred, kp, conf, scale)
+    conf_off = conf.clone()
+    conf_off[0, 0, 0] = 0.0
+    assert losses.reprojection(pred, kp, conf_off, scale) == 0.0
+    pred[0, 0, 0] = torch.tensor([500.0, 0.0])  # a wild outlier costs at most 1 per keypoint
+    wild = losses.reprojection(pred, kp, conf, scale)
+    assert small == pytest.approx(0.5 / 6, rel=1e-5)
+    assert small < wild <= 1.0 / 6 + 1e-6
+
+
+def _steps(variable, loss_fn, n=30, lr=0.01):
+    opt = torch.optim.Adam([variable], lr=lr)
+    for _ in range(n):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+
+
+def test_penetration_loss_separates_overlapping_bodies(anny_body, anny_collider):
+    params = facing_camera(anny_body, 1, x=(-0.1, 0.1), yaw=(0.0, 0.0))
+    rest = anny_collider.rest(params)
+    shift = torch.zeros(2, 1, 3, requires_grad=True)
+
+    def posed():
+        return anny_body(BodyParams(params.global_orient, params.body_pose, params.transl + shift, params.shape))
+
+    with torch.no_grad():
+        before = float(anny_collider.penetration(posed(), rest).max())
+    _steps(shift, lambda: losses.penetration(anny_collider, posed(), rest))
+    with torch.no_grad():
+        after = float(anny_collider.penetration(posed(), rest).max())
+    assert before > 0.05
+    assert after < 0.5 * before
+    assert float(shift[1, 0, 0] - shift[0, 0, 0]) > 0.02  # pushed apart sideways
+
+
+def test_contact_loss_pulls_the_touching_parts_together(anny_body, anny_collider):
+    params = facing_camera(anny_body, 2, x=(-0.5, 0.5), yaw=(0.0, 0.0))
+    shift = torch.zeros(2, 1, 3, requires_grad=True)
+
+    def posed():
+        return anny_body(BodyParams(params.global_orient, params.body_pose, params.transl + shift, params.shape))
+
+    with torch.no_grad():
+        out = posed()
+    parts = anny_body.collision_coarse_parts
+    pairs = contacts.estimate(out, parts, torch.ones(2, dtype=torch.bool), torch.ones(2), threshold=0.05,
+                              external=[(0, "left hand", "right hand", 1.0), (1, "left hand", "right hand", 1.0)])
+    assert len(pairs) == 1 and pairs[0][0].tolist() == [0, 1]
+    def gap():
+        with torch.no_grad():
+            return float(anny_collider.contact_distance(posed(), "left hand", "right hand")[0])
+
+    before = gap()
+    _steps(shift, lambda: losses.contact(posed(), pairs), n=40, lr=0.01)
+    assert 0.1 < before < 1.0
+    assert gap() < 0.5 * before
+
+
+def test_smoothness_removes_jitter():
+    t = torch.linspace(0, 1, 20)
+    clean = torch.stack([t, 0.5 * t, torch.zeros_like(t)], -1)[None, :, None].expand(2, 20, 3, 3)  # steady walk
+    noisy = (clean + 0.01 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clone()
+    x = noisy.clone().requires_grad_()
+    pose = torch.zeros(2, 20, 23, 3)
+    _steps(x, lambda: losses.smoothness(x, pose) + 1e-3 * (x - noisy).pow(2).sum(-1).mean(), n=150, lr=0.002)
+    err = lambda a: float((a - clean).norm(dim=-1).mean())
+    assert err(x.detach()) < 0.7 * err(noisy)
+    accel = lambda a: float((a[:, 2:] - 2 * a[:, 1:-1] + a[:, :-2]).norm(dim=-1).mean())
+    assert accel(x.detach()) < 0.2 * accel(noisy)
+
+
+def test_joint_limits_only_penalise_excess():
+    pose = torch.zeros(1, 1, 23, 3)
+    assert losses.joint_limits(pose) == 0
+    pose[0, 0, 3, 0] = 2.0  # left knee (limit 2.6): fine
+    assert losses.joint_limits(pose) == 0
+    pose[0, 0, 2, 0] = 1.6  # spine1 (limit 0.6): 1 rad too far
+    assert float(losses.joint_limits(pose)) == pytest.approx(1.0)
+
+
+def test_common_ground_levels_the_two_people(anny_body):
+    params = facing_camera(anny_body, 1)
+    lift = torch.zeros(2, 1, 3)
+    lift[1, 0, 1] = -0.2  # person 1 floats 20 cm (camera y points down)
+    shift = torch.zeros(2, 1, 3, requires_grad=True)
+
+    def joints():
+        p = BodyParams(params.global_orient, params.body_pose, params.transl + lift + shift, params.shape)
+        return anny_body(p).joints
+
+    before = float(losses.common_ground(joints(), torch.ones(1, dtype=torch.bool)))
+    _steps(shift, lambda: losses.common_ground(joints(), torch.ones(1, dtype=torch.bool)), n=30, lr=0.01)
+    assert before == pytest.approx(0.04, rel=0.05)
+    assert float(losses.common_ground(joints(), torch.ones(1, dtype=torch.bool))) < 0.1 * before
+
+
+# ----------------------------------------------------------------------------- initialisation
+def test_initial_params_recover_depth_and_heading(anny_body):
+    truth = facing_camera(anny_body, 3, x=(-0.5, 0.6), z=(2.5, 4.0), yaw=(0.5, -2.6))
+    kp, conf = observe_params(anny_body, truth)
+    init, _ = initial_params(anny_body, kp, conf, "blazepose33", K)
+    with torch.no_grad():
+        pelvis = anny_body(init).joints[:, :, 0].numpy()
+        true_pelvis = anny_body(truth).joints[:, :, 0].numpy()
+    assert np.abs(pelvis[..., 2] - true_pelvis[..., 2]).max() < 0.15 * true_pelvis[..., 2].max()
+    facing = roma.rotvec_to_rotmat(init.global_orient)[..., :, 2].numpy()  # body forward in the camera frame
+    assert facing[0, :, 2].max() < 0  # person 0 faces the camera (-z)
+    assert facing[1, :, 2].min() > 0  # person 1 turned away (+z)
+
+
+# ----------------------------------------------------------------------------- windows
+def test_fit_reduces_reprojection_error(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 6)
+    pose = truth.body_pose.clone()
+    pose[0, :, 17, 1] = -1.2  # person 0 bends the right elbow
+    truth.body_pose = pose
+    kp, conf = observe_params(anny_body, truth)
+    fitter = WindowFitter(anny_body, small_config(), anny_collider)
+    result = fitter.fit(job_of(kp, conf))
+    with torch.no_grad():
+        init, _ = initial_params(anny_body, kp, conf, "blazepose33", K)
+        init_kp = project(anny_body(init).blazepose33, torch.tensor(K, dtype=torch.float32)).numpy()
+        fit_kp = project(anny_body(result.params()).blazepose33, torch.tensor(K, dtype=torch.float32)).numpy()
+    err = lambda a: float(np.linalg.norm(a - kp, axis=-1).mean())
+    assert err(fit_kp) < 0.6 * err(init_kp)
+    assert err(fit_kp) < 6.0
+    assert result.joints.shape == (2, 6, 24, 3) and result.body_pose.shape == (2, 6, 23, 3)
+    assert np.isfinite(result.joints).all() and (result.confidence > 0.5).all()
+
+
+def test_warm_start_keeps_identities_after_a_tracker_swap(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 12, x=(-0.6, 0.6))
+    kp, conf = observe_params(anny_body, truth)
+    fitter = WindowFitter(anny_body, small_config(iterations=10), anny_collider)
+    first = fitter.fit(job_of(kp[:, :8], conf[:, :8], ids=(7, 9)))
+    swapped = job_of(kp[::-1, 4:12].copy(), conf[::-1, 4:12].copy(), frames=np.arange(4, 12), ids=(9, 7))
+    second = fitter.fit(swapped, previous=first)
+    assert second.track_ids.tolist() == [7, 9]
+    x_first, x_second = first.joints[:, -1, 0, 0], second.joints[:, -1, 0, 0]
+    assert x_first[0] < x_first[1] and x_second[0] < x_second[1]  # slot 0 stays the person on the left
+
+
+def test_a_person_missing_for_many_frames_keeps_both_with_lower_confidence(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 60)
+    kp, conf = observe_params(anny_body, truth)
+    conf[1, 10:50] = 0.0
+    kp[1, 10:50] = np.nan
+    fitter = WindowFitter(anny_body, small_config(iterations_rigid=5, iterations=5), anny_collider)
+    result = fitter.fit(job_of(kp, conf))
+    assert np.isfinite(result.joints).all()
+    assert result.confidence[1, 25:35].max() < 0.2 < result.confidence[1, :5].min()
+    assert result.confidence[0].min() > 0.5
+    with torch.no_grad():
+        truth_joints = anny_body(truth).joints.numpy()
+    gap_error = np.linalg.norm(result.joints[1, 25:35, 0] - truth_joints[1, 25:35, 0], axis=-1).mean()
+    assert gap_error < 0.5  # interpolated through the gap, not thrown away
+
+
+def test_a_person_never_seen_is_reported_unknown(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 8)
+    kp, conf = observe_params(anny_body, truth)
+    conf[1] = 0.0
+    result = WindowFitter(anny_body, small_config(iterations_rigid=3, iterations=3), anny_collider).fit(job_of(kp, conf))
+    assert np.isnan(result.joints[1]).all() and (result.confidence[1] == 0).all()
+    assert np.isfinite(result.joints[0]).all() and result.contacts == []
+
+
+def test_bad_observations_raise_clear_errors(anny_body, anny_collider):
+    fitter = WindowFitter(anny_body, small_config(), anny_collider)
+    kp = np.zeros((2, 4, 33, 2), np.float32)
+    with pytest.raises(ValueError, match="keypoints must be"):
+        fitter.fit(job_of(kp, np.ones((2, 4, 17), np.float32)))
+    bad = job_of(kp, np.ones((2, 4, 33), np.float32))
+    bad.K = np.zeros((3, 3))
+    with pytest.raises(ValueError, match="intrinsics"):
+        fitter.fit(bad)
+
+
+# ----------------------------------------------------------------------------- result, stream
+def _result(frames, value, contacts=()):
+    T = len(frames)
+    z = lambda *s: np.full((2, T) + s, value, np.float32)
+    return Reconstruction(frames=np.asarray(frames), stamps=np.asarray(frames) / 30.0, global_orient=z(3),
+                          body_pose=z(23, 3), transl=z(3), shape=np.zeros((2, 6), np.float32), joints=z(24, 3),
+                          confidence=np.ones((2, T), np.float32), track_ids=np.array([3, 4]), K=K, fps=30.0,
+                          body_model="anny", contacts=list(contacts))
+
+
+def test_result_round_trips_through_npz(tmp_path):
+    r = _result(range(5), 0.5, [Contact(2, "right hand", "left hand", [0.1, 0.2, 3.0], 0.01, 0.9)])
+    r.joints[1, 3] = np.nan
+    loaded = Reconstruction.load(r.save(tmp_path))
+    assert np.array_equal(loaded.joints, r.joints, equal_nan=True)
+    (c,), (d,) = loaded.contacts, r.contacts
+    assert (c.frame, c.part_a, c.part_b) == (d.frame, d.part_a, d.part_b) and loaded.body_model == "anny"
+    assert np.allclose(c.point, d.point) and c.confidence == pytest.approx(d.confidence)
+    z = np.load(tmp_path / "results.npz")
+    assert z["joints"].dtype == np.float32 and z["K"].dtype == np.float64  # METRICS.md's contract
+    assert z["contact_parts"].tolist() == [["right hand", "left hand"]]
+
+
+def test_stitch_takes_each_frame_from_the_latest_window_and_seams_are_measured():
+    a = _result(range(8), 0.0, [Contact(6, "chest", "chest", [0, 0, 3], 0.0, 1.0)])
+    b = _result(range(4, 12), 1.0, [Contact(6, "back", "chest", [0, 0, 3], 0.0, 1.0)])
+    s = stitch([a, b])
+    assert s.num_frames == 12 and (s.joints[:, :4] == 0).all() and (s.joints[:, 4:] == 1).all()
+    assert [c.part_a for c in s.contacts] == ["back"]
+    joints, seams = published([a, b], stride=4)
+    assert joints.shape[1] == 12 and seams == [8]
+    ramp = np.linspace(0, 1, 20)[None, :, None, None] * np.ones((2, 20, 24, 3))
+    assert seam_jump(ramp, [10]) == pytest.approx(0.0, abs=1e-9)
+    ramp[:, 10:] += 0.01  # a 1 cm step at the seam
+    assert seam_jump(ramp, [10]) == pytest.approx(10 * math.sqrt(3), rel=1e-6)
+
+
+def test_stream_hands_out_a_job_every_stride_once_a_window_is_full(anny_body):
+    config = Config(fitting=small_config())
+    stream = WindowStream(config, body=anny_body)
+
+    class Frame:
+        def __init__(self, t):
+            self.index, self.keypoints, self.confidence = t, np.zeros((2, 33, 2)), np.ones((2, 33))
+            self.track_ids = np.array([1, 2])
+
+    due = [t for t in range(30) if stream.add(Frame(t), t / 30, K) is not None]
+    assert due == [15, 19, 23, 27]
+    job = stream.flush()
+    assert job.frames.tolist() == list(range(14, 30)) and job.fps == pytest.approx(30.0)
+    with pytest.raises(ValueError, match="keypoints"):
+        stream.add(type("F", (), {"index": 0, "keypoints": np.zeros((3, 33, 2)), "confidence": np.ones((3, 33)),
+                                  "track_ids": np.zeros(3)})(), 0.0, K)
+
+
+@pytest.mark.slow
+def test_sliding_windows_join_without_jumps(anny_body):
+    T = 40
+    truth = facing_camera(anny_body, T)
+    walk = torch.linspace(0, 0.6, T)
+    truth.transl = truth.transl + torch.stack([walk, 0 * walk, 0 * walk], -1)[None]
+    kp, conf = observe_params(anny_body, truth)
+    config = Config(fitting=small_config())
+    result, windows = reconstruct_track(kp, conf, K, config, stream=WindowStream(config, body=anny_body))
+    assert len(windows) == 7 and result.num_frames == T
+    # Offline (stitched) output: only the frozen/optimised boundary inside each window can jump.
+    assert abs(seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames))) < 15.0  # mm
+    # Live output (each window's newest frames): the next window may revise the last ones.
+    joints, seams = published(windows, config.fitting.stride)
+    assert abs(seam_jump(joints, seams)) < 25.0
