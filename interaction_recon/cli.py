@@ -59,6 +59,48 @@ def _bench(args) -> int:
     return 0
 
 
+def _live(args) -> int:
+    from interaction_recon.ros import node, params
+
+    config = load_config(args.config)
+    params_file = args.params or params.default_params_file()
+    ros_args = ["--params-file", str(params_file)] if params_file else []
+    ros_args += args.ros_args
+    return node.main(["interaction-recon", "--ros-args", *ros_args] if ros_args else None, config)
+
+
+def _replay(args) -> int:
+    from interaction_recon.ros import replay
+
+    return replay.main(args.source, args.rate, args.image_topic, args.camera_info_topic, args.frame_id,
+                       args.encoding, args.fov, args.loop, args.scene, args.max_frames, args.ros_args, args.wait)
+
+
+def _reconstruct(args) -> int:
+    import numpy as np
+
+    from interaction_recon import reconstruct
+
+    config = load_config(args.config)
+    if args.device:
+        config.body.device = args.device
+    if args.body_model:
+        config.body.backend = args.body_model
+    if args.body_model_path:
+        config.body.model_path = args.body_model_path
+    if args.stride:
+        config.fitting.stride = args.stride
+    config.fitting.compile = config.fitting.compile or args.compile
+    K = None
+    if args.intrinsics:
+        fx, fy, cx, cy = (float(v) for v in args.intrinsics.split(","))
+        K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+    summary = reconstruct.run(args.video, args.out, config, K=K, max_frames=args.max_frames,
+                              overlay=not args.no_overlay)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="interaction-recon", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -82,6 +124,39 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--method", default="lift-height-depth", help="see interaction_recon/eval/bench.py METHODS")
     bench.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "benchmarks" / "results"))
     bench.set_defaults(func=_bench)
+    live = sub.add_parser("live", help="run the ROS 2 node (what `ros2 launch interaction_recon live.launch.py` starts)")
+    live.add_argument("--params", help="ROS params file (default: config/live.yaml)")
+    live.add_argument("--config", help="YAML config for what is not a ROS parameter (see config/default.yaml)")
+    live.add_argument("--ros-args", dest="ros_args", nargs=argparse.REMAINDER, default=[],
+                      help="ROS arguments, e.g. --ros-args -p ros.image_topic:=/cam/image_raw")
+    live.set_defaults(func=_live)
+    replay = sub.add_parser("replay", help="publish a video or synthetic clip as Image + CameraInfo")
+    replay.add_argument("source", help="video file, folder of images, synthetic clip or synth dataset folder")
+    replay.add_argument("--rate", type=float, default=10.0, help="frames per second to publish (default 10)")
+    replay.add_argument("--image-topic", default="/camera/image_raw")
+    replay.add_argument("--camera-info-topic", default="/camera/camera_info")
+    replay.add_argument("--frame-id", default="camera_optical_frame")
+    replay.add_argument("--encoding", choices=["rgb8", "bgr8"], default="rgb8")
+    replay.add_argument("--fov", type=float, default=60.0, help="horizontal FOV (deg) for videos without intrinsics")
+    replay.add_argument("--scene", help="clip name inside a synth dataset folder (default: the first)")
+    replay.add_argument("--max-frames", type=int, help="stop after this many frames")
+    replay.add_argument("--loop", action="store_true", help="start again at the end")
+    replay.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a subscriber before starting")
+    replay.add_argument("--ros-args", dest="ros_args", nargs=argparse.REMAINDER, default=[])
+    replay.set_defaults(func=_replay)
+    recon = sub.add_parser("reconstruct", help="reconstruct both people of a video file offline")
+    recon.add_argument("video", help="video file, or a folder of images")
+    recon.add_argument("--out", required=True, help="output folder (results.npz/json, overlay.mp4, preview.png)")
+    recon.add_argument("--config", help="YAML config (see config/default.yaml)")
+    recon.add_argument("--device", help="cpu | cuda (overrides body.device)")
+    recon.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: fitting.fov_deg)")
+    recon.add_argument("--stride", type=int, help="frames between windows (overrides fitting.stride)")
+    recon.add_argument("--max-frames", type=int, help="only the first N frames")
+    recon.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
+    recon.add_argument("--compile", action="store_true", help="torch.compile the losses")
+    recon.add_argument("--body-model", choices=["anny", "smpl"], help="override body.backend")
+    recon.add_argument("--body-model-path", help="SMPL_NEUTRAL.pkl or its folder (smpl backend)")
+    recon.set_defaults(func=_reconstruct)
     cache = sub.add_parser("build-cache", help="build the anny model cache (done by the bootstrap)")
     cache.set_defaults(func=_build_cache)
     args = parser.parse_args(argv)

@@ -27,3 +27,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 "$venv/bin/python" scripts/build_msgs.py   # interaction_recon_msgs into the venv, without colcon
 "$venv/bin/interaction-recon" build-cache
+"$venv/bin/python" -m interaction_recon.perception.assets   # packaged tflite models (+ test media) into .cache/perception, once

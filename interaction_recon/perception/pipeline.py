@@ -1,0 +1,167 @@
+"""The streaming front end: detector -> pair tracker -> top-down keypoints and masks per slot."""
+from __future__ import annotations
+
+import numpy as np
+
+from interaction_recon.config import PerceptionConfig
+from interaction_recon.perception.detectors import Detections, box_iou, create_detector
+from interaction_recon.perception.image import MIN_SIDE, downscale, to_rgb8
+from interaction_recon.perception.keypoints import COCO_IN_BLAZE, PoseEstimate, create_keypoint_model, roi_from_detection
+from interaction_recon.perception.tracker import PairTracker
+from interaction_recon.perception.types import PeopleFrame
+
+MAX_COAST = 15  # frames a slot may be followed by its own keypoints without a detection
+
+
+class Perception:
+    """One RGB frame in, one :class:`PeopleFrame` out; identities persist across calls
+    (``reset`` forgets them). Missing people have NaN boxes/keypoints and confidence 0."""
+
+    def __init__(self, config: PerceptionConfig | None = None):
+        self.config = cfg = config or PerceptionConfig()
+        self.detector = create_detector(cfg)
+        self.keypoint_model = create_keypoint_model(cfg)
+        self.tracker = PairTracker(cfg.appearance_weight, cfg.max_lost, cfg.reid_threshold)
+        self.reset()
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._index = 0
+        self._last: list[PoseEstimate | None] = [None, None]
+        self._coasting = [0, 0]
+
+    def __call__(self, image: np.ndarray) -> PeopleFrame:
+        cfg = self.config
+        rgb = to_rgb8(image)
+        size = rgb.shape[:2]
+        index, self._index = self._index, self._index + 1
+        if min(size) < MIN_SIDE:
+            return PeopleFrame.empty(index, size, self.tracker.track_ids, masks=cfg.masks)
+        work, f = downscale(rgb, cfg.max_side)
+        det = self.detector(work)
+        feats = self.tracker.features(work, det)
+        assign = self.tracker.assign(det, feats, index)
+
+        est: list[PoseEstimate | None] = [None, None]
+        boxes: list[np.ndarray | None] = [None, None]
+        for s in range(2):
+            i = assign[s]
+            if i >= 0:
+                est[s], boxes[s] = self._estimate(work, det, i), det.boxes[i]
+                self._coasting[s] = 0
+        self._verify_identity(work, est, boxes, feats, assign)
+        for s in range(2):  # a slot the detector missed: follow its own keypoints a little while
+            if boxes[s] is None and self._can_coast(s, index):
+                est[s], boxes[s] = self._coast(work, s, index, est[1 - s])
+        for s in range(2):
+            clean = boxes[1 - s] is None or boxes[s] is None or box_iou(boxes[s][None], boxes[1 - s][None])[0, 0] < 0.15
+            feat = feats[assign[s]] if assign[s] >= 0 else None
+            self.tracker.update(s, boxes[s], feat, index, clean)
+            self._last[s] = est[s] if boxes[s] is not None else self._last[s]
+        ignored = int(len(det) - (assign >= 0).sum())
+        return self._frame(index, size, f, work.shape[:2], est, boxes, ignored)
+
+    def _estimate(self, image: np.ndarray, det: Detections, i: int) -> PoseEstimate:
+        cfg = self.config
+        roi = roi_from_detection(det.boxes[i], det.keypoints[i], det.keypoint_conf[i], cfg.roi_scale,
+                                 self.keypoint_model.aspect)
+        est = self.keypoint_model(image, roi)
+        if est.presence < cfg.min_presence and np.isfinite(det.keypoints[i]).all():
+            kp = np.full((33, 2), np.nan, np.float32)
+            conf = np.zeros(33, np.float32)
+            kp[COCO_IN_BLAZE], conf[COCO_IN_BLAZE] = det.keypoints[i], det.keypoint_conf[i]
+            est = PoseEstimate(kp, conf, est.presence, est.mask, est.mask_origin)  # the detector's own keypoints
+        return est
+
+    def _verify_identity(self, image, est, boxes, feats, assign) -> None:
+        """One person found where both overlap: the keypoint model may have locked onto the
+        other body. Compare the colours under its keypoints with both identities' models and
+        hand the estimate to the slot it resembles clearly better."""
+        found = [s for s in range(2) if est[s] is not None]
+        slots = self.tracker.slots
+        if len(found) != 1 or not all(sl.samples for sl in slots):
+            return
+        s = found[0]
+        import cv2
+
+        from interaction_recon.perception.tracker import appearance, appearance_distance
+
+        kp, conf = est[s].keypoints[COCO_IN_BLAZE], est[s].confidence[COCO_IN_BLAZE]
+        feat = appearance(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), boxes[s], np.nan_to_num(kp), conf)
+        own, other = (appearance_distance(slots[k].feature, feat) for k in (s, 1 - s))
+        if other + 0.1 < own:
+            est[1 - s], boxes[1 - s], est[s], boxes[s] = est[s], boxes[s], None, None
+            assign[1 - s], assign[s] = assign[s], -1
+            feats.append(feat)
+            assign[1 - s] = len(feats) - 1
+
+    def _can_coast(self, s: int, index: int) -> bool:
+        slot = self.tracker.slots[s]
+        return (self._last[s] is not None and slot.box is not None and index - slot.last_seen <= 2
+                and self._coasting[s] < MAX_COAST)
+
+    def _coast(self, image: np.ndarray, s: int, index: int, other: PoseEstimate | None):
+        last = self._last[s]
+        box = self.tracker.slots[s].predict(index)
+        kp, conf = last.keypoints[COCO_IN_BLAZE], last.confidence[COCO_IN_BLAZE]
+        est = self.keypoint_model(image, roi_from_detection(box, np.nan_to_num(kp), conf, self.config.roi_scale,
+                                                            self.keypoint_model.aspect))
+        if est.presence < self.config.min_presence or _same_person(est, other):
+            return None, None
+        self._coasting[s] += 1
+        ok = est.confidence > 0.3
+        pts = est.keypoints[ok] if ok.sum() >= 4 else est.keypoints
+        lo, hi = pts.min(0), pts.max(0)
+        pad = 0.1 * (hi - lo)
+        return est, np.concatenate([lo - pad, hi + pad]).clip(0, [image.shape[1], image.shape[0]] * 2)
+
+    def _frame(self, index, size, f, work_hw, est, boxes, ignored) -> PeopleFrame:
+        out = PeopleFrame.empty(index, size, self.tracker.track_ids, masks=self.config.masks, ignored=ignored)
+        if self.config.masks:
+            masks = np.zeros((2, *work_hw), np.float32)
+        for s in range(2):
+            if est[s] is None:
+                continue
+            out.present[s] = True
+            out.boxes[s] = boxes[s] / f
+            out.keypoints[s] = est[s].keypoints / f
+            out.confidence[s] = np.clip(est[s].confidence, 0, 1)
+            if self.config.masks:
+                masks[s] = _paste(est[s], boxes[s], work_hw)
+        if self.config.masks:
+            both = (masks[0] > 0.5) & (masks[1] > 0.5)  # a pixel belongs to one person: the surer one
+            lose = np.where(masks[0] >= masks[1], 1, 0)
+            for s in range(2):
+                sel = both & (lose == s)
+                masks[s][sel] = np.minimum(masks[s][sel], 1 - masks[1 - s][sel])
+            if f != 1.0:
+                import cv2
+
+                masks = np.stack([cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for m in masks])
+            out.masks = masks
+        return out
+
+
+def _paste(est: PoseEstimate, box: np.ndarray, hw) -> np.ndarray:
+    """The person's mask over the whole (work) image [H, W]; a box mask when the model has none."""
+    full = np.zeros(hw, np.float32)
+    if est.mask is None:
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        full[max(y0, 0):y1, max(x0, 0):x1] = 1.0
+        return full
+    x0, y0 = est.mask_origin
+    h, w = est.mask.shape
+    full[y0:y0 + h, x0:x0 + w] = est.mask
+    return full
+
+
+def _same_person(a: PoseEstimate | None, b: PoseEstimate | None) -> bool:
+    """Whether two estimates sit on the same body (median keypoint distance < 10% of its size)."""
+    if a is None or b is None:
+        return False
+    ok = (a.confidence > 0.3) & (b.confidence > 0.3)
+    if ok.sum() < 4:
+        return False
+    d = np.linalg.norm(a.keypoints[ok] - b.keypoints[ok], axis=1)
+    extent = np.ptp(a.keypoints[ok], axis=0).max()
+    return float(np.median(d)) < 0.1 * max(extent, 1.0)

@@ -1,0 +1,334 @@
+"""The ``interaction_recon`` ROS 2 node: a thin shell around perception + the window stream.
+
+Threads
+    executor        Image / CompressedImage / CameraInfo callbacks (decode, check, enqueue:
+                    cheap) and the diagnostics timer
+    ir-perception   perception(rgb) -> PeopleFrame, stream.add(...) -> WindowJob every stride
+    ir-reconstruction  stream.fit(job) -> Reconstruction, then every publication below
+Queues are bounded (see pipeline.py); drops are counted by reason and reported on /diagnostics.
+
+Publications (reliable QoS)
+    /humans                          interaction_recon_msgs/Humans: per window, one message per newly
+                                     covered frame (``ros.publish_frames: new``) or the newest only
+    /humans/markers                  MarkerArray: skeletons, joints, labels, contacts every window;
+                                     meshes every ``ros.mesh_every`` windows
+    TF body_<id>                     REP-155 (tf2_ros, else /tf via tf2_msgs, else off)
+    /humans/bodies/<id>/position     geometry_msgs/PointStamped (hip midpoint)
+    /humans/bodies/tracked           hri_msgs/IdsList where hri_msgs imports
+    /diagnostics                     diagnostic_msgs/DiagnosticArray where it imports
+
+``perception`` and ``stream`` are constructor arguments (tests inject small real objects);
+:func:`build_pipeline` makes the real ones from the config.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from interaction_recon.config import Config
+from interaction_recon.ros import convert, image, markers, params, tf
+from interaction_recon.ros.pipeline import Frame, Pipeline, Stats
+
+log = logging.getLogger(__name__)
+NODE_NAME = "interaction_recon"
+
+
+def build_pipeline(config: Config):
+    """The real perception front-end and window stream for ``config`` (imported lazily)."""
+    from interaction_recon.fitting.stream import WindowStream
+    from interaction_recon.perception import Perception
+
+    return Perception(config.perception), WindowStream(config)
+
+
+class InteractionReconNode(Node):
+    def __init__(self, config: Config | None = None, perception=None, stream=None, *, context=None,
+                 parameter_overrides=None, node_name: str = NODE_NAME, start: bool = True):
+        super().__init__(node_name, context=context, parameter_overrides=parameter_overrides or [])
+        self.config = config or Config()
+        params.declare(self, self.config)
+        ignored = params.apply(self, self.config)
+        if ignored:
+            self.get_logger().info(f"parameters not used by this build (their config section is absent): {ignored}")
+        if perception is None or stream is None:
+            built_perception, built_stream = build_pipeline(self.config)
+            perception, stream = perception or built_perception, stream or built_stream
+        rc = self.config.ros
+        self.stats = Stats()
+        self.stats.info.update({"intrinsics": "waiting", "tf": "off"})
+        self.pipeline = Pipeline(perception, stream, self._publish_result, rc.intake_queue, rc.fit_queue, self.stats)
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._camera_info = None  # (K, (w, h))
+        self._first_image: float | None = None
+        self._default_logged = False
+        self._frame_id = rc.frame_id or rc.default_frame_id
+        self._windows_published = 0
+        self._last_frame: int | None = None  # newest frame already on /humans
+        self._body_pubs: collections.OrderedDict = collections.OrderedDict()
+        self.last_result = None
+        self.last_humans = None
+
+        sensor = QoSProfile(depth=rc.input_qos_depth, reliability=qos_profile_sensor_data.reliability,
+                            durability=qos_profile_sensor_data.durability, history=qos_profile_sensor_data.history)
+        from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+        self.create_subscription(Image, rc.image_topic, self._on_image, sensor)
+        if rc.compressed_topic:
+            self.create_subscription(CompressedImage, rc.compressed_topic, self._on_compressed, sensor)
+        self.create_subscription(CameraInfo, rc.camera_info_topic, self._on_camera_info, sensor)
+
+        from interaction_recon_msgs.msg import Humans
+        from visualization_msgs.msg import MarkerArray
+
+        self.reliable = QoSProfile(depth=rc.output_qos_depth, reliability=ReliabilityPolicy.RELIABLE)
+        # A window's new frames go out at once (the whole first window): keep them all in the history.
+        window = getattr(getattr(self.config, "fitting", None), "window", 128)
+        self.humans_qos = QoSProfile(depth=max(rc.output_qos_depth, window), reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_humans = self.create_publisher(Humans, rc.humans_topic, self.humans_qos)
+        self.pub_markers = self.create_publisher(MarkerArray, rc.markers_topic, self.reliable)
+        self.tf_out = tf.TfOut(self) if rc.publish_tf else None
+        self.stats.info["tf"] = self.tf_out.backend if self.tf_out else "disabled"
+        self.pub_tracked = None
+        if rc.publish_bodies:
+            try:
+                from hri_msgs.msg import IdsList
+
+                self.pub_tracked = self.create_publisher(IdsList, "/humans/bodies/tracked", self.reliable)
+            except ImportError:
+                self.get_logger().info("hri_msgs not importable: /humans/bodies/tracked is off")
+        self.pub_diag = None
+        try:
+            from diagnostic_msgs.msg import DiagnosticArray
+
+            self.pub_diag = self.create_publisher(DiagnosticArray, rc.diagnostics_topic, self.reliable)
+        except ImportError:
+            self.get_logger().info("diagnostic_msgs not importable: /diagnostics is off")
+        self.create_timer(rc.diagnostics_period, self._publish_diagnostics)
+        if start:
+            self.pipeline.start()
+        self.get_logger().info(f"listening on {rc.image_topic}" + (f" + {rc.compressed_topic}" if rc.compressed_topic
+                                                                     else "") + f", publishing {rc.humans_topic}")
+
+    # -- inputs (executor thread) --------------------------------------------------------
+    def _on_image(self, msg) -> None:
+        self._receive(msg, image.decode_image)
+
+    def _on_compressed(self, msg) -> None:
+        self._receive(msg, image.decode_compressed)
+
+    def _receive(self, msg, decode) -> None:
+        arrived = time.monotonic()
+        self.stats.count("frames_in")
+        self.stats.tick("in", arrived)
+        try:
+            rgb = decode(msg)
+        except image.Dropped as dropped:
+            self.stats.drop(dropped.reason, dropped.detail)
+            return
+        stamp = convert.to_seconds(msg.header.stamp)
+        if stamp == 0.0:  # unstamped driver: use the arrival time
+            stamp = self.get_clock().now().nanoseconds * 1e-9
+        if not self.config.ros.frame_id and msg.header.frame_id:
+            self._frame_id = msg.header.frame_id
+        K = self._intrinsics(rgb.shape[1], rgb.shape[0], arrived)
+        if K is None:
+            self.stats.drop("waiting_for_camera_info")
+            return
+        self.pipeline.submit(Frame(rgb=rgb, stamp=stamp, K=K, received=arrived))
+
+    def _on_camera_info(self, msg) -> None:
+        K = image.intrinsics(msg)
+        if K is None:
+            self.stats.drop("invalid_camera_info")
+            return
+        with self._lock:
+            late = self._camera_info is None and self._default_logged
+            self._camera_info = (K, (int(msg.width), int(msg.height)))
+            self.stats.info["intrinsics"] = "camera_info"
+        if late:
+            self.get_logger().info("CameraInfo arrived: switching from default intrinsics to the camera's")
+
+    def _intrinsics(self, width: int, height: int, arrived: float):
+        rc = self.config.ros
+        with self._lock:
+            info = self._camera_info
+            if self._first_image is None:
+                self._first_image = arrived
+            waited = arrived - self._first_image
+        if info is not None:
+            K, size = info
+            return image.scale_intrinsics(K, size, (width, height))
+        if waited < rc.camera_info_timeout:
+            return None
+        if not self._default_logged:
+            self._default_logged = True
+            self.stats.info["intrinsics"] = f"default_fov_{rc.default_fov_deg:g}deg"
+            self.get_logger().warn(f"no CameraInfo on {rc.camera_info_topic} after {rc.camera_info_timeout:g} s: "
+                                   f"using default intrinsics (horizontal FOV {rc.default_fov_deg:g} deg)")
+        return image.default_intrinsics(width, height, rc.default_fov_deg)
+
+    # -- outputs (reconstruction worker thread) ------------------------------------------
+    def new_positions(self, result) -> list[int]:
+        """Positions along the window that /humans carries: ``new`` = frames after the last
+        published one (the whole first window), ``last`` = the newest frame."""
+        if self.config.ros.publish_frames == "last" or self._last_frame is None:
+            return [result.num_frames - 1] if self.config.ros.publish_frames == "last" else list(range(result.num_frames))
+        fresh = np.flatnonzero(result.frames > self._last_frame).tolist()
+        return fresh or [result.num_frames - 1]
+
+    def _publish_result(self, result, info: dict) -> None:
+        rc = self.config.ros
+        frame_id = self._frame_id
+        stride = getattr(getattr(self.config, "fitting", None), "stride", 32)
+        contact_frames = rc.contact_frames or (1 if rc.publish_frames == "new" else stride)
+        for pos in self.new_positions(result):
+            msg, sel = convert.humans_message(result, frame_id, pos=pos, min_confidence=rc.min_confidence,
+                                              id_prefix=rc.id_prefix, contact_frames=contact_frames)
+            self.pub_humans.publish(msg)
+        self._last_frame = int(result.frames[-1])
+        array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime)
+        if rc.mesh_every and self._windows_published % rc.mesh_every == 0:
+            try:
+                vertices, faces = self.mesh(result, sel.pos)
+                array.markers.extend(markers.mesh_markers(vertices, faces, sel, frame_id, msg.header.stamp,
+                                                          rc.marker_lifetime).markers)
+            except Exception as err:  # noqa: BLE001 - meshes are a visual extra
+                self.stats.drop("mesh_error", type(err).__name__)
+        self.pub_markers.publish(array)
+        if self.tf_out is not None:
+            self.tf_out.send(tf.body_transforms(result, sel, frame_id, msg.header.stamp, rc.body_frame_prefix))
+        if rc.publish_bodies:
+            self._publish_bodies(result, sel, frame_id, msg.header.stamp)
+        self._windows_published += 1
+        self.last_result, self.last_humans = result, msg
+
+    def mesh(self, result, pos: int = -1):
+        """(vertices [2, V, 3], faces [F, 3]) of frame ``pos`` at ``ros.mesh_resolution``."""
+        import torch
+
+        body = self.stream.body
+        pos = pos % result.num_frames
+        device = getattr(getattr(self.config, "body", None), "device", "cpu")
+        full = self.config.ros.mesh_resolution == "full" or len(body.collision_faces) == 0
+        with torch.no_grad():
+            out = body(result.select(slice(pos, pos + 1)).params(device), full_mesh=full)
+        if full:
+            return out.vertices[:, 0].cpu().numpy(), body.faces.cpu().numpy()
+        return out.collision_vertices[:, 0].cpu().numpy(), body.collision_faces.cpu().numpy()
+
+    def _publish_bodies(self, result, sel, frame_id: str, stamp) -> None:
+        from geometry_msgs.msg import PointStamped
+
+        for p in sel.slots:
+            bid = sel.ids[p]
+            pub = self._body_pubs.pop(bid, None)
+            if pub is None:
+                pub = self.create_publisher(PointStamped, f"/humans/bodies/{bid}/position", self.reliable)
+            self._body_pubs[bid] = pub  # most recently seen last
+            t, _ = tf.body_pose(result.global_orient[p, sel.pos], result.joints[p, sel.pos])
+            point = PointStamped()
+            point.header.frame_id, point.header.stamp = frame_id, stamp
+            point.point.x, point.point.y, point.point.z = (float(v) for v in t)
+            pub.publish(point)
+        while len(self._body_pubs) > self.config.ros.max_bodies:
+            _, old = self._body_pubs.popitem(last=False)
+            self.destroy_publisher(old)
+        if self.pub_tracked is not None:
+            from hri_msgs.msg import IdsList
+
+            ids = IdsList(ids=[sel.ids[p] for p in sel.slots])
+            ids.header.frame_id, ids.header.stamp = frame_id, stamp
+            self.pub_tracked.publish(ids)
+
+    # -- diagnostics ---------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        snap = self.stats.snapshot()
+        snap["queues"] = self.pipeline.queue_sizes()
+        snap["queue_limits"] = {"intake": self.pipeline.intake_size, "fit": self.pipeline.fit_size}
+        snap["rss_mb"] = rss_mb()
+        return snap
+
+    def _publish_diagnostics(self) -> None:
+        if self.pub_diag is None:
+            return
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        snap = self.snapshot()
+        errors = snap["drops"].get("perception_error", 0) + snap["drops"].get("reconstruction_error", 0)
+        level = DiagnosticStatus.ERROR if errors else (
+            DiagnosticStatus.WARN if snap["drops_total"] or snap.get("intrinsics", "").startswith("default") else
+            DiagnosticStatus.OK)
+        lat = snap["latency_s"]
+        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: pipeline", hardware_id="camera")
+        status.message = (f"in {snap['fps_in']:.1f} fps, perceived {snap['fps_perceived']:.1f} fps, "
+                          f"{snap['counts'].get('windows_published', 0)} windows, "
+                          f"latency {lat['last'] if lat['last'] is not None else '-'} s, "
+                          f"{snap['drops_total']} dropped")
+        values = {"fps_in": snap["fps_in"], "fps_perceived": snap["fps_perceived"],
+                  "windows_per_s": snap["windows_per_s"], "latency_last_s": lat["last"], "latency_mean_s": lat["mean"],
+                  "latency_max_s": lat["max"], "fit_mean_s": snap["fit_s"]["mean"],
+                  "perception_mean_s": snap["perception_s"]["mean"], "intrinsics": snap.get("intrinsics"),
+                  "tf": snap.get("tf"), "people_last": snap["people_last"], "rss_mb": snap["rss_mb"],
+                  "queue_intake": snap["queues"]["intake"], "queue_fit": snap["queues"]["fit"],
+                  **{f"count_{k}": v for k, v in snap["counts"].items()},
+                  **{f"drop_{k}": v for k, v in snap["drops"].items()},
+                  **{f"drop_detail_{k}": v for k, v in snap["drop_details"].items()}}
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        diag = DiagnosticArray(status=[status])
+        diag.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(diag)
+
+    def destroy_node(self):
+        self.pipeline.stop()
+        return super().destroy_node()
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MiB (Linux /proc; 0 elsewhere)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+
+
+def spin(node, context=None, stop: threading.Event | None = None) -> None:
+    """Spin ``node`` until ``stop`` is set or the context shuts down (Ctrl-C ends it cleanly)."""
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        while (stop is None or not stop.is_set()) and rclpy.ok(context=context):
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.remove_node(node)
+        executor.shutdown()
+
+
+def main(args: list[str] | None = None, config: Config | None = None) -> int:
+    """``interaction-recon live``: the node without ``ros2 launch``."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = InteractionReconNode(config)
+        spin(node)
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

@@ -1,0 +1,228 @@
+"""Every parameter of the ``interaction_recon`` node, declared in this one place.
+
+A ROS parameter's name is the dotted path of the :class:`interaction_recon.config.Config`
+field it sets (``fitting.window``, ``ros.image_topic``); defaults come from ``Config`` so the
+YAML config and the ROS parameters cannot disagree. ``config/live.yaml`` holds them in
+ROS params-file form; ``launch/live.launch.py`` exposes the ``LAUNCH`` ones as arguments.
+Parameters whose config section does not exist in this build are declared, reported once
+and ignored (e.g. ``prior.enabled`` before the prior lands).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # = config path
+    default: Any  # used only when the config has no such field
+    description: str
+    range: tuple | None = None  # (min, max) for int / float parameters
+    choices: tuple | None = None  # allowed string values
+    launch: str | None = None  # launch argument name, when exposed by live.launch.py
+
+
+PARAMS: tuple[Param, ...] = (
+    # reconstruction core
+    Param("fitting.window", 128, "frames per reconstruction window", (8, 1024), launch="window"),
+    Param("fitting.stride", 32, "new frames between reconstructions (one /humans message each)", (1, 1024),
+          launch="stride"),
+    Param("fitting.two_person", True, "fit both people jointly (contact, penetration terms)"),
+    Param("body.backend", "anny", "body model: anny (embedded) | smpl (your files)", choices=("anny", "smpl"),
+          launch="body_model"),
+    Param("body.model_path", "", "smpl: SMPL_NEUTRAL.pkl or its folder ('' = none)", launch="body_model_path"),
+    Param("body.device", "cpu", "torch device of the body model and optimiser: cpu | cuda | cuda:N",
+          launch="device"),
+    Param("perception.detector", "movenet", "person detector: movenet (packaged) | onnx (perception.detector_model)",
+          choices=("movenet", "onnx"), launch="detector"),
+    Param("perception.detector_model", "", "onnx detector model path ('' = none)"),
+    Param("perception.keypoints", "blazepose", "2D keypoints: blazepose (packaged) | onnx",
+          choices=("blazepose", "onnx"), launch="keypoints"),
+    Param("perception.keypoint_model", "", "onnx keypoint model path ('' = none)"),
+    Param("perception.masks", True, "per-person masks"),
+    Param("perception.num_threads", 1, "tflite/onnxruntime CPU threads", (1, 64)),
+    Param("prior.enabled", False, "two-person motion prior on/off", launch="prior"),
+    Param("appearance.enabled", False, "Gaussian-avatar appearance branch on/off", launch="appearance"),
+    # topics and frames
+    Param("ros.image_topic", "/camera/image_raw", "sensor_msgs/Image input (SensorDataQoS)", launch="image_topic"),
+    Param("ros.compressed_topic", "", "sensor_msgs/CompressedImage input ('' = none)", launch="compressed_topic"),
+    Param("ros.camera_info_topic", "/camera/camera_info", "sensor_msgs/CameraInfo input",
+          launch="camera_info_topic"),
+    Param("ros.humans_topic", "/humans", "interaction_recon_msgs/Humans output", launch="humans_topic"),
+    Param("ros.markers_topic", "/humans/markers", "visualization_msgs/MarkerArray output"),
+    Param("ros.diagnostics_topic", "/diagnostics", "diagnostic_msgs/DiagnosticArray output"),
+    Param("ros.frame_id", "", "frame of the outputs ('' = the image header's frame_id)", launch="frame_id"),
+    Param("ros.default_frame_id", "camera_optical_frame", "frame used when the image header has none"),
+    Param("ros.body_frame_prefix", "body_", "REP-155 TF frame prefix (body_<id>)"),
+    Param("ros.id_prefix", "p", "body id = prefix + tracker id"),
+    # QoS, queues, rates
+    Param("ros.input_qos_depth", 5, "history depth of the image and camera-info subscriptions", (1, 100)),
+    Param("ros.output_qos_depth", 10, "history depth of the reliable output publishers", (1, 1000)),
+    Param("ros.camera_info_timeout", 2.0, "seconds without CameraInfo before default intrinsics", (0.0, 60.0)),
+    Param("ros.default_fov_deg", 60.0, "horizontal field of view of the default intrinsics (deg)", (10.0, 170.0),
+          launch="default_fov_deg"),
+    Param("ros.intake_queue", 8, "frames waiting for perception (oldest dropped when full)", (1, 1024)),
+    Param("ros.fit_queue", 1, "windows waiting for reconstruction (oldest skipped when full)", (1, 16)),
+    Param("ros.mesh_every", 4, "mesh markers every N published windows (0 = never)", (0, 1000),
+          launch="mesh_every"),
+    Param("ros.mesh_resolution", "collision", "mesh markers: collision (decimated) | full",
+          choices=("collision", "full")),
+    Param("ros.publish_frames", "new", "/humans per window: new (one message per newly covered frame, "
+          "oldest first) | last (the newest frame only)", choices=("new", "last")),
+    Param("ros.contact_frames", 0, "contacts from the newest N frames up to a message's frame "
+          "(0 = 1 for publish_frames new, stride for last)", (0, 1024)),
+    Param("ros.min_confidence", 0.1, "people below this confidence are not published", (0.0, 1.0)),
+    Param("ros.publish_tf", True, "broadcast TF body_<id> frames", launch="publish_tf"),
+    Param("ros.publish_bodies", True, "REP-155 per-body topics under /humans/bodies/"),
+    Param("ros.max_bodies", 16, "per-body publishers kept (least recently seen destroyed)", (1, 1000)),
+    Param("ros.diagnostics_period", 1.0, "seconds between /diagnostics messages", (0.05, 60.0)),
+    Param("ros.marker_lifetime", 0.0, "seconds RViz keeps a marker (0 = until replaced)", (0.0, 3600.0)),
+)
+BY_NAME = {p.name: p for p in PARAMS}
+LAUNCH = {p.launch: p.name for p in PARAMS if p.launch}
+
+
+def _lookup(config, path: str):
+    """(owner object, field name) of a dotted config path, or None when the build lacks it."""
+    *parents, leaf = path.split(".")
+    obj = config
+    for name in parents:
+        if not dataclasses.is_dataclass(obj) or not hasattr(obj, name):
+            return None
+        obj = getattr(obj, name)
+    if not dataclasses.is_dataclass(obj) or leaf not in {f.name for f in dataclasses.fields(obj)}:
+        return None
+    return obj, leaf
+
+
+def default(param: Param, config) -> Any:
+    """The parameter's default: the config's value (None -> ''), else the table's."""
+    found = _lookup(config, param.name)
+    if found is None:
+        return param.default
+    value = getattr(*found)
+    if value is None:
+        return ""
+    if isinstance(param.default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def check(param: Param, value: Any) -> Any:
+    """Validate one value against its declaration; returns the value for the config."""
+    if param.choices and value not in param.choices:
+        raise ValueError(f"parameter {param.name}: {value!r} is not one of {param.choices}")
+    if param.range and not (param.range[0] <= value <= param.range[1]):
+        raise ValueError(f"parameter {param.name}: {value} outside [{param.range[0]}, {param.range[1]}]")
+    return value
+
+
+def set_value(config, name: str, value: Any) -> bool:
+    """Set config field ``name`` ('' -> None where the field is optional); False if absent here."""
+    param = BY_NAME[name]
+    check(param, value)
+    found = _lookup(config, name)
+    if found is None:
+        return False
+    obj, leaf = found
+    if value == "" and getattr(type(obj)(), leaf, "") is None:  # optional field: '' means None
+        value = None
+    setattr(obj, leaf, value)
+    return True
+
+
+def declare(node, config) -> None:
+    """Declare every parameter on ``node`` with description, range and the config's default."""
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+    for p in PARAMS:
+        value = default(p, config)
+        desc = ParameterDescriptor(description=p.description + (f" (one of {', '.join(p.choices)})"
+                                                                   if p.choices else ""))
+        if p.range is not None and isinstance(value, float):
+            desc.floating_point_range = [FloatingPointRange(from_value=float(p.range[0]),
+                                                            to_value=float(p.range[1]), step=0.0)]
+        elif p.range is not None and isinstance(value, int) and not isinstance(value, bool):
+            desc.integer_range = [IntegerRange(from_value=int(p.range[0]), to_value=int(p.range[1]), step=1)]
+        node.declare_parameter(p.name, value, desc)
+
+
+def apply(node, config) -> list[str]:
+    """Copy the node's parameter values into ``config``; returns names this build ignores."""
+    ignored = []
+    for p in PARAMS:
+        value = node.get_parameter(p.name).value
+        if not set_value(config, p.name, value):
+            ignored.append(p.name)
+    return ignored
+
+
+def params_file_dict(config, node_name: str = "interaction_recon") -> dict:
+    """The ROS params-file layout of every parameter (what config/live.yaml holds)."""
+    tree: dict = {}
+    for p in PARAMS:
+        *parents, leaf = p.name.split(".")
+        d = tree
+        for name in parents:
+            d = d.setdefault(name, {})
+        d[leaf] = default(p, config)
+    return {node_name: {"ros__parameters": tree}}
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """Nested params-file dict -> {dotted name: value}."""
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def load_params_file(path, config, node_name: str = "interaction_recon") -> list[str]:
+    """Apply a ROS params file (``config/live.yaml``) to ``config`` without a node (the CLI and
+    tests); returns names this build ignores. Unknown names are an error."""
+    from pathlib import Path
+
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    section = data.get(node_name) or data.get("/**") or {}
+    values = flatten(section.get("ros__parameters", {}))
+    unknown = sorted(set(values) - set(BY_NAME))
+    if unknown:
+        raise ValueError(f"{path}: unknown parameter(s) {unknown}; known: see interaction_recon/ros/params.py")
+    return [name for name, value in values.items() if not set_value(config, name, value)]
+
+
+def coerce(param: Param, text: str) -> Any:
+    """A launch-argument string -> the parameter's type (bool, int, float or str)."""
+    kind = type(param.default)
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise ValueError(f"parameter {param.name}: {text!r} is not a boolean")
+        return lowered in ("true", "1")
+    if kind in (int, float):
+        return kind(text)
+    return text
+
+
+def default_params_file():
+    """config/live.yaml of this checkout, else of the installed share folder, else None."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[2] / "config" / "live.yaml"
+    if here.exists():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        shared = Path(get_package_share_directory("interaction_recon")) / "config" / "live.yaml"
+        return shared if shared.exists() else None
+    except (ImportError, LookupError, ValueError, OSError):
+        return None

@@ -1,0 +1,175 @@
+"""``interaction-recon replay VIDEO|SYNTH_SCENE``: a camera stand-in for demos and tests.
+
+Publishes sensor_msgs/Image (rgb8 or bgr8) and a matching sensor_msgs/CameraInfo at a chosen
+rate, stamped with the node clock. Sources:
+  * a synthetic clip folder (``meta.json`` + ``frames/``) or a synth dataset root
+    (``index.json``; the first clip, or ``--scene NAME``): intrinsics from its ground truth;
+  * a video file (OpenCV) or a folder of images (PIL):
+    intrinsics from ``--fov`` (horizontal, degrees).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from interaction_recon.ros import image
+
+
+@dataclass
+class Source:
+    name: str
+    K: np.ndarray | None  # None: from fov at the first frame
+    fps: float
+    count: int | None
+    open: Callable[[], Iterator[np.ndarray]]  # a fresh iterator of RGB uint8 frames
+
+
+def open_source(path: str | Path, scene: str | None = None, max_frames: int | None = None) -> Source:
+    path = Path(path)
+    if (path / "index.json").exists() and not (path / "meta.json").exists():
+        names = [s["name"] for s in json.loads((path / "index.json").read_text())["scenes"]]
+        if not names:
+            raise ValueError(f"{path}: the dataset has no clips")
+        if scene is not None and scene not in names:
+            raise ValueError(f"{path}: no clip {scene!r}; clips: {names}")
+        path = path / (scene or names[0])
+    if (path / "meta.json").exists():
+        from interaction_recon.synth.dataset import load_scene
+
+        clip = load_scene(path)
+        n = clip.num_frames if max_frames is None else min(clip.num_frames, max_frames)
+        if not (path / "frames").is_dir():
+            raise ValueError(f"{path}: this clip was generated without images (synth --no-images)")
+        return Source(name=clip.name, K=np.asarray(clip.gt["K"], dtype=np.float64), fps=float(clip.meta["fps"]),
+                      count=n, open=lambda: (clip.frame(t) for t in range(n)))
+    if not path.exists():
+        raise FileNotFoundError(f"replay source not found: {path}")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:max_frames]
+        if not files:
+            raise ValueError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return Source(name=path.name, K=None, fps=30.0, count=len(files), open=lambda: map(_read_image, files))
+    fps, count = _video_info(path)
+    count = min(count, max_frames) if count and max_frames else (count or max_frames)
+    return Source(name=path.name, K=None, fps=fps, count=count, open=lambda: _read_video(path, max_frames))
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def _video_info(path: Path) -> tuple[float, int | None]:
+    import cv2  # opencv-python-headless (perception's requirement); imported only for video files
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    fps, count = cap.get(cv2.CAP_PROP_FPS) or 30.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    cap.release()
+    return float(fps), count
+
+
+def _read_video(path: Path, max_frames: int | None):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    try:
+        while max_frames is None or n < max_frames:
+            ok, bgr = cap.read()
+            if not ok:
+                return
+            n += 1
+            yield np.ascontiguousarray(bgr[:, :, ::-1])
+    finally:
+        cap.release()
+
+
+class Replayer:
+    """Publishes ``source`` on ``node`` with a timer at ``rate`` Hz; ``done`` is set at the end."""
+
+    def __init__(self, node, source: Source, rate: float, image_topic: str = "/camera/image_raw",
+                 camera_info_topic: str = "/camera/camera_info", frame_id: str = "camera_optical_frame",
+                 encoding: str = "rgb8", fov_deg: float = 60.0, loop: bool = False, on_frame=None):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, Image
+
+        qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+        self.node, self.source, self.loop = node, source, loop
+        self.frame_id, self.encoding, self.fov_deg = frame_id, encoding, fov_deg
+        self.pub_image = node.create_publisher(Image, image_topic, qos)
+        self.pub_info = node.create_publisher(CameraInfo, camera_info_topic, qos)
+        self.frames = source.open()
+        self.published = 0
+        self.done = threading.Event()
+        self.on_frame = on_frame
+        self.timer = node.create_timer(1.0 / rate, self._tick)
+
+    def _next(self):
+        try:
+            return next(self.frames)
+        except StopIteration:
+            if not self.loop:
+                return None
+            self.frames = self.source.open()
+            return next(self.frames, None)
+
+    def _tick(self) -> None:
+        if self.done.is_set():
+            return
+        rgb = self._next()
+        if rgb is None:
+            self.done.set()
+            self.timer.cancel()
+            return
+        h, w = rgb.shape[:2]
+        K = self.source.K if self.source.K is not None else image.default_intrinsics(w, h, self.fov_deg)
+        stamp = self.node.get_clock().now().to_msg()
+        self.pub_info.publish(image.camera_info_message(K, w, h, stamp, self.frame_id))
+        self.pub_image.publish(image.image_message(rgb, stamp, self.frame_id, self.encoding))
+        self.published += 1
+        if self.on_frame is not None:
+            self.on_frame(self.published, stamp)
+
+
+def main(source: str, rate: float, image_topic: str, camera_info_topic: str, frame_id: str, encoding: str = "rgb8",
+         fov_deg: float = 60.0, loop: bool = False, scene: str | None = None, max_frames: int | None = None,
+         ros_args: list[str] | None = None, wait: float = 5.0) -> int:
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    src = open_source(source, scene, max_frames)
+    rclpy.init(args=["interaction-recon-replay", "--ros-args", *ros_args] if ros_args else None)
+    node = rclpy.create_node("interaction_recon_replay")
+    try:
+        player = Replayer(node, src, rate, image_topic, camera_info_topic, frame_id, encoding, fov_deg, loop)
+        if wait > 0:  # start when someone listens (the node may still be starting), at most `wait` s
+            player.timer.cancel()
+            deadline = time.monotonic() + wait
+            while rclpy.ok() and player.pub_image.get_subscription_count() == 0 and time.monotonic() < deadline:
+                rclpy.spin_once(node, timeout_sec=0.05)
+            time.sleep(0.2)  # discovery of the camera-info subscription
+            player.timer.reset()
+        node.get_logger().info(f"replaying {src.name} ({src.count or '?'} frames) at {rate:g} Hz on {image_topic}")
+        while rclpy.ok() and not player.done.is_set():
+            rclpy.spin_once(node, timeout_sec=0.1)
+        node.get_logger().info(f"published {player.published} frames")
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

