@@ -23,7 +23,6 @@ import argparse
 import json
 import platform
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -54,14 +53,7 @@ def run_at(rate: float, seconds: float, config, scene, n: int, sample_every: flo
         executor = MultiThreadedExecutor(num_threads=2, context=context)
         executor.add_node(node)
         executor.add_node(player_node)
-        stop = threading.Event()
-
-        def spin():
-            while not stop.is_set():
-                executor.spin_once(timeout_sec=0.05)
-
-        spinner = threading.Thread(target=spin, daemon=True)
-        spinner.start()
+        halt_spinner = replay.spin_in_background(executor)
         player = replay.Replayer(player_node, source, rate, config.ros.image_topic, config.ros.camera_info_topic,
                                  loop=True)
         t0 = time.monotonic()
@@ -81,8 +73,7 @@ def run_at(rate: float, seconds: float, config, scene, n: int, sample_every: flo
             time.sleep(0.1)
         final = node.snapshot()
         player.timer.cancel()
-        stop.set()
-        spinner.join(5)
+        halt_spinner()
         executor.shutdown()
     finally:
         for x in (node, player_node):

@@ -10,14 +10,20 @@ from pathlib import Path
 from interaction_recon.config import load_config
 
 
-def _demo(args) -> int:
-    from interaction_recon import body_demo
-
+def _config(args):
+    """The YAML config with the command line's body-model overrides applied."""
     config = load_config(args.config)
     if args.body_model:
         config.body.backend = args.body_model
     if args.body_model_path:
         config.body.model_path = args.body_model_path
+    return config
+
+
+def _demo(args) -> int:
+    from interaction_recon import body_demo
+
+    config = _config(args)
     summary = body_demo.run(Path(args.out), config)
     print(json.dumps(summary, indent=2))
     return 0
@@ -81,13 +87,9 @@ def _reconstruct(args) -> int:
 
     from interaction_recon import reconstruct
 
-    config = load_config(args.config)
+    config = _config(args)
     if args.device:
         config.body.device = args.device
-    if args.body_model:
-        config.body.backend = args.body_model
-    if args.body_model_path:
-        config.body.model_path = args.body_model_path
     if args.stride:
         config.fitting.stride = args.stride
     config.fitting.compile = config.fitting.compile or args.compile

@@ -4,7 +4,6 @@ here (fixed people, a buffer with a controllable fit delay) so that the node's o
 is what is pinned; tests/test_ros_e2e.py runs the real ones."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -17,24 +16,11 @@ pytest.importorskip("interaction_recon_msgs.msg")
 
 from interaction_recon.config import Config
 from interaction_recon.fitting.result import Contact, Reconstruction
+from interaction_recon.perception.types import PeopleFrame
 from interaction_recon.ros import markers
 
 W, H = 64, 48
 K = np.array([[60.0, 0, 32], [0, 60.0, 24], [0, 0, 1]])
-
-
-@dataclasses.dataclass
-class People:
-    """The PeopleFrame fields: two slots."""
-
-    index: int
-    boxes: np.ndarray
-    keypoints: np.ndarray
-    confidence: np.ndarray
-    present: np.ndarray
-    track_ids: np.ndarray
-    masks: np.ndarray | None = None
-    ignored: int = 0
 
 
 class FixedPerception:
@@ -51,9 +37,10 @@ class FixedPerception:
         self.calls += 1
         present = np.arange(2) < self.count
         boxes = np.where(present[:, None], np.array([[5, 5, 30, 45], [34, 5, 60, 45]], float), np.nan)
-        return People(index=self.calls - 1, boxes=boxes, keypoints=np.zeros((2, 33, 2)),
+        return PeopleFrame(index=self.calls - 1, boxes=boxes, keypoints=np.zeros((2, 33, 2)),
                       confidence=np.where(present[:, None], 0.9, 0.0) * np.ones((2, 33)), present=present,
-                      track_ids=np.where(present, [7, 9], -1).astype(np.int64), ignored=max(0, self.count - 2))
+                      track_ids=np.where(present, [7, 9], -1).astype(np.int64), masks=None,
+                           ignored=max(0, self.count - 2))
 
 
 class BufferStream:

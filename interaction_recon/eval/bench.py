@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from interaction_recon.eval import metrics
+from interaction_recon.fitting.camera import back_project
 from interaction_recon.synth import dataset, observe
 from interaction_recon.synth.motions import INTERACTIONS
 
@@ -53,17 +54,11 @@ def _observed_smpl24(scene: dataset.Scene, rng: np.random.Generator, preset: str
     return observe.simulate(gt["joints2d"], gt["visible_joints"], gt["boxes"], "smpl24", observe.PRESETS[preset], rng)
 
 
-def _back_project(obs: observe.Observations, K: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """2D keypoints [2, T, 24, 2] at depths [2, T] -> camera-frame joints [2, T, 24, 3]."""
-    homog = np.concatenate([obs.keypoints, np.ones_like(obs.keypoints[..., :1])], -1)
-    rays = homog @ np.linalg.inv(K).T
-    return (rays * depth[..., None, None]).astype(np.float32)
-
-
 def lift_fixed_depth(scene: dataset.Scene, rng: np.random.Generator, preset: str = "noisy") -> dict:
     """Trivial baseline: simulated 2D joints back-projected flat at 3 m."""
     obs = _observed_smpl24(scene, rng, preset)
-    return {"joints": _back_project(obs, scene.gt["K"], np.full(obs.keypoints.shape[:2], 3.0))}
+    depth = np.full(obs.keypoints.shape[:2], 3.0)
+    return {"joints": back_project(obs.keypoints, np.broadcast_to(depth[..., None], obs.keypoints.shape[:-1]), scene.gt["K"]).astype(np.float32)}
 
 
 def lift_height_depth(scene: dataset.Scene, rng: np.random.Generator, preset: str = "noisy") -> dict:
@@ -72,7 +67,7 @@ def lift_height_depth(scene: dataset.Scene, rng: np.random.Generator, preset: st
     obs = _observed_smpl24(scene, rng, preset)
     extent = 1.15 * (obs.keypoints[..., 1].max(-1) - obs.keypoints[..., 1].min(-1))
     depth = scene.gt["K"][1, 1] * 1.7 / np.clip(extent, 10.0, None)
-    return {"joints": _back_project(obs, scene.gt["K"], depth)}
+    return {"joints": back_project(obs.keypoints, np.broadcast_to(depth[..., None], obs.keypoints.shape[:-1]), scene.gt["K"]).astype(np.float32)}
 
 
 # Detector-like but identity-stable observations for the fitting methods: pixel noise, a few

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -92,14 +91,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         executor = MultiThreadedExecutor(num_threads=3, context=context)
         for x in nodes:
             executor.add_node(x)
-        stop = threading.Event()
-
-        def spin():
-            while not stop.is_set():
-                executor.spin_once(timeout_sec=0.05)
-
-        spinner = threading.Thread(target=spin, daemon=True)
-        spinner.start()
+        halt_spinner = replay.spin_in_background(executor)
         player = replay.Replayer(player_node, source, rate, rc.image_topic, rc.camera_info_topic,
                                  on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
         player.timer.cancel()  # start once the node is connected
@@ -127,8 +119,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         time.sleep(1.0)  # let the recorder take the last messages
         snapshot = node.snapshot()
         result = node.last_result
-        stop.set()
-        spinner.join(5)
+        halt_spinner()
         counts = recorder.close()
         executor.shutdown()
         summary = _summary(scene, n, received, snapshot, result, counts, out_dir, replay_s, t_clip, rate)

@@ -97,6 +97,24 @@ def _read_video(path: Path, max_frames: int | None):
         cap.release()
 
 
+def spin_in_background(executor):
+    """Spin ``executor`` on a daemon thread; returns a function that stops it (waits up to 5 s)."""
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.05)
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+
+    def halt():
+        stop.set()
+        spinner.join(5)
+
+    return halt
+
+
 class Replayer:
     """Publishes ``source`` on ``node`` with a timer at ``rate`` Hz; ``done`` is set at the end."""
 
