@@ -13,6 +13,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    package_data={f"{PACKAGE}.prior": ["checkpoints/*"]},  # the shipped prior (read from the package folder)
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -20,7 +21,7 @@ setup(
         (f"share/{PACKAGE}/config", glob("config/*")),
     ],
     python_requires=">=3.10",
-    zip_safe=True,
+    zip_safe=False,
     license="Apache-2.0",
     description="Live two-person close-interaction 3D reconstruction for ROS 2",
     entry_points={"console_scripts": [f"interaction-recon = {PACKAGE}.cli:main"]},

@@ -13,26 +13,15 @@ import json
 import math
 import platform
 import resource
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from interaction_recon.body import create
 from interaction_recon.body.collision import BodyCollider
+from timing import median_seconds
 
 TARGETS_S = {"collision_mesh_fwd_bwd": 0.5, "penetration_fwd_bwd": 0.5}
-
-
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -71,9 +60,9 @@ def main() -> None:
         collider.penetration(out, rest).square().sum().backward()
 
     timings = {
-        "collision_mesh_fwd_bwd": _median_time(collision_mesh, args.repeats),
-        "full_mesh_fwd_bwd": _median_time(full_mesh, args.repeats),
-        "penetration_fwd_bwd": _median_time(penetration, args.repeats),
+        "collision_mesh_fwd_bwd": median_seconds(collision_mesh, args.repeats),
+        "full_mesh_fwd_bwd": median_seconds(full_mesh, args.repeats),
+        "penetration_fwd_bwd": median_seconds(penetration, args.repeats),
     }
     with torch.no_grad():
         depth = collider.penetration(body(params), rest)

@@ -4,8 +4,9 @@ Observations: the smoke suite's handshake clip (rendered ground truth through th
 observation simulator, BlazePose-33 layout), so the optimiser does its real work.
 Prints and writes benchmarks/results/window.json, with ratios to the targets of issue #5
 (cold <= 60 s, warm update <= 10 s, peak memory <= 4 GB) and, as the in-run baseline, the
-same cold window fitted `independent` (no two-person terms).
-    .venv/bin/python benchmarks/window.py [--threads 2] [--warm 2]
+same cold window fitted `independent` (no two-person terms). With ``--prior regulariser|closeapp``
+the two-person fits use the proxemics prior and the file is window-prior-<mode>.json.
+    .venv/bin/python benchmarks/window.py [--threads 2] [--warm 2] [--prior MODE]
 """
 from __future__ import annotations
 
@@ -55,8 +56,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warm", type=int, default=2, help="warm updates to time")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "window.json"))
+    ap.add_argument("--prior", default="none", choices=["none", "regulariser", "closeapp"])
+    ap.add_argument("--out", help="default: benchmarks/results/window.json (window-prior-<mode>.json with --prior)")
     args = ap.parse_args()
+    name = "window.json" if args.prior == "none" else f"window-prior-{args.prior}.json"
+    args.out = args.out or str(Path(__file__).parent / "results" / name)
     torch.set_num_threads(args.threads)
     scene = next(s for s in suite_scenes("smoke", cache_dir()) if s.kind == "handshake")
     gt = scene.gt
@@ -64,6 +68,7 @@ def main() -> None:
                            FITTING_OBSERVATIONS, np.random.default_rng(0))
     body = create()
     config = Config()
+    config.fitting.prior = args.prior
     need = config.fitting.window + args.warm * config.fitting.stride
     if scene.num_frames < need:
         raise SystemExit(f"{scene.name} has {scene.num_frames} frames, need {need}")
@@ -72,7 +77,7 @@ def main() -> None:
     cold_independent, _ = _timed_stream(config, body, obs.keypoints, obs.confidence, gt["K"], 0)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     result = {
-        "clip": scene.name, "window": config.fitting.window, "stride": config.fitting.stride,
+        "clip": scene.name, "prior": args.prior, "window": config.fitting.window, "stride": config.fitting.stride,
         "threads": args.threads, "cpu": platform.processor() or platform.machine(),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),  # > 2 on 2 cores: shared, timings inflated
         "cold_window_s": round(cold, 2), "warm_update_s": round(float(np.median(updates)), 2),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from interaction_recon.config import load_config
+from interaction_recon.prior import cli as prior_cli
 
 
 def _config(args):
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     recon.set_defaults(func=_reconstruct)
     cache = sub.add_parser("build-cache", help="build the anny model cache (done by the bootstrap)")
     cache.set_defaults(func=_build_cache)
+    prior_cli.add_parsers(sub)  # train-prior, export-prior
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -24,7 +24,7 @@ class LossWeights:
     """Weights of the window optimiser's terms (0 switches a term off)."""
 
     reprojection: float = 1.0  # robust, confidence-weighted 2D keypoint error (fraction of box height)
-    penetration: float = 200.0  # squared depth (m) of each body's vertices inside the other
+    penetration: float = 20.0  # squared depth (m) of each body's vertices inside the other
     contact: float = 20.0  # squared soft-min distance (m) of part pairs judged in contact
     smoothness: float = 10.0  # squared 3D joint acceleration (m/frame^2) and rotation change
     ground: float = 10.0  # squared height difference (m) of the two people's lowest foot joints
@@ -33,6 +33,7 @@ class LossWeights:
     shape: float = 0.05  # squared distance of the shape to the model's average
     previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
     depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
+    prior: float = 1.0  # fitting.prior = "regulariser": squared distance to the prior's denoised motion
 
 
 @dataclass
@@ -42,6 +43,7 @@ class FittingConfig:
     window: int = 128  # frames per window
     stride: int = 32  # frames between window starts (new frames per update)
     iterations_rigid: int = 20  # cold start: global orientation + translation only
+    iterations_alone: int = 15  # cold start: all parameters, each person alone (before the floor-based sizing)
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
@@ -54,6 +56,11 @@ class FittingConfig:
     fov_deg: float = 60.0  # horizontal field of view when no intrinsics are given
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
+    floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
+    # "none" | "regulariser" (diffuse-and-denoise term) | "closeapp" (motion = the prior's output, its weights fine-tuned)
+    prior: str = "none"
+    prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)
+    prior_lr: float = 2.0e-5  # closeapp: learning rate of the fine-tuned network
     weights: LossWeights = field(default_factory=LossWeights)
 
 
@@ -115,11 +122,41 @@ class PerceptionConfig:
 
 
 @dataclass
+class AppearanceConfig:
+    """The appearance branch (interaction_recon/appearance)."""
+
+    resolution: int = 64  # UV Gaussian map is R x R (anny: ~62% of texels carry a Gaussian, 2558 at 64)
+    latent_channels: int = 8
+    unet_width: int = 16  # channels of the U-Net's first level (doubling per level)
+    unet_levels: int = 3
+    shared_decoder: bool = True  # one U-Net for both people (False: one each)
+    max_offset: float = 0.03  # metres a Gaussian may leave the surface, in its local frame
+    opacity_init: float = 0.9
+    scale_init: float = 0.6  # tangential std-dev as a fraction of the texel's footprint on the surface
+    thickness: float = 0.3  # std-dev along the normal / tangential std-dev
+    ssim_weight: float = 0.2  # loss = (1 - w) L1 + w (1 - SSIM)
+    mask_margin: int = 2  # pixels the union mask is dilated by to form the loss region
+    backend: str = "auto"  # rasterizer: "auto" | "torch" | "gsplat"
+    downscale: int = 4  # frames are rendered at 1/downscale of the input size
+    every: int = 8  # joint stage and depth-order check: every k-th frame is rendered
+    window_every: int = 1  # live: run the appearance branch on every k-th window
+    appearance_frames: int = 8  # first stage: the frames with the least contact
+    appearance_steps: int = 60
+    joint_steps: int = 20
+    appearance_lr: float = 1e-2  # CloseApp: 3e-3 over many more steps than a CPU affords
+    motion_lr: float = 3e-3  # joint stage: Adam step of the motion corrections (rad, m)
+    motion_prior: float = 1.0  # joint stage: weight of the squared motion corrections (per frame mean)
+    weight: float = 1.0  # weight of the appearance loss in the joint stage
+    seed: int = 0  # latent initialisation
+
+
+@dataclass
 class Config:
     body: BodyConfig = field(default_factory=BodyConfig)
     perception: PerceptionConfig = field(default_factory=PerceptionConfig)
     ros: RosConfig = field(default_factory=RosConfig)
     fitting: FittingConfig = field(default_factory=FittingConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
 
 
 def _build(cls, data: dict, where: str):

@@ -9,7 +9,7 @@ import torch
 
 from interaction_recon.body.model import BodyParams
 from interaction_recon.config import Config, FittingConfig
-from interaction_recon.fitting import contacts, losses
+from interaction_recon.fitting import contacts, losses, scale
 from interaction_recon.fitting.camera import default_intrinsics, project
 from interaction_recon.fitting.init import initial_params
 from interaction_recon.fitting.result import Contact, Reconstruction
@@ -164,6 +164,36 @@ def test_common_ground_levels_the_two_people(anny_body):
 
 
 # ----------------------------------------------------------------------------- initialisation
+def test_resized_shape_reaches_the_asked_stature(anny_body):
+    shape = anny_body.default_shape(3)
+    ratio = torch.tensor([0.7, 1.0, 1.2])  # 0.7: below the adult height range, age takes over
+    reached = anny_body.stature(anny_body.resized(shape, ratio)) / anny_body.stature(shape)
+    assert torch.allclose(reached, ratio, rtol=0.01)
+
+
+def test_floor_sizing_measures_and_undoes_a_size_mistake(anny_body):
+    params = facing_camera(anny_body, 10, z=(3.0, 3.4))
+    params.transl[:, :, 1] += 0.6  # camera 0.6 m above the pelvis (y points down): feet well below it
+    with torch.no_grad():
+        joints = anny_body(params, collision=False).joints
+    assert scale.ground_ratio(joints, torch.ones(10, dtype=torch.bool)) == pytest.approx(1.0, abs=0.01)
+    # Person 1 seen 20 % too big and too far: the same picture, feet below the floor.
+    wrong, _ = scale.rescale_about_camera(anny_body, params, np.array([1.0, 1.2]))
+    with torch.no_grad():
+        kp_true, kp_wrong = (project(anny_body(p).blazepose33, torch.tensor(K, dtype=torch.float32)) for p in (params, wrong))
+        wrong_joints = anny_body(wrong, collision=False).joints
+    height_px = float(kp_true[1, 0, :, 1].max() - kp_true[1, 0, :, 1].min())
+    assert float((kp_true - kp_wrong).norm(dim=-1).max()) < 0.03 * height_px  # ~invisible in 2D
+    ratio = scale.ground_ratio(wrong_joints, torch.ones(10, dtype=torch.bool))
+    assert ratio == pytest.approx(1 / 1.2, rel=0.02)
+    fixed, _ = scale.rescale_about_camera(anny_body, wrong, np.array([1.0, ratio]))
+    assert torch.allclose(fixed.transl[1], params.transl[1], rtol=0.02, atol=0.01)  # back within 2 %
+    # A camera at floor level cannot tell sizes apart.
+    level = joints.clone()
+    level[..., 1] -= float(joints[..., 1].amax())
+    assert scale.ground_ratio(level, torch.ones(10, dtype=torch.bool)) is None
+
+
 def test_initial_params_recover_depth_and_heading(anny_body):
     truth = facing_camera(anny_body, 3, x=(-0.5, 0.6), z=(2.5, 4.0), yaw=(0.5, -2.6))
     kp, conf = observe_params(anny_body, truth)
@@ -195,6 +225,25 @@ def test_fit_reduces_reprojection_error(anny_body, anny_collider):
     assert err(fit_kp) < 6.0
     assert result.joints.shape == (2, 6, 24, 3) and result.body_pose.shape == (2, 6, 23, 3)
     assert np.isfinite(result.joints).all() and (result.confidence > 0.5).all()
+
+
+@pytest.mark.parametrize("mode", ["regulariser", "closeapp"])
+def test_fit_with_the_prior_fits_the_keypoints_and_carries_the_fine_tuned_network(anny_body, anny_collider, mode):
+    truth = facing_camera(anny_body, 16)
+    kp, conf = observe_params(anny_body, truth)
+    fitter = WindowFitter(anny_body, small_config(prior=mode), anny_collider)
+    result = fitter.fit(job_of(kp, conf))
+    with torch.no_grad():
+        fit_kp = project(anny_body(result.params()).blazepose33, torch.tensor(K, dtype=torch.float32)).numpy()
+    assert float(np.linalg.norm(fit_kp - kp, axis=-1).mean()) < 8.0
+    if mode == "closeapp":  # the network was fine-tuned, and the next window starts from it
+        shipped = fitter.prior.state_dict()
+        tuned = {k.removeprefix("net."): v for k, v in fitter._prior_weights.items()}
+        assert any(not torch.equal(shipped[k], tuned[k]) for k in shipped)
+        warm = fitter.fit(job_of(kp, conf, frames=np.arange(4, 20)), previous=result)
+        assert np.isfinite(warm.joints).all()
+    else:
+        assert fitter._prior_weights is None
 
 
 def test_warm_start_keeps_identities_after_a_tracker_swap(anny_body, anny_collider):

@@ -118,6 +118,7 @@ class AnnyBody(BodyModel):
     (gender, age, muscle, weight, height, proportions); 0.5 is the average adult."""
 
     name = "anny"
+    size_axes = ((4, 0.0, 1.0), (1, 0.12, 0.75))  # height phenotype, then age (children)
     num_shape = 6
 
     def __init__(self, cache_dir: str | Path, collision_topology: str = "notoes_collapse10pc"):

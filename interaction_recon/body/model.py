@@ -112,6 +112,8 @@ class BodyModel(torch.nn.Module):
 
     name: str = "body"
     num_shape: int = 0
+    # Shape coordinates that change stature, tried in order by :meth:`resized`: (index, low, high).
+    size_axes: tuple[tuple[int, float, float], ...] = ()
 
     def default_shape(self, num_people: int) -> Tensor:
         """[P, S] the average body of this model."""
@@ -133,6 +135,31 @@ class BodyModel(torch.nn.Module):
         params = self.neutral_params(shape.shape[0], 1).map(lambda t: t.to(shape))
         params.shape = shape
         return self(params, full_mesh=full_mesh)
+
+    def stature(self, shape: Tensor) -> Tensor:
+        """[P] head-joint-to-ankle height (m) of T-posed bodies of shapes [P, S]."""
+        with torch.no_grad():
+            joints = self.rest(shape).joints[:, 0]
+        head, ankles = skeleton.SMPL_JOINTS.index("head"), [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle")]
+        return joints[:, head, 1] - joints[:, ankles, 1].mean(-1)
+
+    def resized(self, shape: Tensor, ratio: Tensor, steps: int = 14) -> Tensor:
+        """Shapes [P, S] whose stature is ``ratio`` [P] times that of ``shape``, found by
+        bisection along :attr:`size_axes` (the next axis takes over where one saturates); the
+        nearest reachable size where the ratio is out of the model's range."""
+        shape = shape.detach().clone()
+        target = self.stature(shape) * ratio.to(shape)
+        for index, low, high in self.size_axes:
+            lo, hi = torch.full_like(target, low), torch.full_like(target, high)
+            grows = self.stature(_with(shape, index, hi)) > self.stature(_with(shape, index, lo))
+            lo, hi = torch.where(grows, lo, hi), torch.where(grows, hi, lo)  # stature rises from lo to hi
+            start = shape[:, index].clone()
+            for _ in range(steps):
+                mid = 0.5 * (lo + hi)
+                short = self.stature(_with(shape, index, mid)) < target
+                lo, hi = torch.where(short, mid, lo), torch.where(short, hi, mid)
+            shape[:, index] = torch.where(ratio.to(shape) == 1, start, 0.5 * (lo + hi))
+        return shape
 
     def _pose(self, rotations: Tensor, transl: Tensor, shape: Tensor, full_mesh: bool, collision: bool = True) -> dict:
         """Backend core. rotations [P, T, 24, 3, 3] global; returns a dict with
@@ -164,3 +191,9 @@ class BodyModel(torch.nn.Module):
         index = {n: i for i, n in enumerate(skeleton.LANDMARKS)}
         self.register_buffer("_coco_index", torch.tensor([index[n] for n in skeleton.COCO17]), persistent=False)
         self.register_buffer("_blaze_index", torch.tensor([index[n] for n in skeleton.BLAZEPOSE33]), persistent=False)
+
+
+def _with(shape: Tensor, index: int, value: Tensor) -> Tensor:
+    out = shape.clone()
+    out[:, index] = value
+    return out

@@ -168,6 +168,7 @@ class SmplBody(BodyModel):
 
     name = "smpl"
     num_shape = 10
+    size_axes = ((0, -3.0, 3.0),)  # the first beta is mostly stature
 
     def __init__(self, model_path: str | Path, gender: str = "neutral", num_betas: int = 10):
         super().__init__()

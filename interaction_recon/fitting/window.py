@@ -5,6 +5,11 @@ orientation and translation first, then optimises everything under all terms. A 
 window starts from the previous window's solution on the overlap (extrapolated into the new
 frames) and optimises only its newest ``refit_frames``; the older frames stay as they were
 and anchor the smoothness term, so consecutive windows join without jumps.
+
+With ``fitting.prior`` the proxemics prior (:mod:`interaction_recon.prior`) joins the two-person
+stages: as a diffuse-and-denoise regulariser, or CloseApp-style as the motion itself (the
+network's output from the current start, its weights fine-tuned under the same losses and
+carried from window to window).
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from interaction_recon.body.collision import BodyCollider
 from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import losses
+from interaction_recon.fitting import losses, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
 from interaction_recon.fitting.result import Reconstruction
@@ -79,6 +84,14 @@ class WindowFitter:
         self.body = body
         self.config = config or FittingConfig()
         self.collider = collider or BodyCollider(body)
+        self.prior = None
+        self._prior_weights = None  # closeapp: the fine-tuned network of the last window
+        if self.config.prior not in ("none", "regulariser", "closeapp"):
+            raise ValueError(f"fitting.prior must be none, regulariser or closeapp, got {self.config.prior!r}")
+        if self.config.prior != "none":
+            from interaction_recon.prior.guidance import load_prior
+
+            self.prior = load_prior(self.config.prior_path, device=body.faces.device)
 
     # ------------------------------------------------------------------ observations
     def _observations(self, job: WindowJob):
@@ -182,10 +195,48 @@ class WindowFitter:
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight, external)
         if not warm:
             state.run(cfg.iterations_rigid, rigid=True, optimise_shape=False)
+            if cfg.two_person and cfg.floor_sizing:
+                self._size_from_floor(state)
+            self._attach_prior(state, job, K)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
+            self._attach_prior(state, job, K)
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
+        if state.source is not None:
+            self._prior_weights = state.source.state_dict()
         return self._result(job, state.params(), conf_np, seen, previous)
+
+    def _attach_prior(self, state: _State, job: WindowJob, K: torch.Tensor) -> None:
+        """Give the state the prior's condition and, for closeapp, the prior's motion (from the
+        state's current parameters, with the previous window's fine-tuned weights)."""
+        if self.prior is None or not self.config.two_person:
+            return
+        from interaction_recon.prior.guidance import PriorMotion, PriorRegulariser, condition
+
+        state.cond = condition(job.keypoints, job.confidence, K.cpu().numpy(), job.layout).to(K.device)
+        if self.config.prior == "regulariser":
+            state.regulariser = PriorRegulariser(self.prior, generator=torch.Generator().manual_seed(0))
+            return
+        with torch.no_grad():
+            start = state.params()
+        state.source = PriorMotion(self.prior, state.cond, start)
+        if self._prior_weights is not None:
+            state.source.load_state_dict(self._prior_weights)
+        state.rebase(start)
+
+    def _size_from_floor(self, state: _State) -> None:
+        """Fit each person alone, then resize both so their feet share one floor
+        (:mod:`interaction_recon.fitting.scale`); the depth estimates move with them."""
+        state.run(self.config.iterations_alone, rigid=False, optimise_shape=False, together=False)
+        with torch.no_grad():
+            params = state.params()
+            ratio = scale.ground_ratio(self.body(params, collision=False).joints, state.seen.all(0))
+        if ratio is None:
+            return
+        params, factors = scale.rescale_about_camera(self.body, params, scale.split_ratio(ratio))
+        log.debug("floor sizing: person 1 / person 0 = %.3f, factors %s", ratio, factors.tolist())
+        state.rebase(params)
+        state.depth = state.depth * factors[:, None]
 
     def _result(self, job: WindowJob, params: BodyParams, conf_np: np.ndarray, seen: np.ndarray,
                 previous: Reconstruction | None) -> Reconstruction:
@@ -224,19 +275,27 @@ class _State:
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
         self.external = [(t - lo, a, b, c) for t, a, b, c in external if t >= lo]
         self.fixed = start.map(lambda t: t[:, :first].detach())
-        s = slice(first, None)
         n = start.transl.shape[1] - first
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         nb = self.basis.shape[1]
-        self.base = (_to6d(start.global_orient[:, s]).detach(), start.body_pose[:, s].detach(), start.transl[:, s].detach())
-        self.coef = [torch.zeros((2, nb) + b.shape[2:], device=kp.device, requires_grad=True) for b in self.base]
-        self.shape = start.shape.detach().clone().requires_grad_()
+        tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
+        self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
+        self.rebase(start)
         self.average_shape = fitter.body.default_shape(2).to(self.shape)
         self.pairs: list = []
+        self.cond = None  # the prior's condition [2, T, 33, 3], when a prior is used
+        self.regulariser = None  # PriorRegulariser
+        self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised frames."""
-        return tuple(b + torch.einsum("tk,pk...->pt...", self.basis, c) for b, c in zip(self.base, self.coef))
+        """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
+        frames: the base (fixed, or the prior's output) plus the smooth correction."""
+        base = self.base
+        if self.source is not None:
+            net = self.source()
+            s = slice(self.first, None)
+            base = (_to6d(net.global_orient[:, s]), net.body_pose[:, s], net.transl[:, s])
+        return tuple(b + torch.einsum("tk,pk...->pt...", self.basis, c) for b, c in zip(base, self.coef))
 
     def params(self, whole: bool = True) -> BodyParams:
         """The window's parameters [2, T], or (``whole=False``) only the frames the loss sees."""
@@ -246,7 +305,15 @@ class _State:
         return BodyParams(torch.cat([fixed.global_orient, _from6d(orient6d)], 1),
                           torch.cat([fixed.body_pose, body_pose], 1), torch.cat([fixed.transl, transl], 1), shape)
 
-    def loss(self, rest, collision: bool) -> torch.Tensor:
+    def rebase(self, start: BodyParams) -> None:
+        """Restart the motion correction from ``start`` [2, T] (its optimised frames)."""
+        s = slice(self.first, None)
+        self.base = (_to6d(start.global_orient[:, s]).detach(), start.body_pose[:, s].detach(), start.transl[:, s].detach())
+        for c in self.coef:
+            c.data.zero_()
+        self.shape = start.shape.detach().clone().requires_grad_()
+
+    def loss(self, rest, collision: bool, together: bool = True) -> torch.Tensor:
         f, cfg, w = self.f, self.f.config, self.f.config.weights
         params = self.params(whole=False)
         out = f.body(params, collision=collision)
@@ -261,8 +328,10 @@ class _State:
         total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
-        if cfg.two_person and w.ground:
+        if together and cfg.two_person and w.ground:
             total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
+        if self.regulariser is not None and together and w.prior:
+            total = total + w.prior * self.regulariser(self.params(), self.cond)
         if collision:
             if w.penetration:
                 total = total + w.penetration * losses.penetration(f.collider, out, rest)
@@ -270,23 +339,27 @@ class _State:
                 total = total + w.contact * losses.contact(out, self.pairs)
         return total, out
 
-    def run(self, iterations: int, rigid: bool, optimise_shape: bool) -> None:
+    def run(self, iterations: int, rigid: bool, optimise_shape: bool, together: bool = True) -> None:
+        """Adam over the motion coefficients (and the shape): ``rigid`` keeps the body pose,
+        ``together=False`` leaves out every term that relates the two people."""
         cfg = self.f.config
         orient, pose, transl = self.coef
         lr = cfg.learning_rate / self.basis.shape[1] ** 0.5  # per-frame steps of about the learning rate
         groups = [{"params": [orient, transl] + ([] if rigid else [pose]), "lr": lr}]
         if optimise_shape:
             groups.append({"params": [self.shape], "lr": cfg.learning_rate})
+        if self.source is not None and not rigid:
+            groups.append({"params": list(self.source.parameters()), "lr": cfg.prior_lr})
         opt = torch.optim.Adam(groups)
         # Adam moves every frame's parameters by about the learning rate per step whatever the
         # gradient, which reads as jitter: decay it to a third over the stage.
         decay = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.3 ** (1 / max(iterations, 1)))
         loss_fn = torch.compile(self.loss) if cfg.compile else self.loss
         rest = self.f.collider.rest(self.params().map(torch.detach))
-        collision = cfg.two_person and not rigid  # the terms that need the collision mesh
+        collision = cfg.two_person and together and not rigid  # the terms that need the collision mesh
         for it in range(iterations):
             opt.zero_grad(set_to_none=True)
-            total, out = loss_fn(rest, collision)
+            total, out = loss_fn(rest, collision, together)
             total.backward()
             opt.step()
             decay.step()

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from interaction_recon.config import PerceptionConfig
 from interaction_recon.perception.pipeline import Perception

@@ -1,0 +1,61 @@
+"""Relative size of the two people from the floor they share.
+
+One camera cannot tell a small person near it from a big person farther away: scaling a
+person (body and position) about the camera centre leaves every keypoint where it was. Both
+people stand on one floor, though, so the heights of their feet below the camera must agree:
+with foot heights h0, h1 along the up direction (camera frame, camera at the origin), the
+person-1/person-0 size ratio is h0 / h1. :func:`ground_ratio` measures it from a fit;
+:func:`rescale_about_camera` applies it by resizing the bodies (stature, through the model's
+shape) and moving them along their camera rays, which keeps their 2D projection.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from interaction_recon.body.model import BodyModel, BodyParams
+from interaction_recon.fitting.losses import FOOT_JOINTS, UP_FROM
+
+
+def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8) -> float | None:
+    """Size ratio (person 1 / person 0) that puts both people's feet on one floor.
+
+    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed. None
+    when it cannot be told: too few frames, or the camera is near floor level (|foot height|
+    below ``min_height`` m) or between the feet.
+    """
+    if int(valid.sum()) < min_frames:
+        return None
+    with torch.no_grad():
+        spine = joints[:, valid][:, :, UP_FROM[1]] - joints[:, valid][:, :, UP_FROM[0]]
+        up = spine.mean((0, 1))
+        up = up / up.norm().clamp_min(1e-6)
+        height = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] lowest foot, up positive
+    h0, h1 = (float(h.median()) for h in height)
+    if min(abs(h0), abs(h1)) < min_height or h0 * h1 <= 0:
+        return None
+    return h0 / h1
+
+
+def split_ratio(ratio: float, limit: float = 1.35) -> np.ndarray:
+    """Per-person factors [2] with factor1 / factor0 = ratio and product 1 (the average body
+    stays the prior for the pair's overall size), each within [1/limit, limit]."""
+    f = np.clip(np.array([ratio ** -0.5, ratio ** 0.5]), 1.0 / limit, limit)
+    return f
+
+
+def rescale_about_camera(body: BodyModel, params: BodyParams, factors: np.ndarray) -> tuple[BodyParams, Tensor]:
+    """Person p's body made ``factors[p]`` times taller and moved as many times farther along
+    the camera rays (pelvis position scaled about the camera centre): the same 2D picture,
+    another depth. params [2, T] in the camera frame. Returns the new params and the factors
+    [2] reached (a shape space has limits)."""
+    asked = torch.as_tensor(factors, dtype=params.shape.dtype, device=params.shape.device)
+    shape = body.resized(params.shape, asked)
+    ratio = body.stature(shape) / body.stature(params.shape)  # what the shape space could reach
+    with torch.no_grad():
+        rest_before = body.rest(params.shape).joints[:, 0, 0]  # [2, 3] rest pelvis
+        rest_after = body.rest(shape).joints[:, 0, 0]
+    pelvis = params.transl + rest_before[:, None]
+    transl = ratio[:, None, None] * pelvis - rest_after[:, None]
+    return BodyParams(params.global_orient, params.body_pose, transl, shape), ratio
