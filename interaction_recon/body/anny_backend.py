@@ -102,6 +102,14 @@ def _dense_weights(model, num_bones: int) -> Tensor:
     return out.scatter_add_(1, idx, w)
 
 
+def _quiet_warp() -> None:
+    """Keep the start-up banner of Warp (anny's skinning kernels) off stdout, which may carry
+    a command's JSON; Warp's warnings still go to stderr."""
+    import warp
+
+    warp.config.log_level = max(warp.config.log_level, warp.LOG_WARNING)
+
+
 def build_cache(cache_dir: Path) -> bool:
     """Build anny's model data into ``cache_dir`` once (about 2 minutes), then drop the
     ~750 MB of intermediate files that loading does not read. Returns whether it built."""
@@ -124,6 +132,7 @@ class AnnyBody(BodyModel):
     def __init__(self, cache_dir: str | Path, collision_topology: str = "notoes_collapse10pc"):
         super().__init__()
         cache_dir = Path(cache_dir)
+        _quiet_warp()
         import anny
         import anny.paths
         from anny.utils import kinematics

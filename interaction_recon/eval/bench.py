@@ -10,6 +10,7 @@ A method is a function ``(scene, rng) -> prediction dict`` (keys as in
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -27,6 +28,9 @@ from interaction_recon.synth.motions import INTERACTIONS
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
 
+HELDOUT_KINDS = ("handshake", "hug", "hug_from_behind", "push", "high_five", "whisper")
+
+
 @dataclass(frozen=True)
 class Suite:
     """Which clips a suite holds, and how they are made."""
@@ -35,12 +39,19 @@ class Suite:
     seeds: tuple[int, ...]
     images: bool
     size: tuple[int, int] = (512, 512)
+    hide_frames: int = 0  # person 1 unobserved for this many frames around the middle of the contact
+    clips: str | None = None  # use the clips of this suite (same kinds and seeds)
 
 
 SUITES = {
     "smoke": Suite(kinds=("handshake", "hug"), seeds=(0,), images=False, size=(256, 256)),
     "dev": Suite(kinds=INTERACTIONS, seeds=(100,), images=True),
     "full": Suite(kinds=INTERACTIONS, seeds=(200, 201, 202, 203, 204), images=True),
+    # Depth-ambiguous interactions: one person largely behind the other, or side by side close.
+    "ambiguous": Suite(kinds=("hug_from_behind", "side_hug", "arm_in_arm_walk", "whisper", "hug"), seeds=(300,), images=True),
+    # Held out from the prior's training data (seeds 0-19, validation 10000-10001), ground truth only.
+    "heldout": Suite(kinds=HELDOUT_KINDS, seeds=(500,), images=False),
+    "heldout-hidden": Suite(kinds=HELDOUT_KINDS, seeds=(500,), images=False, hide_frames=40, clips="heldout"),
 }
 
 # Metrics shown in the Markdown table and plots, in this order.
@@ -87,32 +98,76 @@ def _models():
     return _MODELS["body"], _MODELS["collider"]
 
 
-def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The real perception pipeline over the rendered frames: keypoints, confidence, track ids."""
-    from interaction_recon.perception import PeopleTrack, Perception
+def _code_stamp(package: Path) -> str:
+    """Hash of a package's Python sources: cached outputs are stale once it changes."""
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py")))).hexdigest()
 
+
+def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The real perception pipeline over the rendered frames: keypoints, confidence, track ids
+    (cached next to a stored clip, so several methods share one perception pass)."""
+    from interaction_recon import perception as package
+    from interaction_recon.perception import PeopleTrack, Perception
+    from interaction_recon.synth import world
+
+    stamp = _code_stamp(Path(package.__file__).parent) + _code_stamp(Path(world.__file__).parent)
+    cache = scene.root / "perceived.npz" if scene.root is not None else None
+    if cache is not None and cache.exists():
+        with np.load(cache) as data:
+            if str(data["stamp"]) == stamp:
+                return data["keypoints"], data["confidence"], data["track_ids"]
     perception = Perception()
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
+    if cache is not None:
+        np.savez(cache, stamp=stamp, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids)
     return track.keypoints, track.confidence, track.track_ids
 
 
-def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person: bool, source: str = "simulated") -> dict:
+@functools.cache
+def _fitting_code() -> bytes:
+    """Digest of the fitting, body and prior layers' code as first used by this process (the
+    code it runs, even if the files change later)."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted(p for layer in ("fitting", "body", "prior") for p in package.glob(f"{layer}/*.py")) + [package / "config.py"]
+    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).digest()
+
+
+def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
+    """Where the window optimiser's fit of a cached clip from these observations is kept:
+    keyed by the observations, the method's ``key`` (mode, prior, settings) and :func:`_fitting_code`, so a
+    method that refines the motion-only fit (``two-person+appearance``) reuses the one
+    ``two-person`` made. None for a clip in memory."""
+    if scene.root is None:
+        return None
+    digest = hashlib.sha256(_fitting_code() + key.encode())
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return scene.root / "fits" / digest.hexdigest()[:16]
+
+
+def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person: bool, source: str = "simulated",
+                      refine=None, prior: str = "none", settings: dict | None = None) -> dict:
     """The window optimiser over the whole clip (sliding windows, warm start) from simulated
-    BlazePose-33 observations or from the perception pipeline on the rendered frames."""
+    BlazePose-33 observations or from the perception pipeline on the rendered frames, with
+    the proxemics ``prior`` mode of ``fitting.prior`` and ``settings`` ({field: value} of
+    ``fitting``, ``weights.<name>`` for a weight); person 1 is unobserved over
+    ``scene.meta["hidden"]`` when a suite says so. ``refine(reconstruction) ->
+    reconstruction`` (e.g. the appearance stage) runs on its result."""
     import torch
 
     from interaction_recon.config import Config
-    from interaction_recon.fitting.stream import (
-        WindowStream,
-        published,
-        reconstruct_track,
-        seam_jump,
-        stitched_seams,
-    )
+    from interaction_recon.fitting.result import Reconstruction
+    from interaction_recon.fitting.stream import WindowStream, reconstruct_track
 
     body, collider = _models()
     config = Config()
     config.fitting.two_person = two_person
+    config.fitting.prior = prior
+    for name, value in (settings or {}).items():
+        owner, leaf = (config.fitting.weights, name[8:]) if name.startswith("weights.") else (config.fitting, name)
+        if not hasattr(owner, leaf):
+            raise ValueError(f"unknown fitting setting {name!r}")
+        setattr(owner, leaf, value)
     gt = scene.gt
     if source == "perception":
         keypoints, confidence, ids = _perceived(scene)
@@ -120,18 +175,57 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
                                FITTING_OBSERVATIONS, rng)
         keypoints, confidence, ids = obs.keypoints, obs.confidence, np.array([0, 1])
+    if "hidden" in scene.meta:
+        start, stop = scene.meta["hidden"]
+        confidence = confidence.copy()
+        confidence[1, start:stop] = 0.0
     stream = WindowStream(config, body=body)
-    result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream)
+    key = f"{two_person} {prior} {sorted((settings or {}).items())}"
+    memo = _fit_memo(scene, keypoints, confidence, gt["K"], key=key) if source == "simulated" else None
+    if memo is not None and (memo / "results.npz").exists():
+        result = Reconstruction.load(memo / "results.npz")
+        seams = {k: v.item() for k, v in np.load(memo / "seams.npz").items()}
+    else:
+        result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream)
+        seams = _seam_jumps(result, windows, config)
+        if memo is not None:
+            memo.mkdir(parents=True, exist_ok=True)
+            np.savez(memo / "seams.npz", **seams)
+            result.save(memo)
+    if refine is not None:
+        result = refine(result)
     with torch.no_grad():
         params = result.params()
         depth = collider.penetration(body(params), collider.rest(params)).numpy()
-    joints, seams = published(windows, config.fitting.stride)
     return {"joints": result.joints, "penetration": depth,
             "contact_parts": [(c.frame, c.part_a, c.part_b) for c in result.contacts],
-            "extra": {"seam_jump_mm": seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames)),
-                      "live_seam_jump_mm": seam_jump(joints, seams), "windows": len(windows)}}
+            "extra": seams}
 
 
+def _seam_jumps(result, windows: list, config) -> dict:
+    """Seam jumps (mm) of the stitched ``result`` and of the live (published) one, and the window count."""
+    from interaction_recon.fitting.stream import published, seam_jump, stitched_seams
+
+    joints, seams = published(windows, config.fitting.stride)
+    return {"seam_jump_mm": seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames)),
+            "live_seam_jump_mm": seam_jump(joints, seams), "windows": len(windows)}
+
+
+def appearance_method(scene: dataset.Scene, rng: np.random.Generator) -> dict:
+    """``two-person``, then the appearance stage (:func:`~interaction_recon.appearance.refine.refine_with_appearance`)
+    against the clip's rendered frames and union masks."""
+    from interaction_recon.appearance.refine import refine_with_appearance
+    from interaction_recon.config import Config
+
+    body, _ = _models()
+    frames = np.stack([scene.frame(t) for t in range(scene.num_frames)])
+    refine = lambda result: refine_with_appearance(result, frames, scene.load_masks(), scene.gt["K"], body,
+                                                   Config().appearance)
+    return fit_window_method(scene, rng, two_person=True, refine=refine)
+
+
+NO_ITERATIONS = {"iterations_rigid": 0, "iterations_alone": 0, "iterations": 0, "iterations_warm": 0, "floor_sizing": False}
+NO_PHYSICS = {"weights.penetration": 0.0, "weights.contact": 0.0, "weights.ground": 0.0, "floor_sizing": False}
 METHODS = {
     "lift-fixed-depth": lift_fixed_depth,
     "lift-height-depth": lift_height_depth,
@@ -139,19 +233,27 @@ METHODS = {
     "two-person": lambda scene, rng: fit_window_method(scene, rng, two_person=True),
     "independent-perception": lambda scene, rng: fit_window_method(scene, rng, False, "perception"),
     "two-person-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception"),
+    "two-person+appearance": appearance_method,
+    "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
+    "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
+    # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
+    # the prior without the physical terms, and everything (two-person+prior*).
+    "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
+    "prior-no-physics": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser", settings=NO_PHYSICS),
 }
 
 
 def suite_scenes(name: str, cache_root: Path, progress=None) -> list[dataset.Scene]:
-    """The suite's clips, generated into ``cache_root/synth/name`` on first use."""
+    """The suite's clips, generated into ``cache_root/synth/<name or suite.clips>`` on first use."""
     from interaction_recon.synth import world
 
     suite = SUITES[name]
+    name = suite.clips or name
     root = cache_root / "synth" / name
     stamp = root / "suite.json"
-    generator = Path(world.__file__).parent  # clips are stale once the generator's code changes
-    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(generator.glob("*.py")))).hexdigest()
-    spec = json.dumps({**asdict(suite), "generator": code}, sort_keys=True)
+    code = _code_stamp(Path(world.__file__).parent)  # clips are stale once the generator's code changes
+    clips = {k: v for k, v in asdict(suite).items() if k not in ("hide_frames", "clips")}  # what makes the clips
+    spec = json.dumps({**clips, "generator": code}, sort_keys=True)
     if stamp.exists() and stamp.read_text() == spec:
         return dataset.load_dataset(root)
     jobs = [(k, s) for k in suite.kinds for s in suite.seeds]
@@ -165,6 +267,15 @@ def _mean(values) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def hidden_span(scene: dataset.Scene, frames: int) -> list[int]:
+    """[start, stop) of ``frames`` frames centred on the middle of the clip's contact (of the
+    clip when it has none): where a suite with ``hide_frames`` leaves person 1 unobserved."""
+    touching = np.unique([f for f, _, _ in scene.gt["contact_parts"]])
+    centre = int(np.median(touching)) if len(touching) else scene.num_frames // 2
+    start = int(np.clip(centre - frames // 2, 0, max(0, scene.num_frames - frames)))
+    return [start, min(scene.num_frames, start + frames)]
+
+
 def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, seed: int = 0, progress=None) -> dict:
     """Score ``method`` on every clip of ``suite``; write JSON, Markdown and a plot."""
     if suite not in SUITES:
@@ -175,6 +286,8 @@ def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, 
     rng = np.random.default_rng(seed)
     rows = []
     for scene in scenes:
+        if SUITES[suite].hide_frames:
+            scene.meta["hidden"] = hidden_span(scene, SUITES[suite].hide_frames)
         t0 = time.perf_counter()
         pred = METHODS[method](scene, rng)
         seconds = time.perf_counter() - t0
