@@ -90,8 +90,7 @@ def window_cost(config: AppearanceConfig, render_s: float, mesh_s: float) -> dic
         frames = -(-WINDOW // every)
         joint[f"every_{every}"] = round(config.joint_steps * frames * (render_s + mesh_s), 1)
     return {"joint_steps": config.joint_steps, "joint_stage_s": joint,
-            "appearance_stage_s_once": round(config.appearance_steps * 2 * render_s, 1),
-            "note": "divide by window_every when the branch runs on every k-th window only"}
+            "appearance_stage_s_once": round(config.appearance_steps * 2 * render_s, 1)}
 
 
 def _load_clip(name: str, body) -> dataset.Scene:

@@ -139,7 +139,6 @@ class AppearanceConfig:
     backend: str = "auto"  # rasterizer: "auto" | "torch" | "gsplat"
     downscale: int = 4  # frames are rendered at 1/downscale of the input size
     every: int = 8  # joint stage and depth-order check: every k-th frame is rendered
-    window_every: int = 1  # live: run the appearance branch on every k-th window
     appearance_frames: int = 8  # first stage: the frames with the least contact
     appearance_steps: int = 60
     joint_steps: int = 20
@@ -147,6 +146,8 @@ class AppearanceConfig:
     motion_lr: float = 3e-3  # joint stage: Adam step of the motion corrections (rad, m)
     motion_prior: float = 1.0  # joint stage: weight of the squared motion corrections (per frame mean)
     weight: float = 1.0  # weight of the appearance loss in the joint stage
+    penetration: float = 20.0  # joint stage and depth-order check: weight of body-body penetration (m^2)
+    order_margin: float = 0.01  # depth order: the image must prefer one order by this share of the loss, else none is flipped
     seed: int = 0  # latent initialisation
 
 

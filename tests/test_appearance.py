@@ -1,21 +1,33 @@
 """Appearance branch: the splatting reference against a naive renderer, its gradients, Gaussians
 on the surface, both people in one pass, and the depth-order property the branch exists for."""
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
 import roma
 import torch
 
-from interaction_recon.appearance import (AppearanceConfig, AppearanceModel, appearance_loss, fit_appearance, fit_joint,
-                                         prepare_frames)
-from interaction_recon.appearance import raster
+from interaction_recon.appearance import (
+    AppearanceConfig,
+    AppearanceModel,
+    appearance_loss,
+    fit_appearance,
+    fit_joint,
+    prepare_frames,
+    raster,
+)
 from interaction_recon.appearance.fit import body_motion, calm_frames, init_colours
 from interaction_recon.appearance.raster import rasterize
-from interaction_recon.appearance.refine import overlap_segments, refine_with_appearance, swap_depths
+from interaction_recon.appearance.refine import (
+    overlap_segments,
+    refine_with_appearance,
+    swap_depths,
+)
 from interaction_recon.body import skeleton
 from interaction_recon.body.model import BodyParams
 from interaction_recon.fitting.camera import project
+from interaction_recon.fitting.losses import penetration
 from interaction_recon.fitting.result import Reconstruction
 from interaction_recon.synth.render import render as render_mesh
 
@@ -96,6 +108,7 @@ TOY = AppearanceConfig(resolution=16, latent_channels=4, unet_width=8, unet_leve
 
 
 def toy_model(config=TOY):
+    torch.manual_seed(0)  # the decoder's default init draws from the global generator
     _, faces, uv = plane(9, (0, 0, 0), 1.0)
     return AppearanceModel(faces, uv, faces, config)
 
@@ -437,23 +450,30 @@ STAGE = AppearanceConfig(resolution=32, latent_channels=4, unet_width=8, unet_le
                          appearance_frames=2, appearance_steps=20, joint_steps=3, appearance_lr=0.02)
 
 
-@pytest.fixture(scope="module")
-def two_people(anny_body):
-    """Two flat-coloured anny bodies photographed in 96 x 96 frames (TWO_PEOPLE): the true
-    body parameters [2, T], frames [T, H, W, 3] uint8, labels [T, H, W], K."""
-    T, K = len(TWO_PEOPLE), intrinsics(96.0, 96, 96, torch.float32)
-    params = anny_body.neutral_params(2, T)
+def photographed(body, rows, bent_forward: float = 0.0):
+    """Two flat-coloured anny bodies placed at ``rows`` ((x0, z0, x1, z1) per frame), person 1's
+    spine bent forward by ``bent_forward`` rad, photographed in 96 x 96 frames: the true body
+    parameters [2, T], frames [T, H, W, 3] uint8, labels [T, H, W], K."""
+    T, K = len(rows), intrinsics(96.0, 96, 96, torch.float32)
+    params = body.neutral_params(2, T)
     params.global_orient[..., 0] = np.pi  # upright in the camera frame (y down)
-    params.transl = torch.tensor([[[x, 0.1, z] for x, z in zip(row[::2], row[1::2])] for row in TWO_PEOPLE]).transpose(0, 1)
+    params.body_pose[1, :, [2, 5, 8], 0] = bent_forward
+    params.transl = torch.tensor([[[x, 0.1, z] for x, z in zip(row[::2], row[1::2])] for row in rows]).transpose(0, 1)
     with torch.no_grad():
-        vertices = anny_body(params, full_mesh=True).vertices
+        vertices = body(params, full_mesh=True).vertices
     frames, labels = [], []
     for t in range(T):
-        r = render_mesh([(vertices[p, t], anny_body.faces, torch.tensor(c).expand(vertices.shape[2], 3))
+        r = render_mesh([(vertices[p, t], body.faces, torch.tensor(c).expand(vertices.shape[2], 3))
                          for p, c in enumerate((RED, BLUE))], K, 96, 96, ambient=1.0)
         frames.append(r.rgb)
         labels.append((r.mesh_id + 1).to(torch.uint8))
     return params, torch.stack(frames).numpy(), torch.stack(labels).numpy(), K
+
+
+@pytest.fixture(scope="module")
+def two_people(anny_body):
+    """TWO_PEOPLE photographed (see :func:`photographed`)."""
+    return photographed(anny_body, TWO_PEOPLE)
 
 
 def reconstruction(body, params, transl, K):
@@ -469,18 +489,54 @@ def reconstruction(body, params, transl, K):
 
 
 @pytest.mark.parametrize("swapped", [True, False])
-def test_appearance_stage_puts_the_person_in_front_back_in_front(anny_body, two_people, swapped):
+def test_appearance_stage_puts_the_person_in_front_back_in_front(anny_body, anny_collider, two_people, swapped):
     params, frames, labels, K = two_people
     with torch.no_grad():
         pelvis = anny_body(params).joints[:, :, 0]
     swap = torch.tensor([False, False, True, True, True, True]) & swapped  # the overlapping frames' order reversed
     start = reconstruction(anny_body, params, params.transl + swap_depths(pelvis, pelvis, swap) - pelvis, K)
     info = {}
-    refined = refine_with_appearance(start, frames, labels, K.numpy(), anny_body, STAGE, info=info)
+    refined = refine_with_appearance(start, frames, labels, K.numpy(), anny_body, STAGE, info=info, collider=anny_collider)
     assert [s["frames"] for s in info["stretches"]] == [[2, 5]]
     assert info["stretches"][0]["flipped"] == (4 if swapped else 0)
+    assert info["picture"]["frame"] in range(2, 6) and info["picture"]["rendering"].shape == (96, 96, 3)
     depth = refined.joints[:, :, 0, 2]
     assert (depth[0] < depth[1] - 0.4).all()  # person 0 in front, as photographed
     np.testing.assert_allclose(depth, pelvis[..., 2].numpy(), atol=0.05)
     np.testing.assert_allclose(refined.joints[:, :, 0, :2] / depth[..., None],
                                pelvis[..., :2].numpy() / pelvis[..., 2:].numpy(), atol=0.01)
+
+
+LEANING = [(-0.9, 2.6, 0.9, 3.2)] * 2 + [(-0.08, 2.6, 0.08, 2.85)] * 4  # apart, then person 1 close behind, leaning in
+
+
+@pytest.fixture(scope="module")
+def leaning_pair(anny_body):
+    """LEANING photographed: person 1 close behind person 0, its upper body bent forward into
+    person 0's back (~6 cm deep); see :func:`photographed`."""
+    return photographed(anny_body, LEANING, bent_forward=0.3)
+
+
+@pytest.mark.parametrize("weight", [STAGE.penetration, 0.0])
+def test_appearance_stage_does_not_swap_the_bodies_into_each_other(anny_body, anny_collider, leaning_pair, weight):
+    """The start has the order reversed in the overlapping frames (person 1 in front, bent away
+    from person 0: no overlap); the image asks for the swap, which would put the bodies into each
+    other. With the penetration term the refined bodies overlap no more than the start's;
+    without it (weight 0) they do, so the toy bites."""
+    params, frames, labels, K = leaning_pair
+    with torch.no_grad():
+        pelvis = anny_body(params).joints[:, :, 0]
+    swap = torch.tensor([False, False, True, True, True, True])
+    start = reconstruction(anny_body, params, params.transl + swap_depths(pelvis, pelvis, swap) - pelvis, K)
+
+    def overlap(result: Reconstruction) -> float:
+        with torch.no_grad():
+            out = result.params()
+            return penetration(anny_collider, anny_body(out), anny_collider.rest(out)).item()
+
+    refined = refine_with_appearance(start, frames, labels, K.numpy(), anny_body,
+                                     dataclasses.replace(STAGE, penetration=weight), collider=anny_collider)
+    if weight:
+        assert overlap(refined) <= overlap(start) + 1e-4
+    else:
+        assert overlap(refined) > overlap(start) + 1e-3

@@ -399,7 +399,8 @@ def test_bag_recorder_writes_an_mcap_that_reads_back(harness, tmp_path):
     h.info()
     assert wait_for(lambda: h.node._camera_info is not None, 3)
     feed(h, 1.0 + np.arange(8) / 30)
-    assert wait_for(lambda: recorder.counts[h.topics["humans"]] >= 8 and recorder.counts[h.topics["diag"]], 10)
+    assert wait_for(lambda: recorder.counts[h.topics["humans"]] >= 8 and recorder.counts[h.topics["diag"]]
+                    and recorder.counts[h.topics["markers"]], 10)  # markers follow /humans: wait for them too
     counts = recorder.close()
     assert list((tmp_path / "bag").glob("*.mcap"))
     got = bag.read_bag(tmp_path / "bag")

@@ -213,14 +213,22 @@ def _seam_jumps(result, windows: list, config) -> dict:
 
 def appearance_method(scene: dataset.Scene, rng: np.random.Generator) -> dict:
     """``two-person``, then the appearance stage (:func:`~interaction_recon.appearance.refine.refine_with_appearance`)
-    against the clip's rendered frames and union masks."""
-    from interaction_recon.appearance.refine import refine_with_appearance
+    against the clip's rendered frames and union masks; writes its picture of the frame where the
+    two people overlap most to ``RESULTS_DIR/<suite clips>-appearance_<scene>.png``."""
+    from interaction_recon.appearance.refine import refine_with_appearance, save_picture
     from interaction_recon.config import Config
 
-    body, _ = _models()
+    body, collider = _models()
     frames = np.stack([scene.frame(t) for t in range(scene.num_frames)])
-    refine = lambda result: refine_with_appearance(result, frames, scene.load_masks(), scene.gt["K"], body,
-                                                   Config().appearance)
+
+    def refine(result):
+        info = {}
+        refined = refine_with_appearance(result, frames, scene.load_masks(), scene.gt["K"], body, Config().appearance,
+                                         info=info, collider=collider)
+        if "picture" in info and scene.root is not None:
+            save_picture(RESULTS_DIR / f"{scene.root.parent.name}-appearance_{scene.name}.png", info["picture"], scene.name)
+        return refined
+
     return fit_window_method(scene, rng, two_person=True, refine=refine)
 
 

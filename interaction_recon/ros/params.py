@@ -5,7 +5,7 @@ field it sets (``fitting.window``, ``ros.image_topic``); defaults come from ``Co
 YAML config and the ROS parameters cannot disagree. ``config/live.yaml`` holds them in
 ROS params-file form; ``launch/live.launch.py`` exposes the ``LAUNCH`` ones as arguments.
 Parameters whose config section does not exist in this build are declared, reported once
-and ignored (e.g. ``prior.enabled`` before the prior lands).
+and ignored (a parameter of a section a build leaves out).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ PARAMS: tuple[Param, ...] = (
           launch="stride"),
     Param("fitting.two_person", True, "fit both people jointly (contact, penetration terms)"),
     Param("fitting.prior", "none", "proxemics prior: none | regulariser | closeapp",
-          choices=("none", "regulariser", "closeapp")),
+          choices=("none", "regulariser", "closeapp"), launch="prior"),
     Param("fitting.prior_path", "", "prior checkpoint ('' = the shipped one)"),
     Param("body.backend", "anny", "body model: anny (embedded) | smpl (your files)", choices=("anny", "smpl"),
           launch="body_model"),
@@ -46,8 +46,6 @@ PARAMS: tuple[Param, ...] = (
     Param("perception.keypoint_model", "", "onnx keypoint model path ('' = none)"),
     Param("perception.masks", True, "per-person masks"),
     Param("perception.num_threads", 1, "tflite/onnxruntime CPU threads", (1, 64)),
-    Param("prior.enabled", False, "two-person motion prior on/off", launch="prior"),
-    Param("appearance.enabled", False, "Gaussian-avatar appearance branch on/off", launch="appearance"),
     # topics and frames
     Param("ros.image_topic", "/camera/image_raw", "sensor_msgs/Image input (SensorDataQoS)", launch="image_topic"),
     Param("ros.compressed_topic", "", "sensor_msgs/CompressedImage input ('' = none)", launch="compressed_topic"),
