@@ -173,6 +173,20 @@ def _build(cls, data: dict, where: str):
     return cls(**kwargs)
 
 
+def field_at(config, path: str):
+    """(owner dataclass, field name) of a dotted path below ``config`` (``fitting.weights.prior``
+    below a Config, ``weights.prior`` below a FittingConfig), or None where there is no such field."""
+    *parents, leaf = path.split(".")
+    obj = config
+    for name in parents:
+        if not dataclasses.is_dataclass(obj) or not hasattr(obj, name):
+            return None
+        obj = getattr(obj, name)
+    if not dataclasses.is_dataclass(obj) or leaf not in {f.name for f in dataclasses.fields(obj)}:
+        return None
+    return obj, leaf
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, overridden by a YAML file whose layout mirrors :class:`Config`."""
     if path is None:

@@ -13,7 +13,7 @@ from scipy.spatial.transform import Rotation
 pytest.importorskip("rclpy")
 pytest.importorskip("interaction_recon_msgs.msg")
 
-from interaction_recon.config import Config
+from interaction_recon.config import Config, field_at
 from interaction_recon.fitting.result import Contact, Reconstruction
 from interaction_recon.ros import convert, image, markers, params, tf
 
@@ -230,7 +230,7 @@ def test_live_yaml_sets_every_declared_parameter_with_its_declared_type():
         assert type(value) is type(params.default(p, config)), name  # rclpy rejects int for a float parameter
         params.check(p, value)
     assert params.load_params_file(ROOT / "config" / "live.yaml", Config()) == [
-        n for n in values if params._lookup(config, n) is None]
+        n for n in values if field_at(config, n) is None]
 
 
 def test_parameters_are_declared_with_descriptions_and_ranges_and_reach_the_config():

@@ -98,9 +98,12 @@ def _models():
     return _MODELS["body"], _MODELS["collider"]
 
 
-def _code_stamp(package: Path) -> str:
-    """Hash of a package's Python sources: cached outputs are stale once it changes."""
-    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py")))).hexdigest()
+@functools.cache
+def _code_stamp(*paths: Path) -> str:
+    """Hash of the Python sources in these folders (and of these files) as this process first
+    read them, i.e. the code it runs: outputs cached under it are stale once that code changes."""
+    files = sorted(f for p in paths for f in (p.glob("*.py") if p.is_dir() else [p]))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
 def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +113,7 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
     from interaction_recon.perception import PeopleTrack, Perception
     from interaction_recon.synth import world
 
-    stamp = _code_stamp(Path(package.__file__).parent) + _code_stamp(Path(world.__file__).parent)
+    stamp = _code_stamp(Path(package.__file__).parent, Path(world.__file__).parent)
     cache = scene.root / "perceived.npz" if scene.root is not None else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:
@@ -123,23 +126,17 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return track.keypoints, track.confidence, track.track_ids
 
 
-@functools.cache
-def _fitting_code() -> bytes:
-    """Digest of the fitting, body and prior layers' code as first used by this process (the
-    code it runs, even if the files change later)."""
-    package = Path(__file__).resolve().parents[1]
-    files = sorted(p for layer in ("fitting", "body", "prior") for p in package.glob(f"{layer}/*.py")) + [package / "config.py"]
-    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).digest()
-
-
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
     """Where the window optimiser's fit of a cached clip from these observations is kept:
-    keyed by the observations, the method's ``key`` (mode, prior, settings) and :func:`_fitting_code`, so a
+    keyed by the observations, the method's ``key`` (mode, prior, settings) and the code of the
+    fitting, body and prior layers and the config (:func:`_code_stamp`), so a
     method that refines the motion-only fit (``two-person+appearance``) reuses the one
     ``two-person`` made. None for a clip in memory."""
     if scene.root is None:
         return None
-    digest = hashlib.sha256(_fitting_code() + key.encode())
+    package = Path(__file__).resolve().parents[1]
+    code = _code_stamp(*(package / layer for layer in ("fitting", "body", "prior", "config.py")))
+    digest = hashlib.sha256((code + key).encode())
     for a in arrays:
         digest.update(np.ascontiguousarray(a).tobytes())
     return scene.root / "fits" / digest.hexdigest()[:16]
@@ -155,7 +152,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     reconstruction`` (e.g. the appearance stage) runs on its result."""
     import torch
 
-    from interaction_recon.config import Config
+    from interaction_recon.config import Config, field_at
     from interaction_recon.fitting.result import Reconstruction
     from interaction_recon.fitting.stream import WindowStream, reconstruct_track
 
@@ -164,10 +161,10 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     config.fitting.two_person = two_person
     config.fitting.prior = prior
     for name, value in (settings or {}).items():
-        owner, leaf = (config.fitting.weights, name[8:]) if name.startswith("weights.") else (config.fitting, name)
-        if not hasattr(owner, leaf):
+        found = field_at(config.fitting, name)
+        if found is None:
             raise ValueError(f"unknown fitting setting {name!r}")
-        setattr(owner, leaf, value)
+        setattr(*found, value)
     gt = scene.gt
     if source == "perception":
         keypoints, confidence, ids = _perceived(scene)

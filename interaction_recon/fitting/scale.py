@@ -41,8 +41,7 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
 def split_ratio(ratio: float, limit: float = 1.35) -> np.ndarray:
     """Per-person factors [2] with factor1 / factor0 = ratio and product 1 (the average body
     stays the prior for the pair's overall size), each within [1/limit, limit]."""
-    f = np.clip(np.array([ratio ** -0.5, ratio ** 0.5]), 1.0 / limit, limit)
-    return f
+    return np.clip(np.array([ratio ** -0.5, ratio ** 0.5]), 1.0 / limit, limit)
 
 
 def rescale_about_camera(body: BodyModel, params: BodyParams, factors: np.ndarray) -> tuple[BodyParams, Tensor]:

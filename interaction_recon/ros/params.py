@@ -9,9 +9,10 @@ and ignored (a parameter of a section a build leaves out).
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+from interaction_recon.config import field_at
 
 
 @dataclass(frozen=True)
@@ -85,22 +86,9 @@ BY_NAME = {p.name: p for p in PARAMS}
 LAUNCH = {p.launch: p.name for p in PARAMS if p.launch}
 
 
-def _lookup(config, path: str):
-    """(owner object, field name) of a dotted config path, or None when the build lacks it."""
-    *parents, leaf = path.split(".")
-    obj = config
-    for name in parents:
-        if not dataclasses.is_dataclass(obj) or not hasattr(obj, name):
-            return None
-        obj = getattr(obj, name)
-    if not dataclasses.is_dataclass(obj) or leaf not in {f.name for f in dataclasses.fields(obj)}:
-        return None
-    return obj, leaf
-
-
 def default(param: Param, config) -> Any:
     """The parameter's default: the config's value (None -> ''), else the table's."""
-    found = _lookup(config, param.name)
+    found = field_at(config, param.name)
     if found is None:
         return param.default
     value = getattr(*found)
@@ -124,7 +112,7 @@ def set_value(config, name: str, value: Any) -> bool:
     """Set config field ``name`` ('' -> None where the field is optional); False if absent here."""
     param = BY_NAME[name]
     check(param, value)
-    found = _lookup(config, name)
+    found = field_at(config, name)
     if found is None:
         return False
     obj, leaf = found
