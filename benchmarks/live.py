@@ -72,6 +72,7 @@ def run_at(rate: float, seconds: float, config, scene, n: int, sample_every: flo
                 warm_snapshot = node.snapshot()
             time.sleep(0.1)
         final = node.snapshot()
+        latencies = list(node.pipeline.stats.latency)  # per published window, in order
         player.timer.cancel()
         halt_spinner()
         executor.shutdown()
@@ -83,21 +84,31 @@ def run_at(rate: float, seconds: float, config, scene, n: int, sample_every: flo
     warm_snapshot = warm_snapshot or {"counts": {}, "drops": {}}
     frames_after = final["counts"].get("frames_in", 0) - warm_snapshot["counts"].get("frames_in", 0)
     behind_after = final["drops"].get("perception_behind", 0) - warm_snapshot["drops"].get("perception_behind", 0)
-    return {"rate_hz": rate, "seconds": seconds, "published": player.published, "final": final,
+    return {"rate_hz": rate, "seconds": seconds, "published": player.published, "final": final, "latencies": latencies,
             "samples": samples, "perception_drop_share": round(behind_after / max(frames_after, 1), 4)}
 
 
-def verdict(run: dict, bound_s: float, span_s: float) -> dict:
+def verdict(run: dict, bound_s: float, span_s: float, window: int) -> dict:
     """sustained = perception keeps up (< 2 % dropped after warm-up) and the latency stays
     bounded (at most two fits + the window span + 5 s: a window waits for at most the fit in
-    progress, by the fit queue's design). meets_latency_target = latency <= span + 10 s."""
+    progress, by the fit queue's design). The issue's latency target is window span + 10 s;
+    the span is taken two ways: in the clip's time (128 frames at the clip's 30 fps: ``bound_s``,
+    the strict reading) and in the camera's time at this input rate (``window`` frames / rate: what a
+    window covers on a camera delivering that rate). ``latency_warm_s``: the windows after the
+    first (warm-started updates; the first includes the cold fit)."""
     lat, fit = run["final"]["latency_s"], run["final"]["fit_s"]
+    warm = np.asarray(run["latencies"][1:], dtype=np.float64)
+    camera_bound = window / run["rate_hz"] + 10.0
     windows = run["final"]["counts"].get("windows_published", 0)
     keeps_up = run["perception_drop_share"] < 0.02
     bounded = windows > 0 and lat["max"] is not None and lat["max"] <= 2 * fit["max"] + span_s + 5.0
     return {"rate_hz": run["rate_hz"], "sustained": bool(keeps_up and bounded), "perception_keeps_up": keeps_up,
             "latency_bounded": bool(bounded),
             "meets_latency_target": bool(windows > 0 and lat["max"] is not None and lat["max"] <= bound_s),
+            "latency_target_at_input_rate_s": round(camera_bound, 2),
+            "meets_latency_target_at_input_rate": bool(windows > 0 and lat["max"] is not None and lat["max"] <= camera_bound),
+            "latency_warm_s": ({"mean": round(float(warm.mean()), 3), "max": round(float(warm.max()), 3),
+                                "windows": len(warm)} if len(warm) else None),
             "fps_in": run["final"]["fps_in"],
             "fps_perceived": run["final"]["fps_perceived"], "perception_drop_share": run["perception_drop_share"],
             "windows_published": windows, "windows_skipped": run["final"]["counts"].get("windows_skipped", 0),
@@ -140,7 +151,7 @@ def main(argv=None) -> int:
     sweep = []
     for rate in [float(r) for r in args.rates.split(",") if r]:
         run = run_at(rate, args.rate_seconds, Config(), scene, n)
-        sweep.append(verdict(run, bound, span))
+        sweep.append(verdict(run, bound, span, config.fitting.window))
         print(json.dumps(sweep[-1]), flush=True)
     sustained = [v["rate_hz"] for v in sweep if v["sustained"]]
     long_rate = args.long_rate or (max(sustained) if sustained else 1.0)
@@ -154,7 +165,7 @@ def main(argv=None) -> int:
         "highest_sustained_rate_hz": max(sustained) if sustained else None,
         "target_rate_hz": 5.0,
         "sweep": sweep,
-        "long_run": {**verdict(long, bound, span), "duration_s": args.duration, "target_duration_s": 600.0,
+        "long_run": {**verdict(long, bound, span, config.fitting.window), "duration_s": args.duration, "target_duration_s": 600.0,
                      "memory": memory_growth(long["samples"]), "samples": long["samples"]},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

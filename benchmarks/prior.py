@@ -1,6 +1,7 @@
 """The motion prior on this CPU: size, denoiser call time (PyTorch vs onnxruntime) for one
 [2 people, 128 frames] window, the cost of its two uses in the optimiser, and what the
-shipped checkpoint makes of held-out synthetic windows from their 2D observations alone.
+shipped checkpoint makes of held-out synthetic windows from their 2D observations alone,
+and the window optimiser's time with the prior in both modes against without it (same run).
 
 Writes benchmarks/results/prior.json.
     .venv/bin/python benchmarks/prior.py [--frames 128] [--threads 1] [--repeats 10]
@@ -22,6 +23,7 @@ from interaction_recon.prior import data, guidance, model
 from interaction_recon.prior.diffusion import Diffusion
 from interaction_recon.prior.export import OnnxPrior, example_inputs, export_onnx
 from timing import median_seconds
+from window import _timed_stream, handshake_observations
 
 
 def held_out_accuracy(net, frames: int, windows: int) -> dict:
@@ -58,6 +60,26 @@ def held_out_accuracy(net, frames: int, windows: int) -> dict:
         rows[name] = {"from_2d_alone": scores(from_2d, batch), "noised_at_0.3": scores(noisy, batch),
                       "denoised_from_0.3": scores(denoised, batch)}
     return {"windows": windows, "frames": frames, **rows}
+
+
+def reconstruction_seconds(warm: int = 1) -> dict:
+    """The window optimiser on the smoke handshake (as benchmarks/window.py) without the prior
+    and in both prior modes, in this run: cold 128-frame window and warm update seconds, and
+    their ratios to the optimiser without the prior."""
+    from interaction_recon.body import create
+    from interaction_recon.config import Config
+
+    keypoints, confidence, K = handshake_observations()
+    body = create()
+    rows = {}
+    for mode in ("none", "regulariser", "closeapp"):
+        config = Config()
+        config.fitting.prior = mode
+        cold, updates = _timed_stream(config, body, keypoints, confidence, K, warm)
+        rows[mode] = {"cold_window_s": round(cold, 2), "warm_update_s": round(float(np.median(updates)), 2)}
+    for mode in ("regulariser", "closeapp"):
+        rows[mode]["over_no_prior"] = {k: round(v / rows["none"][k], 2) for k, v in rows[mode].items()}
+    return rows
 
 
 def main() -> None:
@@ -109,6 +131,7 @@ def main() -> None:
         "regulariser_fwd_bwd_ms": round(1000 * median_seconds(regulariser, args.repeats), 2),
         "prior_motion_fwd_bwd_ms": round(1000 * median_seconds(prior_motion, args.repeats), 2),
         "held_out": held_out_accuracy(net, 64, 16),
+        "reconstruction_s": reconstruction_seconds(),
         "machine": {"cpu_count": os.cpu_count(), "arch": platform.machine(), "torch": torch.__version__},
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

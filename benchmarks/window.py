@@ -52,6 +52,16 @@ def _timed_stream(config: Config, body, keypoints, confidence, K, warm: int) -> 
     return cold, updates
 
 
+def handshake_observations() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The smoke suite's handshake through the observation simulator: keypoints [2, T, 33, 2],
+    confidence [2, T, 33], K [3, 3]."""
+    scene = next(s for s in suite_scenes("smoke", cache_dir()) if s.kind == "handshake")
+    gt = scene.gt
+    obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
+                           FITTING_OBSERVATIONS, np.random.default_rng(0))
+    return obs.keypoints, obs.confidence, gt["K"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -62,22 +72,19 @@ def main() -> None:
     name = "window.json" if args.prior == "none" else f"window-prior-{args.prior}.json"
     args.out = args.out or str(Path(__file__).parent / "results" / name)
     torch.set_num_threads(args.threads)
-    scene = next(s for s in suite_scenes("smoke", cache_dir()) if s.kind == "handshake")
-    gt = scene.gt
-    obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
-                           FITTING_OBSERVATIONS, np.random.default_rng(0))
+    keypoints, confidence, K = handshake_observations()
     body = create()
     config = Config()
     config.fitting.prior = args.prior
     need = config.fitting.window + args.warm * config.fitting.stride
-    if scene.num_frames < need:
-        raise SystemExit(f"{scene.name} has {scene.num_frames} frames, need {need}")
-    cold, updates = _timed_stream(config, body, obs.keypoints, obs.confidence, gt["K"], args.warm)
+    if keypoints.shape[1] < need:
+        raise SystemExit(f"the smoke handshake has {keypoints.shape[1]} frames, need {need}")
+    cold, updates = _timed_stream(config, body, keypoints, confidence, K, args.warm)
     config.fitting.two_person = False
-    cold_independent, _ = _timed_stream(config, body, obs.keypoints, obs.confidence, gt["K"], 0)
+    cold_independent, _ = _timed_stream(config, body, keypoints, confidence, K, 0)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     result = {
-        "clip": scene.name, "prior": args.prior, "window": config.fitting.window, "stride": config.fitting.stride,
+        "clip": "smoke/handshake-0000", "prior": args.prior, "window": config.fitting.window, "stride": config.fitting.stride,
         "threads": args.threads, "cpu": platform.processor() or platform.machine(),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),  # > 2 on 2 cores: shared, timings inflated
         "cold_window_s": round(cold, 2), "warm_update_s": round(float(np.median(updates)), 2),

@@ -22,10 +22,17 @@ def _config(args):
 
 
 def _demo(args) -> int:
+    from interaction_recon.ros import demo
+
+    summary = demo.run(Path(args.out), _config(args), args.kind, args.seed, frames=args.frames, rate=args.rate)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _body_demo(args) -> int:
     from interaction_recon import body_demo
 
-    config = _config(args)
-    summary = body_demo.run(Path(args.out), config)
+    summary = body_demo.run(Path(args.out), _config(args))
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -108,12 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="interaction-recon", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="pose two bodies shaking hands, measure contact, write a picture")
-    demo.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
-    demo.add_argument("--config", help="YAML config (see config/default.yaml)")
-    demo.add_argument("--body-model", choices=["anny", "smpl"], help="override body.backend")
-    demo.add_argument("--body-model-path", help="SMPL_NEUTRAL.pkl or its folder (smpl backend)")
+    demo = sub.add_parser("demo", help="the main job: a rendered clip replayed into the ROS 2 node, recorded to MCAP, "
+                                        "summarised (interaction_recon/ros/demo.py)")
+    demo.add_argument("--kind", default="handshake", help="interaction kind of the rendered clip (default: handshake)")
+    demo.add_argument("--seed", type=int, default=0, help="clip seed (default 0)")
+    demo.add_argument("--frames", type=int, default=160, help="frames to replay (default 160: a cold window and one update)")
+    demo.add_argument("--rate", type=float, default=10.0, help="replay rate in Hz (default 10)")
+    body_demo = sub.add_parser("body-demo", help="pose two bodies shaking hands, measure contact, write a picture")
+    for p in (demo, body_demo):
+        p.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+        p.add_argument("--config", help="YAML config (see config/default.yaml)")
+        p.add_argument("--body-model", choices=["anny", "smpl"], help="override body.backend")
+        p.add_argument("--body-model-path", help="SMPL_NEUTRAL.pkl or its folder (smpl backend)")
     demo.set_defaults(func=_demo)
+    body_demo.set_defaults(func=_body_demo)
     synth = sub.add_parser("synth", help="write synthetic two-person clips with ground truth")
     synth.add_argument("--out", required=True, help="dataset folder")
     synth.add_argument("--scenes", default="all", help="comma-separated interaction kinds, or 'all'")

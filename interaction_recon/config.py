@@ -24,7 +24,7 @@ class LossWeights:
     """Weights of the window optimiser's terms (0 switches a term off)."""
 
     reprojection: float = 1.0  # robust, confidence-weighted 2D keypoint error (fraction of box height)
-    penetration: float = 20.0  # squared depth (m) of each body's vertices inside the other
+    penetration: float = 2.0  # depth (m) of each body's vertices inside the other, summed
     contact: float = 20.0  # squared soft-min distance (m) of part pairs judged in contact
     smoothness: float = 10.0  # squared 3D joint acceleration (m/frame^2) and rotation change
     ground: float = 10.0  # squared height difference (m) of the two people's lowest foot joints
@@ -57,8 +57,9 @@ class FittingConfig:
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
+    camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     # "none" | "regulariser" (diffuse-and-denoise term) | "closeapp" (motion = the prior's output, its weights fine-tuned)
-    prior: str = "none"
+    prior: str = "closeapp"
     prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)
     prior_lr: float = 2.0e-5  # closeapp: learning rate of the fine-tuned network
     weights: LossWeights = field(default_factory=LossWeights)
@@ -84,7 +85,7 @@ class RosConfig:
     camera_info_timeout: float = 2.0  # seconds without CameraInfo before default intrinsics
     default_fov_deg: float = 60.0  # horizontal FOV of the default intrinsics
     intake_queue: int = 8  # frames waiting for perception; the oldest is dropped when full
-    fit_queue: int = 1  # windows waiting for reconstruction; the oldest is skipped when full
+    fit_queue: int = 4  # windows waiting for reconstruction (the newest warm-startable is fitted, older skipped)
     mesh_every: int = 4  # mesh markers every N published windows (0 = never)
     mesh_resolution: str = "collision"  # collision (decimated, ~1.2k vertices) | full
     publish_frames: str = "new"  # /humans per window: new (each newly covered frame) | last (the newest only)

@@ -28,6 +28,7 @@ ARGUMENTS = {
     "detector": "perception.detector",
     "keypoints": "perception.keypoints",
     "prior": "fitting.prior",
+    "camera_height": "fitting.camera_height",
     "image_topic": "ros.image_topic",
     "compressed_topic": "ros.compressed_topic",
     "camera_info_topic": "ros.camera_info_topic",

@@ -31,13 +31,13 @@ def test_smpl_backend_without_a_path_says_where_to_get_the_files():
 
 
 def test_cli_reports_a_missing_smpl_file_without_a_traceback(tmp_path, capsys):
-    code = cli.main(["demo", "--out", str(tmp_path), "--body-model", "smpl", "--body-model-path", str(tmp_path / "nope")])
+    code = cli.main(["body-demo", "--out", str(tmp_path), "--body-model", "smpl", "--body-model-path", str(tmp_path / "nope")])
     err = capsys.readouterr().err
     assert code == 2 and "nope" in err and "smpl.is.tue.mpg.de" in err and "Traceback" not in err
 
 
 def test_demo_writes_a_picture_and_measures_the_handshake(tmp_path, capsys):
-    assert cli.main(["demo", "--out", str(tmp_path)]) == 0
+    assert cli.main(["body-demo", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert (tmp_path / "bodies.png").stat().st_size > 20_000
     assert summary["body_model"] == "anny"

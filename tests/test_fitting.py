@@ -188,6 +188,14 @@ def test_floor_sizing_measures_and_undoes_a_size_mistake(anny_body):
     assert ratio == pytest.approx(1 / 1.2, rel=0.02)
     fixed, _ = scale.rescale_about_camera(anny_body, wrong, np.array([1.0, ratio]))
     assert torch.allclose(fixed.transl[1], params.transl[1], rtol=0.02, atol=0.01)  # back within 2 %
+    # With the camera's height above the floor known, each person is sized absolutely.
+    valid = torch.ones(10, dtype=torch.bool)
+    camera_height = float(-scale.foot_heights(joints, valid).mean()) + scale.FOOT_ABOVE_FLOOR
+    both_wrong, _ = scale.rescale_about_camera(anny_body, params, np.array([0.85, 1.2]))
+    with torch.no_grad():
+        both_wrong_joints = anny_body(both_wrong, collision=False).joints
+    assert scale.height_factors(both_wrong_joints, valid, camera_height) == pytest.approx([1 / 0.85, 1 / 1.2], rel=0.02)
+    assert scale.height_factors(both_wrong_joints, valid, camera_height, limit=1.1) == pytest.approx([1.1, 1 / 1.1], rel=0.02)
     # A camera at floor level cannot tell sizes apart.
     level = joints.clone()
     level[..., 1] -= float(joints[..., 1].amax())

@@ -379,6 +379,18 @@ def test_prior_motion_is_differentiable_in_the_network_weights_and_carries_over(
     assert not torch.equal(following.x_init, motion.x_init)
 
 
+def test_smooth_time_keeps_slow_motion_and_removes_frame_jitter():
+    t = torch.arange(40, dtype=torch.float32)
+    ramp = torch.stack([t * 0.01, torch.sin(t / 10)], -1)[None].repeat(2, 1, 1)  # [2, 40, 2] slow
+    jitter = 0.05 * (-1.0) ** t  # alternating frame to frame
+    out = guidance.smooth_time(ramp + jitter[None, :, None], guidance.gaussian_kernel(1.5))
+    inner = slice(3, -3)  # away from the replicated edges
+    assert (out - ramp)[:, inner].abs().max() < 0.02  # the jitter (0.05) is gone, the slow motion stays
+    accel = lambda x: (x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]).abs().mean()  # noqa: E731
+    assert accel(out) < 0.1 * accel(ramp + jitter[None, :, None])
+    assert torch.equal(guidance.smooth_time(ramp, guidance.gaussian_kernel(0.0)), ramp)
+
+
 def test_sample_motion_is_seeded_and_starts_from_init_when_given():
     net = model.Denoiser(TINY).eval()
     cond = example_inputs(1, 9, net)[2][0]

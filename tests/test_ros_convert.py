@@ -253,7 +253,7 @@ def test_parameters_are_declared_with_descriptions_and_ranges_and_reach_the_conf
         assert node.describe_parameter("ros.default_fov_deg").floating_point_range[0].to_value == 170.0
         result = node.set_parameters([Parameter("ros.fit_queue", value=0)])[0]  # out of the declared range
         assert not result.successful
-        assert node.get_parameter("ros.fit_queue").value == 1
+        assert node.get_parameter("ros.fit_queue").value == Config().ros.fit_queue
         node.destroy_node()
     finally:
         rclpy.shutdown(context=ctx)

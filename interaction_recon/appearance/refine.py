@@ -93,7 +93,7 @@ def order_penetration(body: BodyModel, collider: BodyCollider, params: BodyParam
     along their camera rays to put person 0 in front in every frame, then person 1."""
     def term(shift: Tensor) -> float:
         moved = BodyParams(params.global_orient, params.body_pose, params.transl + shift, params.shape)
-        return penetration(collider, body(moved), rest).item()
+        return penetration(collider, body(moved), rest, power=2).item()
 
     given = term(torch.zeros_like(pelvis))
     return given, [term(swap_depths(pelvis, pelvis, nearer(pelvis) != front) - pelvis) for front in (0, 1)]
@@ -181,7 +181,7 @@ def refine_with_appearance(result: Reconstruction, frames: np.ndarray | Tensor, 
         moved = BodyParams(*(getattr(dense, name) + torch.einsum("tn,pn...->pt...", weights[seen], d)
                              for name, d in zip(fields, deltas)), dense.shape)
         return (config.motion_prior * sum((d ** 2).flatten(2).sum(-1).mean() for d in deltas)
-                + config.penetration * penetration(collider, body(moved), rest))
+                + config.penetration * penetration(collider, body(moved), rest, power=2))
 
     rows = torch.arange(len(work))
     joint = fit_joint(model, pose, deltas, config.motion_lr, image, union, K_small, indices=rows,

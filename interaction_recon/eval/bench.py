@@ -229,6 +229,13 @@ def appearance_method(scene: dataset.Scene, rng: np.random.Generator) -> dict:
     return fit_window_method(scene, rng, two_person=True, refine=refine)
 
 
+def camera_height(scene: dataset.Scene) -> float:
+    """The clip's camera height above its floor (m; world y is up, the floor at y = 0), the
+    median over frames: what a robot knows of its camera mount (``fitting.camera_height``)."""
+    centres = -np.einsum("tji,tj->ti", scene.gt["R"], scene.gt["t"])
+    return float(np.median(centres[:, 1]))
+
+
 NO_ITERATIONS = {"iterations_rigid": 0, "iterations_alone": 0, "iterations": 0, "iterations_warm": 0, "floor_sizing": False}
 NO_PHYSICS = {"weights.penetration": 0.0, "weights.contact": 0.0, "weights.ground": 0.0, "floor_sizing": False}
 METHODS = {
@@ -239,6 +246,9 @@ METHODS = {
     "independent-perception": lambda scene, rng: fit_window_method(scene, rng, False, "perception"),
     "two-person-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception"),
     "two-person+appearance": appearance_method,
+    # The camera's height above the floor known (a robot's mount): both people sized absolutely.
+    "two-person+camera-height": lambda scene, rng: fit_window_method(
+        scene, rng, True, settings={"camera_height": round(camera_height(scene), 3)}),
     "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
     "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),

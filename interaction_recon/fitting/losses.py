@@ -25,9 +25,12 @@ def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Ten
     return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
 
 
-def penetration(collider: BodyCollider, out: BodyOutput, rest: BodyOutput) -> Tensor:
-    """Sum over vertices of squared depth inside the other body, mean over frames (m^2)."""
-    return collider.penetration(out, rest).pow(2).sum(-1).mean()
+def penetration(collider: BodyCollider, out: BodyOutput, rest: BodyOutput, power: int = 1) -> Tensor:
+    """Sum over vertices of depth inside the other body (``power`` 1, m; 2: squared, m^2),
+    mean over frames. The window optimiser uses the depth itself: its gradient does not fade
+    as the overlap gets shallow, so contact-range overlaps (a few mm) are pushed out too."""
+    depth = collider.penetration(out, rest)
+    return (depth if power == 1 else depth.pow(power)).sum(-1).mean()
 
 
 def contact(out: BodyOutput, pairs: list[tuple[Tensor, Tensor, Tensor, Tensor]], softness: float = 0.01) -> Tensor:

@@ -7,6 +7,9 @@ with foot heights h0, h1 along the up direction (camera frame, camera at the ori
 person-1/person-0 size ratio is h0 / h1. :func:`ground_ratio` measures it from a fit;
 :func:`rescale_about_camera` applies it by resizing the bodies (stature, through the model's
 shape) and moving them along their camera rays, which keeps their 2D projection.
+When the camera's height above the floor is known (a robot knows its camera mount),
+:func:`height_factors` sizes each person absolutely, which also settles the pair's overall
+scale that the ratio alone leaves to the average body.
 """
 from __future__ import annotations
 
@@ -18,12 +21,15 @@ from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.fitting.losses import FOOT_JOINTS, UP_FROM
 
 
-def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8) -> float | None:
-    """Size ratio (person 1 / person 0) that puts both people's feet on one floor.
+FOOT_ABOVE_FLOOR = 0.025  # m: a standing body's lowest foot joint (ankle or foot) above the floor
+
+
+def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8) -> np.ndarray | None:
+    """Median height [2] (m, up positive: negative below the camera) of each person's lowest
+    foot joint relative to the camera, along the pair's mean spine direction.
 
     joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed. None
-    when it cannot be told: too few frames, or the camera is near floor level (|foot height|
-    below ``min_height`` m) or between the feet.
+    with fewer than ``min_frames`` such frames.
     """
     if int(valid.sum()) < min_frames:
         return None
@@ -32,10 +38,31 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
         up = spine.mean((0, 1))
         up = up / up.norm().clamp_min(1e-6)
         height = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] lowest foot, up positive
-    h0, h1 = (float(h.median()) for h in height)
-    if min(abs(h0), abs(h1)) < min_height or h0 * h1 <= 0:
+    return height.median(dim=1).values.cpu().numpy().astype(np.float64)
+
+
+def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8) -> float | None:
+    """Size ratio (person 1 / person 0) that puts both people's feet on one floor.
+
+    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed. None
+    when it cannot be told: too few frames, or the camera is near floor level (|foot height|
+    below ``min_height`` m) or between the feet.
+    """
+    h = foot_heights(joints, valid, min_frames)
+    if h is None or np.abs(h).min() < min_height or h[0] * h[1] <= 0:
         return None
-    return h0 / h1
+    return float(h[0] / h[1])
+
+
+def height_factors(joints: Tensor, valid: Tensor, camera_height: float, min_height: float = 0.4,
+                   min_frames: int = 8, limit: float = 1.6) -> np.ndarray | None:
+    """Per-person size factors [2] that stand both people on the floor ``camera_height`` m
+    below the camera, each within [1/limit, limit]. Arguments as :func:`foot_heights`. None
+    when the feet are not at least ``min_height`` m below the camera in the fit."""
+    h = foot_heights(joints, valid, min_frames)
+    if h is None or (-h).min() < min_height:
+        return None
+    return np.clip((camera_height - FOOT_ABOVE_FLOOR) / -h, 1.0 / limit, limit)
 
 
 def split_ratio(ratio: float, limit: float = 1.35) -> np.ndarray:

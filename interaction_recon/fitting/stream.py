@@ -18,7 +18,7 @@ from interaction_recon.body.model import BodyModel
 from interaction_recon.config import Config
 from interaction_recon.fitting.camera import check_intrinsics
 from interaction_recon.fitting.result import Reconstruction
-from interaction_recon.fitting.window import WindowFitter, WindowJob
+from interaction_recon.fitting.window import WindowFitter, WindowJob, shares_frames
 
 MIN_FRAMES = 8  # shortest clip worth fitting
 
@@ -78,6 +78,10 @@ class WindowStream:
         dt = np.diff(stamps)
         dt = dt[dt > 0]
         return float(1.0 / np.median(dt)) if len(dt) else 30.0
+
+    def warm_for(self, job: WindowJob) -> bool:
+        """Whether fitting ``job`` now would be warm-started from the previous fit."""
+        return shares_frames(job, self.previous)
 
     def fit(self, job: WindowJob) -> Reconstruction:
         """Optimise ``job``, warm-started from the previous fit; the whole window's result."""

@@ -88,7 +88,10 @@ class WindowFitter:
         self._prior_weights = None  # closeapp: the fine-tuned network of the last window
         if self.config.prior not in ("none", "regulariser", "closeapp"):
             raise ValueError(f"fitting.prior must be none, regulariser or closeapp, got {self.config.prior!r}")
-        if self.config.prior != "none":
+        if self.config.prior != "none" and body.name != "anny":
+            log.warning("fitting.prior %r is off: the prior's motions carry anny's shape phenotypes, not %s's",
+                        self.config.prior, body.name)
+        elif self.config.prior != "none":
             from interaction_recon.prior.guidance import load_prior
 
             self.prior = load_prior(self.config.prior_path, device=body.faces.device)
@@ -169,7 +172,7 @@ class WindowFitter:
         cfg = self.config
         K_np = check_intrinsics(job.K)
         K = torch.as_tensor(K_np, dtype=torch.float32, device=self.body.faces.device)
-        warm = previous is not None and bool(np.isin(job.frames, previous.frames).any())
+        warm = shares_frames(job, previous)
         if warm and self._identities_swapped(job, previous, K):
             log.info("identities swapped by the tracker before frame %d: restored", int(job.frames[0]))
             job = job.swapped()
@@ -226,15 +229,22 @@ class WindowFitter:
 
     def _size_from_floor(self, state: _State) -> None:
         """Fit each person alone, then resize both so their feet share one floor
-        (:mod:`interaction_recon.fitting.scale`); the depth estimates move with them."""
+        (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
+        the camera when that is known, else the pair's average size is kept. The depth
+        estimates move with them."""
         state.run(self.config.iterations_alone, rigid=False, optimise_shape=False, together=False)
         with torch.no_grad():
             params = state.params()
-            ratio = scale.ground_ratio(self.body(params, collision=False).joints, state.seen.all(0))
-        if ratio is None:
+            joints = self.body(params, collision=False).joints
+        if self.config.camera_height > 0:
+            asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height)
+        else:
+            ratio = scale.ground_ratio(joints, state.seen.all(0))
+            asked = None if ratio is None else scale.split_ratio(ratio)
+        if asked is None:
             return
-        params, factors = scale.rescale_about_camera(self.body, params, scale.split_ratio(ratio))
-        log.debug("floor sizing: person 1 / person 0 = %.3f, factors %s", ratio, factors.tolist())
+        params, factors = scale.rescale_about_camera(self.body, params, asked)
+        log.debug("floor sizing: factors %s", factors.tolist())
         state.rebase(params)
         state.depth = state.depth * factors[:, None]
 
@@ -259,6 +269,11 @@ class WindowFitter:
             body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
             confidence=confidence.astype(np.float32), track_ids=np.asarray(job.track_ids, dtype=np.int64),
             K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found)
+
+
+def shares_frames(job: WindowJob, previous: Reconstruction | None) -> bool:
+    """Whether ``job`` overlaps ``previous`` (then its fit is warm-started from it)."""
+    return previous is not None and bool(np.isin(job.frames, previous.frames).any())
 
 
 class _State:

@@ -121,7 +121,7 @@ class PriorMotion(nn.Module):
     """
 
     def __init__(self, model: Denoiser, cond: Tensor, init: BodyParams, level: float = 0.2, strides: int = 1,
-                 seed: int = 0):
+                 seed: int = 0, smooth: float = 1.5):
         super().__init__()
         _check_shape(init)
         self.net = copy.deepcopy(model).train()
@@ -133,11 +133,31 @@ class PriorMotion(nn.Module):
         self.register_buffer("x_init", x, persistent=False)
         self.register_buffer("cond", cond.to(x)[None], persistent=False)
         self.register_buffer("noise", torch.randn(x.shape, generator=g).to(x), persistent=False)
+        self.register_buffer("kernel", gaussian_kernel(smooth).to(x), persistent=False)
 
     def forward(self) -> BodyParams:
         x0 = self.diffusion.sample(self.net, self.cond, x_start=self.x_init, start=self.start,
                                    strides=self.strides, noise=self.noise)
-        return decode(x0[0])
+        return decode(smooth_time(x0[0], self.kernel))
+
+
+def gaussian_kernel(sigma: float) -> Tensor:
+    """Normalised Gaussian taps [2 * ceil(2 sigma) + 1] (``[1.]`` for sigma 0)."""
+    half = int(np.ceil(2 * sigma))
+    t = torch.arange(-half, half + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / max(sigma, 1e-6)) ** 2)
+    return k / k.sum()
+
+
+def smooth_time(x: Tensor, kernel: Tensor) -> Tensor:
+    """Low-pass ``x`` [P, T, D] along time with ``kernel`` (edges replicated): the network
+    predicts each frame on its own, and its frame-to-frame jitter would read as acceleration."""
+    half = len(kernel) // 2
+    if half == 0 or x.shape[1] < 2:
+        return x
+    P, T, D = x.shape
+    padded = torch.nn.functional.pad(x.permute(0, 2, 1).reshape(P * D, 1, T), (half, half), mode="replicate")
+    return torch.nn.functional.conv1d(padded, kernel.view(1, 1, -1)).view(P, D, T).permute(0, 2, 1)
 
 
 @torch.no_grad()

@@ -67,7 +67,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     log(f"demo: replaying {n} frames of {scene.name} at {rate:g} Hz into the node "
         f"(window {config.fitting.window}, stride {config.fitting.stride}); reconstruction takes minutes on a CPU")
     t_clip = time.perf_counter() - t_start
-    # A recorded clip is replayed: keep every frame and window (live defaults drop the oldest when behind).
+    # A recorded clip is replayed: keep every frame (live defaults drop the oldest when behind).
     config.ros.intake_queue = min(1024, max(config.ros.intake_queue, n))
     config.ros.fit_queue = min(16, max(config.ros.fit_queue, n // config.fitting.stride + 1))
     config.ros.mesh_every = 1
@@ -253,24 +253,3 @@ def _picture(path: Path, node, result, scene) -> None:
     fig.savefig(path)
     plt.close(fig)
 
-
-def main(argv=None) -> int:
-    import argparse
-
-    from interaction_recon.config import load_config
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="out/demo-ros")
-    parser.add_argument("--config", help="YAML config (config/default.yaml layout)")
-    parser.add_argument("--kind", default="handshake")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--frames", type=int, default=160)
-    parser.add_argument("--rate", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    summary = run(Path(args.out), load_config(args.config), args.kind, args.seed, frames=args.frames, rate=args.rate)
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

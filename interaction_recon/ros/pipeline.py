@@ -7,8 +7,9 @@ worker, and the counters that /diagnostics reports.
         stream.fit(job) -> Reconstruction -> on_result(result, info)
 
 Nothing queues without bound: a full intake drops its oldest frame ("perception_behind"), a
-full fit queue skips its oldest window ("reconstruction_behind"); every drop is counted by
-reason. ``stream.add`` runs on the perception thread while ``stream.fit`` runs on the worker,
+full fit queue skips its oldest window ("reconstruction_behind"), and the worker takes the
+newest pending window it can warm-start, skipping older ones (same reason); every drop is
+counted by reason. ``stream.add`` runs on the perception thread while ``stream.fit`` runs on the worker,
 so the stream must allow that (a WindowJob is a snapshot of its window).
 """
 from __future__ import annotations
@@ -235,6 +236,21 @@ class Pipeline:
                     self.cond.notify_all()
                 self.busy["perception"] = False
 
+    def _take_job(self) -> tuple:
+        """The next pending window (call under the lock). With a stream that can tell
+        (``stream.warm_for(job)``), the newest one whose fit would be warm-started, else the
+        newest: a cold fit can take longer than a window spans, and fitting the window right
+        after it would then start cold again, and again. The windows older than the one taken
+        are skipped (its frames include theirs as long as it is warm). Otherwise the oldest."""
+        warm_for = getattr(self.stream, "warm_for", None)
+        if warm_for is not None:
+            take = next((i for i in reversed(range(len(self.jobs))) if warm_for(self.jobs[i][0])), len(self.jobs) - 1)
+            for _ in range(take):
+                self.jobs.popleft()
+                self.stats.drop("reconstruction_behind")
+                self.stats.count("windows_skipped")
+        return self.jobs.popleft()
+
     def _fit_loop(self) -> None:
         while True:
             with self.cond:
@@ -242,7 +258,7 @@ class Pipeline:
                     self.cond.wait(0.5)
                 if not self.running:
                     return
-                job, newest = self.jobs.popleft()
+                job, newest = self._take_job()
                 self.busy["fit"] = True
             try:
                 t0 = time.perf_counter()
