@@ -316,9 +316,19 @@ class _State:
         """The window's parameters [2, T], or (``whole=False``) only the frames the loss sees."""
         fixed = self.fixed if whole else self.fixed.map(lambda t: t[:, self.lo:])
         orient6d, body_pose, transl = self._motion()
-        shape = self.shape.clamp(0, 1) if self.f.body.name == "anny" else self.shape
         return BodyParams(torch.cat([fixed.global_orient, _from6d(orient6d)], 1),
-                          torch.cat([fixed.body_pose, body_pose], 1), torch.cat([fixed.transl, transl], 1), shape)
+                          torch.cat([fixed.body_pose, body_pose], 1), torch.cat([fixed.transl, transl], 1),
+                          self._shape())
+
+    def _shape(self) -> torch.Tensor:
+        """The two shapes [2, S] (anny's phenotypes kept within [0, 1])."""
+        return self.shape.clamp(0, 1) if self.f.body.name == "anny" else self.shape
+
+    def _rest(self):
+        """The rest bodies of the current shapes, all the collision queries need of them: the
+        motion (with ``fitting.prior: closeapp`` a network call) is not built for it."""
+        with torch.no_grad():
+            return self.f.body.rest(self._shape())
 
     def rebase(self, start: BodyParams) -> None:
         """Restart the motion correction from ``start`` [2, T] (its optimised frames)."""
@@ -370,7 +380,7 @@ class _State:
         # gradient, which reads as jitter: decay it to a third over the stage.
         decay = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.3 ** (1 / max(iterations, 1)))
         loss_fn = torch.compile(self.loss) if cfg.compile else self.loss
-        rest = self.f.collider.rest(self.params().map(torch.detach))
+        rest = self._rest()
         collision = cfg.two_person and together and not rigid  # the terms that need the collision mesh
         for it in range(iterations):
             opt.zero_grad(set_to_none=True)
@@ -380,6 +390,6 @@ class _State:
             decay.step()
             if collision and it % cfg.contact_every == 0:
                 if optimise_shape:
-                    rest = self.f.collider.rest(self.params().map(torch.detach))
+                    rest = self._rest()
                 self.pairs = contact_est.estimate(out, self.f.body.collision_coarse_parts, self.touching,
                                                   self.weight, cfg.contact_threshold, self.external)

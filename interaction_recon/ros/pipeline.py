@@ -228,9 +228,7 @@ class Pipeline:
             with self.cond:
                 if job is not None:
                     if len(self.jobs) >= self.fit_size:
-                        self.jobs.popleft()
-                        self.stats.drop("reconstruction_behind")
-                        self.stats.count("windows_skipped")
+                        self._skip_oldest()
                     self.jobs.append((job, frame.stamp))
                     self.stats.count("windows_queued")
                     self.cond.notify_all()
@@ -246,10 +244,14 @@ class Pipeline:
         if warm_for is not None:
             take = next((i for i in reversed(range(len(self.jobs))) if warm_for(self.jobs[i][0])), len(self.jobs) - 1)
             for _ in range(take):
-                self.jobs.popleft()
-                self.stats.drop("reconstruction_behind")
-                self.stats.count("windows_skipped")
+                self._skip_oldest()
         return self.jobs.popleft()
+
+    def _skip_oldest(self) -> None:
+        """Drop the oldest pending window, counted (call under the lock)."""
+        self.jobs.popleft()
+        self.stats.drop("reconstruction_behind")
+        self.stats.count("windows_skipped")
 
     def _fit_loop(self) -> None:
         while True:
