@@ -200,6 +200,69 @@ def test_tracker_reidentifies_after_long_absence():
     assert list(tr.track_ids) == list(ids)
 
 
+
+class _FakeDetector:
+    def __init__(self):
+        self.boxes = []
+
+    def __call__(self, image):
+        return _dets(self.boxes)
+
+
+class _FakeKeypoints:
+    """A stick figure in the middle of the crop, or at ``torso``/``legs`` centres when set."""
+
+    aspect = 0.75
+
+    def __init__(self):
+        self.torso = self.legs = None
+
+    def __call__(self, image, roi):
+        from interaction_recon.perception.keypoints import PoseEstimate
+
+        torso = self.torso if self.torso is not None else (roi.cx, roi.cy - 0.15 * roi.height)
+        legs = self.legs if self.legs is not None else (roi.cx, roi.cy + 0.2 * roi.height)
+        coco = np.zeros((17, 2), np.float32)
+        coco[[5, 6]] = [(torso[0] - 12, torso[1] - 25), (torso[0] + 12, torso[1] - 25)]  # shoulders
+        coco[[11, 12]] = [(torso[0] - 12, torso[1] + 25), (torso[0] + 12, torso[1] + 25)]  # hips
+        coco[[13, 14]] = [(legs[0] - 12, legs[1] + 25), (legs[0] + 12, legs[1] + 25)]  # knees
+        coco[[15, 16]] = coco[[13, 14]] + [0, 10]
+        coco[:5] = (torso[0], torso[1] - 40)
+        coco[7:11] = coco[[5, 6, 5, 6]]
+        kp = np.zeros((33, 2), np.float32)
+        kp[COCO_IN_BLAZE] = coco
+        return PoseEstimate(kp, np.where(np.isin(np.arange(33), COCO_IN_BLAZE), 0.9, 0.0).astype(np.float32), 0.9)
+
+
+def test_lone_detection_over_both_people_goes_to_nobody_unless_its_colours_decide():
+    """Two people walk into each other; from frame 20 the detector gives one box over both.
+    Keypoints whose colours fit neither identity clearly are held back (counted as ignored);
+    keypoints clearly on one person go to that person's slot."""
+    from interaction_recon.perception import Perception
+
+    perception = Perception(PerceptionConfig(masks=False))
+    perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
+    looks = [((200, 30, 30), (30, 30, 200)), ((30, 200, 30), (220, 220, 40))]  # A (left), B (right)
+    for t in range(22):
+        xa, xb = min(100 + 4 * t, 180), max(300 - 4 * t, 220)
+        boxes = [[xa, 40, xa + 60, 200], [xb, 40, xb + 60, 200]]
+        img = np.full((240, 480, 3), 128, np.uint8)
+        _person(img, boxes[0], *looks[0])
+        _person(img, boxes[1], *looks[1])  # B in front
+        perception.detector.boxes = boxes if t < 20 else [[xa, 40, xb + 60, 200]]
+        if t == 20:  # on the seam between A's visible strip and B: half of each colour
+            perception.keypoint_model.torso, perception.keypoint_model.legs = (220, 85), (220, 120)
+        if t == 21:  # all on B
+            perception.keypoint_model.torso, perception.keypoint_model.legs = (250, 85), (250, 120)
+        frame = perception(img)
+        if t < 20:
+            assert frame.present.all() and frame.ignored == 0, t
+        elif t == 20:
+            assert not frame.present.any() and frame.ignored == 1
+        else:
+            assert list(frame.present) == [False, True] and frame.ignored == 0
+    assert list(frame.track_ids) == [0, 1]
+
 # ---------------------------------------------------------------- ONNX backends
 class _Heatmaps(torch.nn.Module):
     """Ignores the image: 17 heatmaps [16 x 12] with one peak each at a known cell."""

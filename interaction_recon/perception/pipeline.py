@@ -11,6 +11,8 @@ from interaction_recon.perception.tracker import PairTracker
 from interaction_recon.perception.types import PeopleFrame
 
 MAX_COAST = 15  # frames a slot may be followed by its own keypoints without a detection
+CLEAR_MARGIN = 0.1  # colour-distance margin (Bhattacharyya) by which one identity must fit better
+OVERLAP = 0.3  # IoU of a lone detection with the other identity's predicted box: both may be in it
 
 
 class Perception:
@@ -49,9 +51,9 @@ class Perception:
             if i >= 0:
                 est[s], boxes[s] = self._estimate(work, det, i), det.boxes[i]
                 self._coasting[s] = 0
-        self._verify_identity(work, est, boxes, feats, assign)
+        held = self._verify_identity(work, est, boxes, feats, assign, index)
         for s in range(2):  # a slot the detector missed: follow its own keypoints a little while
-            if boxes[s] is None and self._can_coast(s, index):
+            if not held and boxes[s] is None and self._can_coast(s, index):
                 est[s], boxes[s] = self._coast(work, s, index, est[1 - s])
         for s in range(2):
             clean = boxes[1 - s] is None or boxes[s] is None or box_iou(boxes[s][None], boxes[1 - s][None])[0, 0] < 0.15
@@ -73,14 +75,17 @@ class Perception:
             est = PoseEstimate(kp, conf, est.presence, est.mask, est.mask_origin)  # the detector's own keypoints
         return est
 
-    def _verify_identity(self, image, est, boxes, feats, assign) -> None:
+    def _verify_identity(self, image, est, boxes, feats, assign, index: int) -> bool:
         """One person found where both overlap: the keypoint model may have locked onto the
         other body. Compare the colours under its keypoints with both identities' models and
-        hand the estimate to the slot it resembles clearly better."""
+        hand the estimate to the slot it resembles clearly better (by CLEAR_MARGIN). When the
+        lone detection also covers the other identity's predicted box and neither fits clearly,
+        it is held back (assigned to nobody, counted as ignored): a missing frame costs the
+        fit less than one given to the wrong person. Returns whether it was held back."""
         found = [s for s in range(2) if est[s] is not None]
         slots = self.tracker.slots
         if len(found) != 1 or not all(sl.samples for sl in slots):
-            return
+            return False
         s = found[0]
         import cv2
 
@@ -89,11 +94,18 @@ class Perception:
         kp, conf = est[s].keypoints[COCO_IN_BLAZE], est[s].confidence[COCO_IN_BLAZE]
         feat = appearance(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), boxes[s], np.nan_to_num(kp), conf)
         own, other = (appearance_distance(slots[k].feature, feat) for k in (s, 1 - s))
-        if other + 0.1 < own:
+        if other + CLEAR_MARGIN < own:
             est[1 - s], boxes[1 - s], est[s], boxes[s] = est[s], boxes[s], None, None
             assign[1 - s], assign[s] = assign[s], -1
             feats.append(feat)
             assign[1 - s] = len(feats) - 1
+            return False
+        covers = self.tracker.alive(1 - s, index) and box_iou(
+            boxes[s][None], slots[1 - s].predict(index)[None])[0, 0] > OVERLAP
+        if covers and own + CLEAR_MARGIN > other:
+            est[s], boxes[s], assign[s] = None, None, -1
+            return True
+        return False
 
     def _can_coast(self, s: int, index: int) -> bool:
         slot = self.tracker.slots[s]
