@@ -6,26 +6,19 @@ import torch
 from interaction_recon.synth.motions import INTERACTIONS, generate_motion, plausibility
 
 FAST_KINDS = ("handshake", "punch_block")
-# (kind, seed) whose refined motion still breaks the contact (2 cm) or penetration (1 cm)
-# bound, as measured on 2026-11-22 (contact max cm / penetration max cm). Open work in
-# issue #3; strict xfail, so a fix shows up as a failure asking to move the kind out of here.
-NOT_YET_PLAUSIBLE = {
-    ("side_hug", 1): "1.68 cm penetration while walking up (hand and feet brush past, before contact)",
-    ("arm_in_arm_walk", 0): "6.0 cm contact gap, 5.2 cm penetration (forearm hooked while walking)",
-    ("arm_in_arm_walk", 1): "2.5 cm contact gap; 0.26 m/s foot skating",
-}
 SEEDS = (0, 1)  # the slow plausibility test covers both
 SEED = 0
 CONTACT_TOL = 0.02  # planned contact pairs within 2 cm over their planned frames
 PENETRATION_TOL = 0.01  # deepest vertex of one body inside the other
 FLOOR_TOL = 0.001  # lowest collision vertex within 1 mm of y = 0 every frame
 # Foot skating bound (m/s), the mean horizontal speed of foot vertices within 2 cm of the
-# floor. The stance foot is planted by construction (roots follow it); what remains is the
-# swing foot passing through the 2 cm band at heel strike and toe-off, the second foot
-# sliding while a person leans or turns in place, and the refinement's eased x/z shift
-# around contacts. Walking is ~1.1 m/s, so 0.2 m/s is well under the sliding that a
-# root moved at walking speed with unsynchronised legs would show (~0.5 m/s).
-SKATING_TOL = 0.2
+# floor. The stance foot is planted by construction (roots follow the lower foot, and the
+# rear foot rolls onto its toes so that it stays the lower one until the swing foot lands);
+# what remains is the swing foot passing through the 2 cm band at heel strike and toe-off,
+# the second foot sliding while a person leans or turns in place, and the refinement's eased
+# x/z shift around contacts. 24 motions (seeds 0 and 1) measured 0.007-0.13 on 2026-11-30;
+# walking is ~1.1 m/s, and the gait before the toe roll slid at 0.24 on arm_in_arm_walk.
+SKATING_TOL = 0.15
 
 
 def _generate(kind, body, collider, seed=SEED, steps=60):
@@ -83,10 +76,7 @@ def test_every_interaction_has_approach_contact_and_release(all_motions, anny_bo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind,seed", [
-    pytest.param(k, s, marks=pytest.mark.xfail(strict=True, reason=NOT_YET_PLAUSIBLE[k, s]))
-    if (k, s) in NOT_YET_PLAUSIBLE else (k, s)
-    for s in SEEDS for k in INTERACTIONS])
+@pytest.mark.parametrize("kind,seed", [(k, s) for s in SEEDS for k in INTERACTIONS])
 def test_every_interaction_is_plausible(all_motions, anny_body, anny_collider, kind, seed):
     _check_plausible(all_motions[kind, seed], anny_body, anny_collider)
 

@@ -266,7 +266,7 @@ def suite_scenes(name: str, cache_root: Path, progress=None) -> list[dataset.Sce
     name = suite.clips or name
     root = cache_root / "synth" / name
     stamp = root / "suite.json"
-    code = _code_stamp(Path(world.__file__).parent)  # clips are stale once the generator's code changes
+    code = world_stamp()  # clips are stale once the generator's code changes
     clips = {k: v for k, v in asdict(suite).items() if k not in ("hide_frames", "clips")}  # what makes the clips
     spec = json.dumps({**clips, "generator": code}, sort_keys=True)
     if stamp.exists() and stamp.read_text() == spec:
@@ -275,6 +275,14 @@ def suite_scenes(name: str, cache_root: Path, progress=None) -> list[dataset.Sce
     scenes = world.write_dataset(root, jobs, size=suite.size, images=suite.images, progress=progress)
     stamp.write_text(spec)
     return scenes
+
+
+def world_stamp() -> str:
+    """Hash of the synthetic world's generator code (interaction_recon/synth): clips, and the
+    scores measured on them, are comparable only under the same stamp."""
+    from interaction_recon.synth import world
+
+    return _code_stamp(Path(world.__file__).parent)
 
 
 def _mean(values) -> float:
@@ -312,7 +320,8 @@ def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, 
     kinds = sorted({r["kind"] for r in rows}, key=lambda k: SUITES[suite].kinds.index(k))
     per_kind = {k: {m: _mean(r.get(m) for r in rows if r["kind"] == k) for m in HEADLINE} for k in kinds}
     overall = {m: _mean(r.get(m) for r in rows) for m in HEADLINE}
-    result = {"suite": suite, "method": method, "seed": seed, "scenes": rows, "per_kind": per_kind, "overall": overall}
+    result = {"suite": suite, "method": method, "seed": seed, "world": world_stamp()[:12], "scenes": rows,
+              "per_kind": per_kind, "overall": overall}
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"{suite}-{method}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
@@ -325,7 +334,8 @@ def markdown_table(result: dict) -> str:
     cols = HEADLINE
     fmt = lambda v: "-" if not math.isfinite(v) else f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
     lines = [f"# {result['suite']} / {result['method']}", "",
-             "mm for 3D errors, px for reprojection, share for depth order (METRICS.md)", "",
+             "mm for 3D errors, px for reprojection, share for depth order (METRICS.md); "
+             f"synthetic world {result.get('world', 'before stamps')}", "",
              "| kind | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for kind, row in {**result["per_kind"], "**all**": result["overall"]}.items():
         lines.append(f"| {kind} | " + " | ".join(fmt(row[c]) for c in cols) + " |")

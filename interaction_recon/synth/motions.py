@@ -36,6 +36,7 @@ INTERACTIONS = (
 )
 
 _LIMITS = torch.tensor(skeleton.BODY_POSE_LIMITS)  # [23]
+_LOWER_PARTS = [skeleton.COARSE_PARTS.index(f"{s} {p}") for s in ("left", "right") for p in ("thigh", "knee", "leg", "foot")]
 
 
 @dataclass
@@ -278,7 +279,8 @@ def _gait(path: Tensor, yaw: float, height: float) -> Tensor:
         knee = 0.9 * amp * (sign * c).clamp(min=0) ** 1.5 + 0.05 * amp
         pose[:, _J[f"{side}_hip"] - 1] = _rotx(hip)
         pose[:, _J[f"{side}_knee"] - 1] = _rotx(knee)
-        pose[:, _J[f"{side}_ankle"] - 1] = _rotx(-(hip + knee))
+        toe_off = 0.35 * amp * (-sign * s).clamp(min=0) ** 2  # the rear foot rolls onto its toes
+        pose[:, _J[f"{side}_ankle"] - 1] = _rotx(-(hip + knee) + toe_off)
         pose[:, _J[f"{side}_shoulder"] - 1] = _rotx(0.35 * amp * sign * s)  # composed with arms down later
     return pose
 
@@ -491,6 +493,14 @@ def build_keyframed(kind: str, rng: np.random.Generator, body) -> Motion:
     left = bool(rng.random() < 0.5)
     world_yaw = float(rng.uniform(-math.pi, math.pi))
     shape = _sample_shapes(rng, child)
+    params = body.neutral_params(2, 1)
+    params.shape = shape
+    with torch.no_grad():
+        rest = body(params)
+    if spec.layout == "side":  # side by side (person 1 on person 0's right): legs 3 cm apart at least
+        lower = torch.isin(body.collision_coarse_parts, torch.tensor(_LOWER_PARTS))
+        x = rest.collision_vertices[:, 0, lower, 0] - rest.joints[:, 0, :1, 0]
+        gap = max(gap, float(x[1].max() - x[0].min()) + 0.03)
     meet, first, yaw = _layout(spec, gap, start)
     walk = float(np.abs(first - meet).sum(-1).max())
     tl = _timeline(spec, rng, speed, walk)
@@ -500,9 +510,6 @@ def build_keyframed(kind: str, rng: np.random.Generator, body) -> Motion:
                        for _ in range(2)])
     params = body.neutral_params(2, T)
     params.shape = shape
-    with torch.no_grad():
-        rest = body(replace(params, global_orient=params.global_orient[:, :1], body_pose=params.body_pose[:, :1],
-                            transl=params.transl[:, :1]))
     height = rest.collision_vertices[:, 0, :, 1].amax(-1) - rest.collision_vertices[:, 0, :, 1].amin(-1)
     pose = torch.zeros(2, T, 23, 3)
     for p in range(2):
@@ -568,9 +575,10 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4, pol
     the contact weight ramps in over the first third of the steps (penetration first).
     Regularisers: second differences and size of the key corrections, joint limits.
 
-    Then up to two polish passes of ``polish`` steps each, on pose alone, at every 2nd frame
+    Then up to four polish passes of ``polish`` steps each, on pose alone, at every 2nd frame
     around the frames that still break a margin (contact gap > 1.6 cm, depth > 7 mm), so a
-    few bad frames get the optimiser's full attention."""
+    few bad frames get the optimiser's full attention; a pass that does not lower the worst
+    violation is dropped and the next one takes steps half as large."""
     T = motion.params.batch[1]
     if steps <= 0:
         return motion
@@ -583,15 +591,17 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4, pol
     need = touching | (bumps > 0).any(1)  # frames that touch, plan contact or get shifted
     motion = _refine_pass(motion, body, collider, keys, need, bumps, steps)
     worst, bad = _violations(motion, body, collider)
-    for _ in range(2 if polish > 0 else 0):
+    lr = 0.005
+    for _ in range(4 if polish > 0 else 0):
         if not bad.any():
             break
-        bad = torch.nn.functional.max_pool1d(bad[None, None].float(), 9, 1, 4)[0, 0] > 0
-        polished = _refine_pass(motion, body, collider, sorted(set(range(0, T, 2)) | {T - 1}), bad, None, polish,
-                                lr=0.005, ramp=False)
+        frames = torch.nn.functional.max_pool1d(bad[None, None].float(), 9, 1, 4)[0, 0] > 0
+        polished = _refine_pass(motion, body, collider, sorted(set(range(0, T, 2)) | {T - 1}), frames, None, polish,
+                                lr=lr, ramp=False)
         score, still = _violations(polished, body, collider)
-        if score >= worst:  # kept only where it helps
-            break
+        if score >= worst:  # kept only where it helps; else try again with smaller steps
+            lr /= 2
+            continue
         motion, worst, bad = polished, score, still
     return motion
 
