@@ -21,7 +21,8 @@ class PeopleFrame:
     """One frame's result. Shapes: boxes [2,4] (x0,y0,x1,y1 px, NaN if empty), keypoints
     [2,33,2] px (NaN if empty), confidence [2,33] in [0,1], present [2] bool, track_ids [2]
     int64 (-1 until a slot was filled), masks [2,H,W] float32 in [0,1] or None, ignored: the
-    number of other people detected but not in the pair."""
+    number of detections given to neither slot (other people than the pair, or one held back
+    because it could be either of the two)."""
 
     index: int
     boxes: np.ndarray

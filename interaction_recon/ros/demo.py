@@ -26,12 +26,14 @@ from interaction_recon.config import Config
 
 
 def clip(kind: str, seed: int, size: int, frames: int, config: Config):
-    """The rendered clip (cached on disk by kind/seed/size), as a synth Scene cut to ``frames``."""
+    """The rendered clip (cached on disk by kind/seed/size and the world's code stamp), as a
+    synth Scene cut to ``frames``."""
+    from interaction_recon.eval.bench import world_stamp
     from interaction_recon.paths import cache_dir
     from interaction_recon.synth import dataset
 
     root = cache_dir() / "synth" / "ros-demo"
-    path = root / f"{kind}-{seed:04d}-{size}"
+    path = root / f"{kind}-{seed:04d}-{size}-{world_stamp()[:12]}"
     if not (path / "meta.json").exists():
         from interaction_recon.body import create
         from interaction_recon.body.collision import BodyCollider

@@ -28,6 +28,7 @@ from interaction_recon.body import skeleton
 from interaction_recon.body.model import BodyParams
 
 FPS = 30.0
+STRIDE = 0.69  # m per step of a 1.7 m person at full swing (hip +-0.4 rad), as the gait measures
 _J = {n: i for i, n in enumerate(skeleton.SMPL_JOINTS)}
 
 INTERACTIONS = (
@@ -271,7 +272,10 @@ def _gait(path: Tensor, yaw: float, height: float) -> Tensor:
     step = torch.cat([torch.zeros(1), ((path[1:] - path[:-1]) @ fwd)])
     amp = (step.abs() * FPS / 0.8).clamp(max=1.0)
     amp = torch.nn.functional.avg_pool1d(amp[None, None], 9, 1, 4, count_include_pad=False)[0, 0]
-    phase = math.pi * step.cumsum(0) / (0.62 * height / 1.7)
+    # a step covers STRIDE * height / 1.7 m at full swing and proportionally less at a smaller
+    # one (slower walking: shorter and more frequent steps), so the planted feet carry the body
+    # along the path instead of lagging or leading it
+    phase = math.pi * (step / amp.clamp(min=0.25)).cumsum(0) / (STRIDE * height / 1.7)
     s, c = torch.sin(phase), torch.cos(phase)
     pose = torch.zeros(len(path), 23, 3)
     for side, sign in (("left", 1.0), ("right", -1.0)):
@@ -569,13 +573,15 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4, pol
     """Close planned contacts (< 2 cm) and remove penetration (< 1 cm) by Adam on upper-body
     pose corrections at every ``stride``-th frame (every 2nd from 12 frames before to 12 after
     each contact; linearly interpolated between) and one x/z shift per person and contact eased in and out over
-    20 frames (legs stay as keyframed, so feet do not skate). The contact and penetration
+    20 frames, plus one per stretch where the two touch outside the contacts (a foot clipping
+    the other's while walking up; eased over 10 frames). Legs stay as keyframed, so feet slide
+    only while a shift eases in or out. The contact and penetration
     hinges (with margins inside the pass thresholds: 1.3 cm, 2.5 mm) are evaluated on every
     frame that touches or plans contact, so the interpolation cannot reintroduce violations;
     the contact weight ramps in over the first third of the steps (penetration first).
     Regularisers: second differences and size of the key corrections, joint limits.
 
-    Then up to four polish passes of ``polish`` steps each, on pose alone, at every 2nd frame
+    Then up to eight polish passes of ``polish`` steps each, on pose alone, at every 2nd frame
     around the frames that still break a margin (contact gap > 1.6 cm, depth > 7 mm), so a
     few bad frames get the optimiser's full attention; a pass that does not lower the worst
     violation is dropped and the next one takes steps half as large."""
@@ -587,12 +593,19 @@ def refine(motion: Motion, body, collider, steps: int = 60, stride: int = 4, pol
     with torch.no_grad():
         touching = collider.penetration(body(motion.params), collider.rest(motion.params)).amax(-1).amax(0) > 0
     touching = torch.nn.functional.max_pool1d(touching[None, None].float(), 17, 1, 8)[0, 0] > 0
-    bumps = torch.stack([_ramp(T, f0 - 20, f0, f1, f1 + 20) for f0, f1, _, _ in motion.contact_plan], 1)  # [T, C]
+    spans = [(f0, f1, 20) for f0, f1, _, _ in motion.contact_plan]
+    planned = torch.zeros(T, dtype=torch.bool)
+    for f0, f1, _ in spans:
+        planned[max(f0 - 20, 0):f1 + 21] = True
+    stray = (touching & ~planned).int()  # touching outside the contacts (a foot clipping a foot)
+    bounds = torch.diff(torch.cat([torch.zeros(1, dtype=torch.int), stray, torch.zeros(1, dtype=torch.int)])).nonzero()[:, 0]
+    spans += [(int(a), int(b) - 1, 10) for a, b in zip(bounds[::2], bounds[1::2])]
+    bumps = torch.stack([_ramp(T, f0 - e, f0, f1, f1 + e) for f0, f1, e in spans], 1)  # [T, C]
     need = touching | (bumps > 0).any(1)  # frames that touch, plan contact or get shifted
     motion = _refine_pass(motion, body, collider, keys, need, bumps, steps)
     worst, bad = _violations(motion, body, collider)
     lr = 0.005
-    for _ in range(4 if polish > 0 else 0):
+    for _ in range(8 if polish > 0 else 0):
         if not bad.any():
             break
         frames = torch.nn.functional.max_pool1d(bad[None, None].float(), 9, 1, 4)[0, 0] > 0
