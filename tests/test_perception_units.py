@@ -203,10 +203,13 @@ def test_tracker_reidentifies_after_long_absence():
 
 class _FakeDetector:
     def __init__(self):
-        self.boxes = []
+        self.boxes, self.keypoints = [], None
 
     def __call__(self, image):
-        return _dets(self.boxes)
+        det = _dets(self.boxes)
+        if self.keypoints is not None:
+            det.keypoints[:], det.keypoint_conf[:] = self.keypoints, 0.8
+        return det
 
 
 class _FakeKeypoints:
@@ -262,6 +265,25 @@ def test_lone_detection_over_both_people_goes_to_nobody_unless_its_colours_decid
         else:
             assert list(frame.present) == [False, True] and frame.ignored == 0
     assert list(frame.track_ids) == [0, 1]
+
+
+def test_two_crops_on_one_body_keep_the_detectors_keypoints_for_the_other():
+    """Both keypoint passes land on person A (their crops overlap); the slot whose own
+    detection disagrees gets its detection's keypoints instead of a copy of A."""
+    from interaction_recon.perception import Perception
+
+    perception = Perception(PerceptionConfig(masks=False))
+    perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
+    boxes = [[100, 40, 160, 200], [150, 40, 210, 200]]
+    perception.detector.boxes = boxes
+    perception.detector.keypoints = np.stack([np.column_stack([np.full(17, 130.0), np.linspace(50, 190, 17)]),
+                                              np.column_stack([np.full(17, 180.0), np.linspace(50, 190, 17)])])
+    perception.keypoint_model.torso, perception.keypoint_model.legs = (130, 85), (130, 120)  # A, for both crops
+    frame = perception(np.full((240, 480, 3), 128, np.uint8))
+    assert frame.present.all()
+    kp, _ = frame.coco17()
+    assert np.allclose(kp[1], perception.detector.keypoints[1])  # B: the detector's own keypoints
+    assert np.nanmedian(np.abs(kp[0][:, 0] - 130)) < 15  # A keeps its keypoint-model estimate
 
 # ---------------------------------------------------------------- ONNX backends
 class _Heatmaps(torch.nn.Module):

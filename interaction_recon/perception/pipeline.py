@@ -51,6 +51,13 @@ class Perception:
             if i >= 0:
                 est[s], boxes[s] = self._estimate(work, det, i), det.boxes[i]
                 self._coasting[s] = 0
+        if (assign >= 0).all() and _same_person(est[0], est[1]):
+            # both crops locked onto one body: the estimate further from its own detection's
+            # keypoints takes the detector's keypoints instead
+            far = [_median_distance(est[s].keypoints[COCO_IN_BLAZE], det.keypoints[assign[s]]) for s in range(2)]
+            if all(np.isfinite(far)):
+                s = int(np.argmax(far))
+                est[s] = _detector_pose(det, assign[s], est[s])
         held = self._verify_identity(work, est, boxes, feats, assign, index)
         for s in range(2):  # a slot the detector missed: follow its own keypoints a little while
             if not held and boxes[s] is None and self._can_coast(s, index):
@@ -69,10 +76,7 @@ class Perception:
                                  self.keypoint_model.aspect)
         est = self.keypoint_model(image, roi)
         if est.presence < cfg.min_presence and np.isfinite(det.keypoints[i]).all():
-            kp = np.full((33, 2), np.nan, np.float32)
-            conf = np.zeros(33, np.float32)
-            kp[COCO_IN_BLAZE], conf[COCO_IN_BLAZE] = det.keypoints[i], det.keypoint_conf[i]
-            est = PoseEstimate(kp, conf, est.presence, est.mask, est.mask_origin)  # the detector's own keypoints
+            est = _detector_pose(det, i, est)
         return est
 
     def _verify_identity(self, image, est, boxes, feats, assign, index: int) -> bool:
@@ -165,6 +169,20 @@ def _paste(est: PoseEstimate, box: np.ndarray, hw) -> np.ndarray:
     h, w = est.mask.shape
     full[y0:y0 + h, x0:x0 + w] = est.mask
     return full
+
+
+def _detector_pose(det: Detections, i: int, est: PoseEstimate) -> PoseEstimate:
+    """Detection i's own COCO-17 keypoints in the 33 slots (the rest unseen), est's mask kept."""
+    kp = np.full((33, 2), np.nan, np.float32)
+    conf = np.zeros(33, np.float32)
+    kp[COCO_IN_BLAZE], conf[COCO_IN_BLAZE] = det.keypoints[i], det.keypoint_conf[i]
+    return PoseEstimate(kp, conf, est.presence, est.mask, est.mask_origin)
+
+
+def _median_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Median px distance between two COCO-17 keypoint sets [17, 2] over joints both have."""
+    ok = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    return float(np.median(np.linalg.norm(a[ok] - b[ok], axis=-1))) if ok.sum() >= 4 else np.nan
 
 
 def _same_person(a: PoseEstimate | None, b: PoseEstimate | None) -> bool:
