@@ -37,7 +37,7 @@ def main() -> None:
         tiles.append((scene.kind, scene.frame(best), scene.load_masks()[best]))
         print(json.dumps(rows[-1]))
     size = (scenes[0].meta["width"], scenes[0].meta["height"])
-    result = {"suite": "dev", "size": size, "clips": rows,
+    result = {"suite": "dev", "world": bench.world_stamp()[:12], "size": size, "clips": rows,
               "mean_render_fps": round(float(np.mean([r["render_fps"] for r in rows])), 2),
               "mean_motion_s": round(float(np.mean([r["motion_s"] for r in rows])), 1)}
     RESULTS.mkdir(exist_ok=True)
