@@ -100,7 +100,8 @@ def dev_suite(perception: Perception, step: int, clips: list[str] | None) -> dic
         rows.append(row)
         print(json.dumps(row), flush=True)
     mean = lambda k: round(float(np.nanmean([r[k] for r in rows])), 3) if rows else None  # noqa: E731
-    return {"step": step, "world": bench.world_stamp()[:12], "clips": rows, "identity_swaps_total": int(sum(r["identity_swaps"] for r in rows)),
+    return {"step": step, "world": bench.world_stamp()[:12], "clips": rows,
+            "identity_swaps_total": int(sum(r["identity_swaps"] for r in rows)),
             "clips_with_swaps": [r["kind"] for r in rows if r["identity_swaps"]],
             "pck@0.1_mean": mean("pck@0.1"), "kp_error_px_median_mean": mean("kp_error_px_median"),
             "recall_mean": mean("recall")}

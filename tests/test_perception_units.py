@@ -200,7 +200,6 @@ def test_tracker_reidentifies_after_long_absence():
     assert list(tr.track_ids) == list(ids)
 
 
-
 class _FakeDetector:
     def __init__(self):
         self.boxes, self.keypoints = [], None
@@ -284,6 +283,7 @@ def test_two_crops_on_one_body_keep_the_detectors_keypoints_for_the_other():
     kp, _ = frame.coco17()
     assert np.allclose(kp[1], perception.detector.keypoints[1])  # B: the detector's own keypoints
     assert np.nanmedian(np.abs(kp[0][:, 0] - 130)) < 15  # A keeps its keypoint-model estimate
+
 
 # ---------------------------------------------------------------- ONNX backends
 class _Heatmaps(torch.nn.Module):

@@ -180,7 +180,8 @@ def _detector_pose(det: Detections, i: int, est: PoseEstimate) -> PoseEstimate:
 
 
 def _median_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Median px distance between two COCO-17 keypoint sets [17, 2] over joints both have."""
+    """Median px distance between two keypoint sets [K, 2] over the joints both have (NaN
+    with fewer than 4)."""
     ok = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
     return float(np.median(np.linalg.norm(a[ok] - b[ok], axis=-1))) if ok.sum() >= 4 else np.nan
 
@@ -192,6 +193,5 @@ def _same_person(a: PoseEstimate | None, b: PoseEstimate | None) -> bool:
     ok = (a.confidence > 0.3) & (b.confidence > 0.3)
     if ok.sum() < 4:
         return False
-    d = np.linalg.norm(a.keypoints[ok] - b.keypoints[ok], axis=1)
     extent = np.ptp(a.keypoints[ok], axis=0).max()
-    return float(np.median(d)) < 0.1 * max(extent, 1.0)
+    return _median_distance(a.keypoints[ok], b.keypoints[ok]) < 0.1 * max(extent, 1.0)
