@@ -254,6 +254,26 @@ def test_fit_with_the_prior_fits_the_keypoints_and_carries_the_fine_tuned_networ
         assert fitter._prior_weights is None
 
 
+def test_closeapp_warm_window_joins_the_frozen_frames_whatever_the_network_says(anny_body, anny_collider,
+                                                                               monkeypatch):
+    """A warm window's first optimised frame continues from the last frozen one even when the
+    prior's network puts every joint 0.3 rad away from the frozen motion (a 10 cm jump if
+    the network's output were taken as it is)."""
+    from interaction_recon.prior import guidance
+
+    truth = facing_camera(anny_body, 20)
+    kp, conf = observe_params(anny_body, truth)
+    fitter = WindowFitter(anny_body, small_config(prior="closeapp"), anny_collider)
+    cold = fitter.fit(job_of(kp[:, :16], conf[:, :16]))
+    real = guidance.PriorMotion.forward
+    monkeypatch.setattr(guidance.PriorMotion, "forward",
+                        lambda self: (lambda p: BodyParams(p.global_orient, p.body_pose + 0.3, p.transl, p.shape))(real(self)))
+    warm = fitter.fit(job_of(kp[:, 4:20], conf[:, 4:20], frames=np.arange(4, 20)), previous=cold)
+    step = 1000 * np.linalg.norm(np.diff(warm.joints, axis=1), axis=-1).mean((0, 2))  # [15] mm per frame
+    seam = 16 - fitter.config.refit_frames - 1  # between the last frozen and the first optimised frame
+    assert step[seam] < 40.0, step
+
+
 def test_warm_start_keeps_identities_after_a_tracker_swap(anny_body, anny_collider):
     truth = facing_camera(anny_body, 12, x=(-0.6, 0.6))
     kp, conf = observe_params(anny_body, truth)

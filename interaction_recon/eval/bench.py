@@ -128,8 +128,8 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
     """Where the window optimiser's fit of a cached clip from these observations is kept:
-    keyed by the observations, the method's ``key`` (mode, prior, settings) and the code of the
-    fitting, body and prior layers and the config (:func:`_code_stamp`), so a
+    keyed by the observations, the method's ``key`` (mode, prior and its weights, settings)
+    and the code of the fitting, body and prior layers and the config (:func:`_code_stamp`), so a
     method that refines the motion-only fit (``two-person+appearance``) reuses the one
     ``two-person`` made. None for a clip in memory."""
     if scene.root is None:
@@ -178,6 +178,10 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         confidence[1, start:stop] = 0.0
     stream = WindowStream(config, body=body)
     key = f"{two_person} {prior} {sorted((settings or {}).items())}"
+    if prior != "none":  # the prior's weights are data, not code: they key the fit too
+        from interaction_recon.prior.guidance import DEFAULT_CHECKPOINT
+
+        key += " " + _code_stamp(Path(config.fitting.prior_path or DEFAULT_CHECKPOINT).resolve())
     memo = _fit_memo(scene, keypoints, confidence, gt["K"], key=key) if source == "simulated" else None
     if memo is not None and (memo / "results.npz").exists():
         result = Reconstruction.load(memo / "results.npz")

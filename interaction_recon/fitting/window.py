@@ -32,6 +32,7 @@ from interaction_recon.fitting.result import Reconstruction
 
 log = logging.getLogger(__name__)
 CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
+SEAM_FADE = 8.0  # closeapp: frames (e-folding) over which the prior's motion joins the frozen ones
 
 
 @dataclass
@@ -292,6 +293,7 @@ class _State:
         self.fixed = start.map(lambda t: t[:, :first].detach())
         n = start.transl.shape[1] - first
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
+        self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
         nb = self.basis.shape[1]
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
         self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
@@ -304,13 +306,23 @@ class _State:
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
-        frames: the base (fixed, or the prior's output) plus the smooth correction."""
-        base = self.base
+        frames: the base (fixed, or the prior's output joined to the frozen frames) plus the
+        smooth correction (under the prior's motion, growing in from the seam over SEAM_FADE)."""
+        base, ramp = self.base, (1.0,) * 3
         if self.source is not None:
             net = self.source()
             s = slice(self.first, None)
             base = (_to6d(net.global_orient[:, s]), net.body_pose[:, s], net.transl[:, s])
-        return tuple(b + torch.einsum("tk,pk...->pt...", self.basis, c) for b, c in zip(base, self.coef))
+            if self.first > 0:
+                # The network's output is not tied to the frozen frames: bend it onto the last
+                # one (its offset there fading out) and let the correction grow in from the seam.
+                k = self.first - 1
+                gap = (_to6d(self.fixed.global_orient[:, k]) - _to6d(net.global_orient[:, k]),
+                       self.fixed.body_pose[:, k] - net.body_pose[:, k], self.fixed.transl[:, k] - net.transl[:, k])
+                fade = [self.fade.view(-1, *([1] * (b.dim() - 2))) for b in base]  # [n, 1...]
+                base = tuple(b + g[:, None] * f for b, g, f in zip(base, gap, fade))
+                ramp = tuple(1 - f for f in fade)
+        return tuple(b + r * torch.einsum("tk,pk...->pt...", self.basis, c) for b, c, r in zip(base, self.coef, ramp))
 
     def params(self, whole: bool = True) -> BodyParams:
         """The window's parameters [2, T], or (``whole=False``) only the frames the loss sees."""
