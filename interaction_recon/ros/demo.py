@@ -97,9 +97,11 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         player = replay.Replayer(player_node, source, rate, rc.image_topic, rc.camera_info_topic,
                                  on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
         player.timer.cancel()  # start once the node is connected
-        deadline = time.monotonic() + 10
-        while player.pub_image.get_subscription_count() == 0 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 10  # start once the node (and the recorder) hear both topics
+        while ((player.pub_image.get_subscription_count() < 1 or player.pub_info.get_subscription_count() < 2)
+               and time.monotonic() < deadline):
             time.sleep(0.05)
+        player.prime()
         player.timer.reset()
         t_replay = time.perf_counter()
         progress = _Progress(node, n, log)

@@ -130,6 +130,7 @@ class Replayer:
         self.pub_image = node.create_publisher(Image, image_topic, qos)
         self.pub_info = node.create_publisher(CameraInfo, camera_info_topic, qos)
         self.frames = source.open()
+        self._pending = None  # a frame read ahead by prime()
         self.published = 0
         self.done = threading.Event()
         self.on_frame = on_frame
@@ -144,18 +145,28 @@ class Replayer:
             self.frames = self.source.open()
             return next(self.frames, None)
 
+    def prime(self) -> None:
+        """Publish the first frame's CameraInfo ahead of the replay: a node that has not heard
+        one yet drops images (callbacks may run out of publishing order)."""
+        self._pending = self._next()
+        if self._pending is not None:
+            self.pub_info.publish(self._camera_info(self._pending, self.node.get_clock().now().to_msg()))
+
+    def _camera_info(self, rgb: np.ndarray, stamp):
+        h, w = rgb.shape[:2]
+        K = self.source.K if self.source.K is not None else image.default_intrinsics(w, h, self.fov_deg)
+        return image.camera_info_message(K, w, h, stamp, self.frame_id)
+
     def _tick(self) -> None:
         if self.done.is_set():
             return
-        rgb = self._next()
+        rgb, self._pending = (self._pending, None) if self._pending is not None else (self._next(), None)
         if rgb is None:
             self.done.set()
             self.timer.cancel()
             return
-        h, w = rgb.shape[:2]
-        K = self.source.K if self.source.K is not None else image.default_intrinsics(w, h, self.fov_deg)
         stamp = self.node.get_clock().now().to_msg()
-        self.pub_info.publish(image.camera_info_message(K, w, h, stamp, self.frame_id))
+        self.pub_info.publish(self._camera_info(rgb, stamp))
         self.pub_image.publish(image.image_message(rgb, stamp, self.frame_id, self.encoding))
         self.published += 1
         if self.on_frame is not None:
