@@ -160,7 +160,8 @@ class Replayer:
     def _tick(self) -> None:
         if self.done.is_set():
             return
-        rgb, self._pending = (self._pending, None) if self._pending is not None else (self._next(), None)
+        rgb = self._pending if self._pending is not None else self._next()
+        self._pending = None
         if rgb is None:
             self.done.set()
             self.timer.cancel()
