@@ -291,6 +291,9 @@ class _State:
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
         self.external = [(t - lo, a, b, c) for t, a, b, c in external if t >= lo]
         self.fixed = start.map(lambda t: t[:, :first].detach())
+        # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
+        self.frozen_last = None if first == 0 else (
+            _to6d(self.fixed.global_orient[:, first - 1]), self.fixed.body_pose[:, first - 1], self.fixed.transl[:, first - 1])
         n = start.transl.shape[1] - first
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
@@ -313,12 +316,12 @@ class _State:
             net = self.source()
             s = slice(self.first, None)
             base = (_to6d(net.global_orient[:, s]), net.body_pose[:, s], net.transl[:, s])
-            if self.first > 0:
+            if self.frozen_last is not None:
                 # The network's output is not tied to the frozen frames: bend it onto the last
                 # one (its offset there fading out) and let the correction grow in from the seam.
                 k = self.first - 1
-                gap = (_to6d(self.fixed.global_orient[:, k]) - _to6d(net.global_orient[:, k]),
-                       self.fixed.body_pose[:, k] - net.body_pose[:, k], self.fixed.transl[:, k] - net.transl[:, k])
+                at_k = (_to6d(net.global_orient[:, k]), net.body_pose[:, k], net.transl[:, k])
+                gap = tuple(f - n for f, n in zip(self.frozen_last, at_k))
                 fade = [self.fade.view(-1, *([1] * (b.dim() - 2))) for b in base]  # [n, 1...]
                 base = tuple(b + g[:, None] * f for b, g, f in zip(base, gap, fade))
                 ramp = tuple(1 - f for f in fade)
