@@ -66,6 +66,14 @@ def _bench(args) -> int:
     from interaction_recon.eval import bench
     from interaction_recon.paths import cache_dir
 
+    if args.suite == "validation":
+        from interaction_recon.eval import validation
+
+        with tqdm(desc="validation clips", unit="clip") as bar:
+            result = validation.run(args.method, cache_dir(), Path(args.out), progress=bar.update)
+        print(validation.markdown_table(result))
+        print(f"results in {Path(args.out) / f'validation-{args.method}'}.{{json,md}}")
+        return 0
     with tqdm(desc=f"generating suite {args.suite} (first run only)", unit="clip") as bar:
         result = bench.run(args.suite, args.method, cache_dir(), out_dir=Path(args.out), progress=bar.update)
     print(bench.markdown_table(result))
@@ -138,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--no-images", action="store_true", help="ground truth and masks only, no frames")
     synth.set_defaults(func=_synth)
     bench = sub.add_parser("bench", help="score a method on a synthetic suite")
-    bench.add_argument("--suite", default="smoke", help="smoke | dev | full")
-    bench.add_argument("--method", default="lift-height-depth", help="see interaction_recon/eval/bench.py METHODS")
+    bench.add_argument("--suite", default="smoke", help="smoke | dev | full | ... | validation (outside-made clips)")
+    bench.add_argument("--method", default="lift-height-depth",
+                       help="see METHODS in interaction_recon/eval/bench.py (validation: eval/validation.py)")
     bench.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "benchmarks" / "results"))
     bench.set_defaults(func=_bench)
     live = sub.add_parser("live", help="run the ROS 2 node (what `ros2 launch interaction_recon live.launch.py` starts)")

@@ -24,16 +24,18 @@ class LossWeights:
     """Weights of the window optimiser's terms (0 switches a term off)."""
 
     reprojection: float = 1.0  # robust, confidence-weighted 2D keypoint error (fraction of box height)
-    penetration: float = 2.0  # depth (m) of each body's vertices inside the other, summed
+    penetration: float = 0.5  # depth (m) of each body's vertices inside the other, summed (2 cost accuracy)
     contact: float = 20.0  # squared soft-min distance (m) of part pairs judged in contact
     smoothness: float = 10.0  # squared 3D joint acceleration (m/frame^2) and rotation change
-    ground: float = 10.0  # squared height difference (m) of the two people's lowest foot joints
+    ground: float = 0.0  # squared height difference (m) of the two people's lowest foot joints (10 did not pay)
     pose_prior: float = 0.002  # squared joint angles (rad), light
     joint_limits: float = 1.0  # squared excess over per-joint angle limits (rad)
     shape: float = 0.05  # squared distance of the shape to the model's average
     previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
     depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
     prior: float = 1.0  # fitting.prior = "regulariser": squared distance to the prior's denoised motion
+    evidence: float = 0.0  # two-person stage: squared 2D distance (box heights) of keypoints to each person's own fit
+    pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
 
 
 @dataclass
@@ -43,16 +45,22 @@ class FittingConfig:
     window: int = 128  # frames per window
     stride: int = 32  # frames between window starts (new frames per update)
     iterations_rigid: int = 20  # cold start: global orientation + translation only
-    iterations_alone: int = 15  # cold start: all parameters, each person alone (before the floor-based sizing)
+    iterations_alone: int = 15  # cold start, two people: all parameters, each person alone (before the relational terms)
+    iterations_pose3d: int = 0  # cold start: orientation and pose towards the 3D landmarks' bone directions alone (0: off)
+    learning_rate_pose3d: float = 0.1  # rad per step of that initial stage
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
     learning_rate: float = 0.03
     motion_basis: float = 0.25  # cosine components per frame of the smooth motion correction (1 = per frame)
-    contact_threshold: float = 0.06  # metres: parts this close (and overlapping in 2D) are pulled together
+    contact_from_fit: bool = False  # also pull together parts the fit itself puts close (contact_threshold), not
+    # only contacts with evidence (WindowJob.contacts): off, it made every validation metric worse
+    contact_threshold: float = 0.06  # metres: with contact_from_fit, parts this close (and overlapping in 2D) are pulled
     contact_report: float = 0.03  # metres: parts this close are reported as touching
     contact_every: int = 10  # iterations between contact re-estimates
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
+    max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
+    # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
     fov_deg: float = 60.0  # horizontal field of view when no intrinsics are given
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)

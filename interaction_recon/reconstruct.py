@@ -45,7 +45,7 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
     with tqdm(total=T, desc="reconstruction", unit="frame") as bar:
         result, windows = reconstruct_track(track.keypoints, track.confidence, K, config,
                                             stamps=np.arange(T) / track.fps, track_ids=track.track_ids,
-                                            stream=stream, progress=bar.update)
+                                            stream=stream, progress=bar.update, world=track.world)
     t_fit = time.perf_counter() - t0 - t_perception
     result.fps = track.fps
     result.save(out)

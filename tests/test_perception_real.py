@@ -159,3 +159,37 @@ def test_synthetic_dev_clip_identities_and_keypoints(perception, kind):
     frames = [perception(scene.frame(t)) for t in range(scene.num_frames)]
     score = score_clip(PeopleTrack.from_frames(frames, 30), scene.gt)
     assert score["identity_swaps"] == 0 and score["pck@0.1"] > 0.9, score
+
+
+def test_3d_landmarks_on_a_real_photo_are_metric_upright_and_survive_a_rotated_crop(perception):
+    import cv2
+
+    from interaction_recon.body.skeleton import BLAZEPOSE33
+    from interaction_recon.perception.keypoints import Roi
+
+    image = _image("zidane.jpg")
+    perception.reset()
+    frame = perception(image)
+    ls, rs, lh, rh = (BLAZEPOSE33.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+    for s in range(2):
+        world = frame.world[s]
+        assert np.isfinite(world).all()
+        assert np.abs(world[[lh, rh]].mean(0)).max() < 0.05  # hip-centred
+        torso = np.linalg.norm(world[[ls, rs]].mean(0) - world[[lh, rh]].mean(0))
+        assert 0.3 < torso < 0.8  # metres
+        assert world[[ls, rs], 1].mean() < world[[lh, rh], 1].mean()  # y down: shoulders above hips
+    # the same person seen through a crop rotated 40 degrees: the landmarks come back in image axes
+    model = perception.keypoint_model
+    x0, y0, x1, y1 = frame.boxes[0]
+    side = 1.25 * max(x1 - x0, y1 - y0)
+    upright = model(image, Roi((x0 + x1) / 2, (y0 + y1) / 2, side, side, 0.0))
+    angle = np.radians(40)
+    rot = cv2.getRotationMatrix2D(((x0 + x1) / 2, (y0 + y1) / 2), 40, 1.0)  # image turned 40 degrees ccw
+    turned = cv2.warpAffine(image, rot, (image.shape[1], image.shape[0]))
+    tilted = model(turned, Roi((x0 + x1) / 2, (y0 + y1) / 2, side, side, -angle))
+    c, s_ = np.cos(angle), np.sin(angle)
+    back = tilted.world.copy()
+    back[:, :2] = back[:, :2] @ np.array([[c, s_], [-s_, c]])  # undo the image's turn
+    spine = lambda w: w[[ls, rs]].mean(0) - w[[lh, rh]].mean(0)  # noqa: E731
+    cos = spine(back) @ spine(upright.world) / np.linalg.norm(spine(back)) / np.linalg.norm(spine(upright.world))
+    assert cos > 0.95

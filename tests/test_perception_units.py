@@ -488,3 +488,17 @@ def test_swaps_are_not_counted_where_the_two_people_overlap_in_the_image(gap_at_
     gt = {"blazepose33_2d": gt_kp, "visible_blazepose33": np.ones((2, T, 33), bool), "boxes": boxes}
     score = score_clip(_lone_track(gt_kp, np.array([1, 1, 0, 1, 1]), T), gt)
     assert score["identity_swaps"] == swaps and score["close_frames"] == close
+
+
+def test_a_people_track_round_trips_through_npz_with_its_3d_landmarks(tmp_path):
+    import numpy as np
+
+    from interaction_recon.perception.types import PeopleFrame, PeopleTrack
+
+    frames = [PeopleFrame.empty(i, (48, 64)) for i in range(3)]
+    frames[1].world[0] = np.arange(99, dtype=np.float32).reshape(33, 3)
+    track = PeopleTrack.from_frames(frames, 25.0)
+    track.save(tmp_path / "t.npz")
+    back = PeopleTrack.load(tmp_path / "t.npz")
+    assert back.world.shape == (2, 3, 33, 3) and np.array_equal(back.world[0, 1], frames[1].world[0])
+    assert np.isnan(back.world[1]).all() and back.fps == 25.0 and back.image_size == (48, 64)

@@ -106,9 +106,9 @@ def _code_stamp(*paths: Path) -> str:
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
-def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The real perception pipeline over the rendered frames: keypoints, confidence, track ids
-    (cached next to a stored clip, so several methods share one perception pass)."""
+def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The real perception pipeline over the rendered frames: keypoints, confidence, track ids,
+    3D landmarks (cached next to a stored clip, so several methods share one perception pass)."""
     from interaction_recon import perception as package
     from interaction_recon.perception import PeopleTrack, Perception
     from interaction_recon.synth import world
@@ -118,12 +118,13 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if cache is not None and cache.exists():
         with np.load(cache) as data:
             if str(data["stamp"]) == stamp:
-                return data["keypoints"], data["confidence"], data["track_ids"]
+                return data["keypoints"], data["confidence"], data["track_ids"], data["world"]
     perception = Perception()
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
     if cache is not None:
-        np.savez(cache, stamp=stamp, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids)
-    return track.keypoints, track.confidence, track.track_ids
+        np.savez(cache, stamp=stamp, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
+                 world=track.world)
+    return track.keypoints, track.confidence, track.track_ids, track.world
 
 
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
@@ -166,8 +167,9 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
             raise ValueError(f"unknown fitting setting {name!r}")
         setattr(*found, value)
     gt = scene.gt
+    world = None
     if source == "perception":
-        keypoints, confidence, ids = _perceived(scene)
+        keypoints, confidence, ids, world = _perceived(scene)
     else:
         obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
                                FITTING_OBSERVATIONS, rng)
@@ -187,7 +189,8 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         result = Reconstruction.load(memo / "results.npz")
         seams = {k: v.item() for k, v in np.load(memo / "seams.npz").items()}
     else:
-        result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream)
+        result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream,
+                                            world=world)
         seams = _seam_jumps(result, windows, config)
         if memo is not None:
             memo.mkdir(parents=True, exist_ok=True)
@@ -255,6 +258,8 @@ METHODS = {
         scene, rng, True, settings={"camera_height": round(camera_height(scene), 3)}),
     "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
     "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
+    # What `reconstruct` does with no options, from the real perception on the rendered frames
+    "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),

@@ -55,17 +55,20 @@ def boxes_touch(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
 
 
 def estimate(out: BodyOutput, part_index: Tensor, touching: Tensor, weight: Tensor, threshold: float,
-             external: list[tuple[int, str, str, float]] = ()) -> Pairs:
+             external: list[tuple[int, str, str, float]] = (), from_fit: bool = True) -> Pairs:
     """Part pairs in contact, grouped per pair for :func:`interaction_recon.fitting.losses.contact`.
 
     part_index [Vc] coarse part of each collision vertex; touching [T] bool (2D evidence);
-    weight [T] (observation confidence); external: (frame in window, part_a, part_b, conf).
+    weight [T] (observation confidence); external: (frame in window, part_a, part_b, conf);
+    from_fit: also the pairs within ``threshold`` in the current fit where the people's boxes
+    touch (no evidence of touch beyond proximity).
     """
-    dist, idx, va = nearest(out, threshold)
-    t, i = torch.nonzero((dist < threshold) & touching[:, None], as_tuple=True)
     found: dict[tuple[int, int], dict[int, float]] = {}
-    for tt, a, b in zip(t.tolist(), part_index[va[i]].tolist(), part_index[idx[t, i]].tolist()):
-        found.setdefault((a, b), {})[tt] = float(weight[tt])
+    if from_fit:
+        dist, idx, va = nearest(out, threshold)
+        t, i = torch.nonzero((dist < threshold) & touching[:, None], as_tuple=True)
+        for tt, a, b in zip(t.tolist(), part_index[va[i]].tolist(), part_index[idx[t, i]].tolist()):
+            found.setdefault((a, b), {})[tt] = float(weight[tt])
     for frame, part_a, part_b, conf in external:
         for a in skeleton.coarse_part_members(part_a):
             for b in skeleton.coarse_part_members(part_b):

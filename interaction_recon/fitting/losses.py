@@ -25,6 +25,15 @@ def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Ten
     return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
 
 
+def held_keypoints(pred: Tensor, held: Tensor, confidence: Tensor, scale: Tensor) -> Tensor:
+    """Confidence-weighted mean squared 2D distance (in fractions of the box height) of the
+    keypoints to where each person's own fit put them: pred, held [P, T, K, 2] px, confidence
+    [P, T, K], scale [P, T] px. Quadratic, so the relational terms cannot drag an observed
+    joint away from its evidence the way they can against the saturating reprojection term."""
+    r2 = ((pred - held) / scale[..., None, None]).pow(2).sum(-1)
+    return (confidence * r2).sum() / confidence.sum().clamp_min(1.0)
+
+
 def penetration(collider: BodyCollider, out: BodyOutput, rest: BodyOutput, power: int = 1) -> Tensor:
     """Sum over vertices of depth inside the other body (``power`` 1, m; 2: squared, m^2),
     mean over frames. The window optimiser uses the depth itself: its gradient does not fade

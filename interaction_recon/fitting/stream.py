@@ -44,15 +44,18 @@ class WindowStream:
     def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> WindowJob | None:
         """Buffer one frame's observations; a :class:`WindowJob` when one is due.
 
-        people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]`` and ``track_ids [2]``
-        (a perception ``PeopleFrame``); frame: absolute index (default ``people.index``).
+        people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]``, ``track_ids [2]``
+        and optionally ``world [2, 33, 3]`` (a perception ``PeopleFrame``); frame: absolute index
+        (default ``people.index``).
         """
         kp = np.asarray(people.keypoints, dtype=np.float32)
         conf = np.asarray(people.confidence, dtype=np.float32)
         if kp.ndim != 3 or kp.shape[0] != 2 or conf.shape != kp.shape[:2]:
             raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape} and {conf.shape}")
         frame = int(people.index if frame is None else frame)
-        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K)))
+        world = getattr(people, "world", None)
+        world = None if world is None else np.asarray(world, dtype=np.float32)
+        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world))
         self._since_job += 1
         cfg = self.config.fitting
         if len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
@@ -66,12 +69,15 @@ class WindowStream:
         return self._job()
 
     def _job(self) -> WindowJob:
-        frames, stamps, kp, conf, ids, Ks = zip(*self._buffer)
+        frames, stamps, kp, conf, ids, Ks, worlds = zip(*self._buffer)
         self._since_job, self._jobs = 0, self._jobs + 1
         track_ids = np.stack(ids)  # [T, 2]: per slot the latest id the tracker gave
         latest = np.array([next((i for i in track_ids[::-1, p] if i >= 0), -1) for p in range(2)])
+        world = None
+        if any(w is not None for w in worlds):
+            world = np.stack([np.full((2, 33, 3), np.nan, np.float32) if w is None else w for w in worlds], 1)
         return WindowJob(np.array(frames, dtype=np.int64), np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
-                         self.layout, latest, Ks[-1], fps=self._fps(stamps))
+                         self.layout, latest, Ks[-1], fps=self._fps(stamps), world=world)
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -147,11 +153,12 @@ def seam_jump(joints: np.ndarray, seams: list[int], around: int = 3) -> float:
 def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, config: Config | None = None,
                       stamps: np.ndarray | None = None, track_ids: np.ndarray | None = None,
                       layout: str = "blazepose33", stream: WindowStream | None = None,
-                      progress=None) -> tuple[Reconstruction, list[Reconstruction]]:
+                      progress=None, world: np.ndarray | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
     """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
 
-    keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; progress: called with the
-    number of frames each window added.
+    keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; world [2, T, 33, 3] m or None
+    (the keypoint model's 3D landmarks); progress: called with the number of frames each
+    window added.
     """
     config = config or Config()
     stream = stream or WindowStream(config, layout=layout)
@@ -170,7 +177,8 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
 
     for t in range(T):
         job = stream.add(SimpleNamespace(index=t, keypoints=keypoints[:, t], confidence=confidence[:, t],
-                                         track_ids=ids), stamps[t], K)
+                                         track_ids=ids, world=None if world is None else world[:, t]),
+                         stamps[t], K)
         if job is not None:
             fit(job)
     job = stream.flush()

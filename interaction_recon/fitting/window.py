@@ -25,7 +25,7 @@ from interaction_recon.body.collision import BodyCollider
 from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import losses, scale
+from interaction_recon.fitting import losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
 from interaction_recon.fitting.result import Reconstruction
@@ -33,6 +33,7 @@ from interaction_recon.fitting.result import Reconstruction
 log = logging.getLogger(__name__)
 CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
 SEAM_FADE = 8.0  # closeapp: frames (e-folding) over which the prior's motion joins the frozen ones
+CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
 
 
 @dataclass
@@ -41,7 +42,8 @@ class WindowJob:
 
     frames [L] int64 absolute indices; stamps [L] float64 s; keypoints [2, L, K, 2] px (NaN
     allowed); confidence [2, L, K] (0 = missing); layout: "blazepose33" | "coco17" | "smpl24";
-    track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence).
+    track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence);
+    world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``).
     """
 
     frames: np.ndarray
@@ -53,11 +55,13 @@ class WindowJob:
     K: np.ndarray
     fps: float = 30.0
     contacts: list[tuple[int, str, str, float]] = field(default_factory=list)
+    world: np.ndarray | None = None
 
     def swapped(self) -> WindowJob:
         """The same job with the two people's slots exchanged."""
-        return WindowJob(self.frames, self.stamps, self.keypoints[::-1].copy(), self.confidence[::-1].copy(),
-                         self.layout, self.track_ids[::-1].copy(), self.K, self.fps, self.contacts)
+        flip = lambda a: None if a is None else a[::-1].copy()  # noqa: E731
+        return WindowJob(self.frames, self.stamps, flip(self.keypoints), flip(self.confidence), self.layout,
+                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world))
 
 
 def motion_basis(n: int, per_frame: float, device=None) -> torch.Tensor:
@@ -117,9 +121,18 @@ class WindowFitter:
         t = lambda a: torch.as_tensor(a, device=dev)
         return t(kp), t(conf), t(scale), seen, conf
 
-    def _frame_confidence(self, conf: np.ndarray) -> np.ndarray:
-        """[2, T] per-person confidence: mean keypoint confidence, smoothed over half a second."""
-        return np.clip(uniform_filter1d(conf.mean(-1), size=15, axis=1, mode="nearest"), 0.0, 1.0)
+    def _frame_confidence(self, conf: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """[2, T] per-person confidence: mean keypoint confidence over the observed frames
+        (``seen`` [2, T]), smoothed over CONFIDENCE_FRAMES of them, interpolated across the
+        frames between (the caller lowers it with the gap: :func:`unseen_factor`)."""
+        mean = conf.mean(-1)
+        out = np.zeros(mean.shape, dtype=np.float64)
+        for p in range(mean.shape[0]):
+            if seen[p].any():
+                idx = np.flatnonzero(seen[p])
+                smooth = uniform_filter1d(mean[p, idx], size=CONFIDENCE_FRAMES, mode="nearest")
+                out[p] = np.interp(np.arange(mean.shape[1]), idx, smooth)
+        return np.clip(out, 0.0, 1.0)
 
     # ------------------------------------------------------------------ warm start
     def _predicted_keypoints(self, params: BodyParams, K: torch.Tensor, layout: str) -> torch.Tensor:
@@ -192,15 +205,23 @@ class WindowFitter:
                 prev_joints = self.body(start).joints
         depth = torch.as_tensor(np.nan_to_num(depth_est, nan=1.0), dtype=torch.float32, device=K.device)
         touching = torch.as_tensor(contact_est.boxes_touch(job.keypoints, conf_np, cfg.min_confidence), device=K.device)
-        weight = torch.as_tensor(self._frame_confidence(conf_np).min(0), dtype=torch.float32, device=K.device)
+        weight = torch.as_tensor(self._frame_confidence(conf_np, seen).min(0), dtype=torch.float32, device=K.device)
         external = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
                     if (job.frames == f).any()]
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
-                       K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight, external)
+                       K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight, external,
+                       self._bone_targets(job, conf_np, K_np))
         if not warm:
+            state.follow_landmarks(cfg.iterations_pose3d)
             state.run(cfg.iterations_rigid, rigid=True, optimise_shape=False)
-            if cfg.two_person and cfg.floor_sizing:
-                self._size_from_floor(state)
+            if cfg.two_person:
+                # each person's own fit first, then the stage that relates the two (with
+                # weights.evidence, the keypoints held where this fit put them)
+                state.run(cfg.iterations_alone, rigid=False, optimise_shape=False, together=False)
+                if cfg.floor_sizing:
+                    self._size_from_floor(state)
+                if cfg.weights.evidence:
+                    state.hold_evidence()
             self._attach_prior(state, job, K)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
@@ -208,7 +229,19 @@ class WindowFitter:
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
-        return self._result(job, state.params(), conf_np, seen, previous)
+        return self._result(job, state.params(), conf_np, seen)
+
+    def _bone_targets(self, job: WindowJob, conf_np: np.ndarray, K_np: np.ndarray):
+        """(unit bone directions [2, T, B, 3], weights [2, T, B]) from the job's 3D landmarks
+        (:mod:`interaction_recon.fitting.pose3d`), or None without landmarks or weight."""
+        if job.world is None or not self.config.weights.pose3d or job.layout != "blazepose33":
+            return None
+        cam = pose3d.camera_landmarks(job.world, job.keypoints, conf_np, K_np, self.config.min_confidence)
+        unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence)
+        if not weight.any():
+            return None
+        dev = self.body.faces.device
+        return torch.as_tensor(unit, device=dev), torch.as_tensor(weight, device=dev)
 
     def _attach_prior(self, state: _State, job: WindowJob, K: torch.Tensor) -> None:
         """Give the state the prior's condition and, for closeapp, the prior's motion (from the
@@ -229,11 +262,10 @@ class WindowFitter:
         state.rebase(start)
 
     def _size_from_floor(self, state: _State) -> None:
-        """Fit each person alone, then resize both so their feet share one floor
+        """Resize both people (each fitted alone) so their feet share one floor
         (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
         the camera when that is known, else the pair's average size is kept. The depth
         estimates move with them."""
-        state.run(self.config.iterations_alone, rigid=False, optimise_shape=False, together=False)
         with torch.no_grad():
             params = state.params()
             joints = self.body(params, collision=False).joints
@@ -249,27 +281,37 @@ class WindowFitter:
         state.rebase(params)
         state.depth = state.depth * factors[:, None]
 
-    def _result(self, job: WindowJob, params: BodyParams, conf_np: np.ndarray, seen: np.ndarray,
-                previous: Reconstruction | None) -> Reconstruction:
+    def _result(self, job: WindowJob, params: BodyParams, conf_np: np.ndarray, seen: np.ndarray) -> Reconstruction:
         with torch.no_grad():
             out = self.body(params)
-        confidence = self._frame_confidence(conf_np)
+        confidence = self._frame_confidence(conf_np, seen) * unseen_factor(seen, job.stamps, self.config.max_unseen)
         joints = out.joints.cpu().numpy().copy()
-        known = seen.any(1)
-        if previous is not None:
-            known |= previous.confidence.max(1) > 0
+        known = confidence > 0  # [2, T]: frames published for each person
         joints[~known] = np.nan
         confidence[~known] = 0.0
         found = []
-        if known.all():
-            found = contact_est.report(out, self.body.collision_coarse_parts, job.frames, confidence,
-                                       self.config.contact_report)
+        if known.all(0).any():
+            found = [c for c in contact_est.report(out, self.body.collision_coarse_parts, job.frames, confidence,
+                                                   self.config.contact_report) if c.confidence > 0]
         p = params.map(lambda t: t.detach().cpu().numpy())
         return Reconstruction(
             frames=job.frames.astype(np.int64), stamps=job.stamps.astype(np.float64), global_orient=p.global_orient,
             body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
             confidence=confidence.astype(np.float32), track_ids=np.asarray(job.track_ids, dtype=np.int64),
             K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found)
+
+
+def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:
+    """[2, T] factor on each person's frame confidence: 1 where observed, falling linearly
+    with the time (s) to the nearest observed frame, 0 beyond ``max_unseen`` s (not published).
+    seen [2, T] bool, stamps [T] s."""
+    out = np.zeros(seen.shape, dtype=np.float32)
+    for p in range(seen.shape[0]):
+        if seen[p].any():
+            gap = np.abs(stamps[:, None] - stamps[seen[p]][None]).min(1)
+            out[p] = np.clip(1.0 - gap / max(max_unseen, 1e-6), 0.0, 1.0)
+            out[p][gap > max_unseen] = 0.0
+    return out
 
 
 def shares_frames(job: WindowJob, previous: Reconstruction | None) -> bool:
@@ -281,7 +323,7 @@ class _State:
     """The variables of one window's optimisation and its loss."""
 
     def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
-                 seen, K, prev_joints, overlap, touching, weight, external):
+                 seen, K, prev_joints, overlap, touching, weight, external, bones=None):
         self.f, self.job, self.first = fitter, job, first
         # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
         # across the boundary); older frozen frames cannot change and are not posed.
@@ -290,6 +332,7 @@ class _State:
         self.K, self.overlap, self.touching, self.weight = K, overlap[lo:], touching[lo:], weight[lo:]
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
         self.external = [(t - lo, a, b, c) for t, a, b, c in external if t >= lo]
+        self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
         self.fixed = start.map(lambda t: t[:, :first].detach())
         # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
         self.frozen_last = None if first == 0 else (
@@ -306,6 +349,14 @@ class _State:
         self.cond = None  # the prior's condition [2, T, 33, 3], when a prior is used
         self.regulariser = None  # PriorRegulariser
         self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
+        self.held = None  # [2, T', K, 2] px: where each person's own fit put the confident keypoints
+
+    def hold_evidence(self) -> None:
+        """Keep the current projections of the keypoints (each person's own fit) as the
+        anchor of ``weights.evidence`` in the stages that follow."""
+        with torch.no_grad():
+            out = self.f.body(self.params(whole=False), collision=False)
+            self.held = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
@@ -366,6 +417,10 @@ class _State:
         total = total + w.shape * losses.shape_prior(params.shape, self.average_shape)
         pelvis_z = out.joints[:, :, 0, 2]
         total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
+        if self.bones is not None:
+            total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)
+        if self.held is not None and w.evidence:
+            total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
         if together and cfg.two_person and w.ground:
@@ -378,6 +433,23 @@ class _State:
             if w.contact and self.pairs:
                 total = total + w.contact * losses.contact(out, self.pairs)
         return total, out
+
+    def follow_landmarks(self, iterations: int) -> None:
+        """Initial pose from the 3D landmarks: orientation and body pose moved towards their
+        bone directions alone (with the joint limits), at ``fitting.learning_rate_pose3d``."""
+        if self.bones is None or iterations <= 0:
+            return
+        cfg, w = self.f.config, self.f.config.weights
+        orient, pose, _ = self.coef
+        opt = torch.optim.Adam([orient, pose], lr=cfg.learning_rate_pose3d / self.basis.shape[1] ** 0.5)
+        for _ in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            params = self.params(whole=False)
+            out = self.f.body(params, collision=False)
+            total = pose3d.bone_direction_loss(out.blazepose33, *self.bones)
+            total = total + w.joint_limits * losses.joint_limits(params.body_pose[:, self.first - self.lo:])
+            total.backward()
+            opt.step()
 
     def run(self, iterations: int, rigid: bool, optimise_shape: bool, together: bool = True) -> None:
         """Adam over the motion coefficients (and the shape): ``rigid`` keeps the body pose,
@@ -407,4 +479,5 @@ class _State:
                 if optimise_shape:
                     rest = self._rest()
                 self.pairs = contact_est.estimate(out, self.f.body.collision_coarse_parts, self.touching,
-                                                  self.weight, cfg.contact_threshold, self.external)
+                                                  self.weight, cfg.contact_threshold, self.external,
+                                                  cfg.contact_from_fit)

@@ -80,13 +80,16 @@ def roi_from_detection(box: np.ndarray, kp: np.ndarray, conf: np.ndarray, scale:
 @dataclass
 class PoseEstimate:
     """One person: keypoints [33,2] px, confidence [33] in [0,1], presence in [0,1], mask
-    [h,w] float32 over ``mask_box`` (x0, y0 of its top-left pixel in the image) or None."""
+    [h,w] float32 over ``mask_box`` (x0, y0 of its top-left pixel in the image) or None;
+    world [33,3] m or None: the model's 3D landmarks, hip-centred, axes of the image (x right,
+    y down, z away from the camera) as seen along the crop's viewing ray."""
 
     keypoints: np.ndarray
     confidence: np.ndarray
     presence: float
     mask: np.ndarray | None = None
     mask_origin: tuple[int, int] = (0, 0)
+    world: np.ndarray | None = None
 
 
 def _sigmoid(x):
@@ -111,7 +114,8 @@ def _warp_back(crop_map: np.ndarray, roi: Roi, image_hw) -> tuple[np.ndarray, tu
 
 class BlazePoseLandmarker:
     """BlazePose GHUM full landmark model (Apache-2.0, packaged in mediapipe 0.10.21) on a
-    256x256 crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask."""
+    256x256 crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask,
+    and 39 world landmarks (m, hip-centred, in the rotated crop's axes)."""
 
     SIZE = 256
 
@@ -123,6 +127,7 @@ class BlazePoseLandmarker:
         # outputs by shape: landmarks [1,195], flag [1,1], mask [1,256,256,1], heatmap, world landmarks
         shapes = {tuple(o["shape"]): order[o["name"]] for o in self.model.outputs}
         self._lm, self._flag, self._seg = shapes[(1, 195)], shapes[(1, 1)], shapes[(1, 256, 256, 1)]
+        self._world = shapes.get((1, 117))
 
     aspect = 1.0
 
@@ -143,7 +148,14 @@ class BlazePoseLandmarker:
         mask, origin = None, (0, 0)
         if self.masks:
             mask, origin = _warp_back(_sigmoid(outs[self._seg][0, :, :, 0]).astype(np.float32), roi, image.shape[:2])
-        return PoseEstimate(kp.astype(np.float32), conf.astype(np.float32), presence, mask, origin)
+        world = None
+        if self._world is not None:
+            world = outs[self._world].reshape(39, 3)[:33].astype(np.float64)
+            # the crop's axes -> the image's: undo the crop's in-plane rotation (to_crop's inverse)
+            c, s = math.cos(roi.angle), math.sin(roi.angle)
+            world[:, :2] = world[:, :2] @ np.array([[c, s], [-s, c]])
+            world = world.astype(np.float32)
+        return PoseEstimate(kp.astype(np.float32), conf.astype(np.float32), presence, mask, origin, world)
 
 
 IMAGENET_MEAN = np.array([123.675, 116.28, 103.53], np.float32)

@@ -152,6 +152,8 @@ class Perception:
             out.boxes[s] = boxes[s] / f
             out.keypoints[s] = est[s].keypoints / f
             out.confidence[s] = np.clip(est[s].confidence, 0, 1)
+            if est[s].world is not None:
+                out.world[s] = est[s].world
             if self.config.masks:
                 masks[s] = _paste(est[s], boxes[s], work_hw)
         if self.config.masks:

@@ -22,7 +22,8 @@ class PeopleFrame:
     [2,33,2] px (NaN if empty), confidence [2,33] in [0,1], present [2] bool, track_ids [2]
     int64 (-1 until a slot was filled), masks [2,H,W] float32 in [0,1] or None, ignored: the
     number of detections given to neither slot (other people than the pair, or one held back
-    because it could be either of the two)."""
+    because it could be either of the two); world [2,33,3] m (NaN where the keypoint model
+    gives none): 3D landmarks, hip-centred, image axes (see ``PoseEstimate.world``)."""
 
     index: int
     boxes: np.ndarray
@@ -33,6 +34,11 @@ class PeopleFrame:
     masks: np.ndarray | None
     ignored: int = 0
     image_size: tuple[int, int] = (0, 0)  # (H, W) of the input image
+    world: np.ndarray | None = None
+
+    def world_or_nan(self) -> np.ndarray:
+        """[2, 33, 3] world landmarks, NaN where there are none."""
+        return np.full((2, 33, 3), np.nan, np.float32) if self.world is None else self.world
 
     @classmethod
     def empty(cls, index: int, image_size: tuple[int, int], track_ids=None, masks: bool = True,
@@ -43,7 +49,7 @@ class PeopleFrame:
                    confidence=np.zeros((2, 33), np.float32), present=np.zeros(2, bool),
                    track_ids=np.full(2, -1, np.int64) if track_ids is None else np.asarray(track_ids, np.int64),
                    masks=np.zeros((2, h, w), np.float32) if masks else None, ignored=ignored,
-                   image_size=(h, w))
+                   image_size=(h, w), world=np.full((2, 33, 3), np.nan, np.float32))
 
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,17,2] px, confidence [2,17])."""
@@ -59,7 +65,7 @@ class PeopleTrack:
     """A clip: the PeopleFrame fields stacked over T frames, person axis first.
     boxes [2,T,4], keypoints [2,T,33,2], confidence [2,T,33], present [2,T], track_ids [2]
     (the ids the slots ended with), ignored [T] int, masks None or [2,T,h,w] float16 at reduced
-    resolution (h, w = mask_size), image_size (H, W), fps."""
+    resolution (h, w = mask_size), image_size (H, W), fps, world [2,T,33,3] m (NaN where none)."""
 
     boxes: np.ndarray
     keypoints: np.ndarray
@@ -70,6 +76,7 @@ class PeopleTrack:
     masks: np.ndarray | None
     image_size: tuple[int, int]
     fps: float
+    world: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -88,7 +95,8 @@ class PeopleTrack:
         return cls(boxes=stack("boxes"), keypoints=stack("keypoints"), confidence=stack("confidence"),
                    present=stack("present"), track_ids=ids[-1].copy(),
                    ignored=np.array([f.ignored for f in frames], np.int64), masks=masks,
-                   image_size=tuple(frames[0].image_size), fps=float(fps))
+                   image_size=tuple(frames[0].image_size), fps=float(fps),
+                   world=np.stack([f.world_or_nan() for f in frames], axis=1))
 
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,T,17,2], confidence [2,T,17])."""
@@ -99,7 +107,18 @@ class PeopleTrack:
         np.savez_compressed(path, boxes=self.boxes, keypoints=self.keypoints, confidence=self.confidence,
                             present=self.present, track_ids=self.track_ids, ignored=self.ignored,
                             masks=self.masks if self.masks is not None else np.zeros(0),
-                            image_size=np.array(self.image_size), fps=np.array(self.fps))
+                            image_size=np.array(self.image_size), fps=np.array(self.fps),
+                            world=self.world if self.world is not None else np.zeros(0))
+
+    @classmethod
+    def load(cls, path) -> "PeopleTrack":
+        """Read what :meth:`save` wrote."""
+        with np.load(path) as d:
+            masks = d["masks"] if d["masks"].size else None
+            world = d["world"] if "world" in d.files and d["world"].size else None
+            return cls(boxes=d["boxes"], keypoints=d["keypoints"], confidence=d["confidence"], present=d["present"],
+                       track_ids=d["track_ids"], ignored=d["ignored"], masks=masks,
+                       image_size=tuple(int(v) for v in d["image_size"]), fps=float(d["fps"]), world=world)
 
 
 def _resize_masks(masks: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:

@@ -1,0 +1,242 @@
+"""The validation suite: two-person clips made by other code than ``interaction_recon/synth``
+(``../shared/validation``, or ``$INTERACTION_RECON_VALIDATION``), run as a user runs them.
+
+    interaction-recon bench --suite validation --method default
+
+Each clip's ``video.mp4`` goes through the real perception pipeline (cached per clip under
+``<cache>/validation/``), then through the sliding-window reconstruction with the method's
+configuration (``default`` is exactly what ``interaction-recon reconstruct`` does with no
+options), and is scored against ``gt.npz`` by :func:`interaction_recon.eval.metrics.score_sequence`.
+Results: ``benchmarks/results/validation-<method>.{json,md}``. Defaults are chosen here; the
+method is developed on the dev suite. Nothing here is ever used for training.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from interaction_recon.body.skeleton import SMPL_JOINTS
+from interaction_recon.eval import metrics
+from interaction_recon.paths import PROJECT_ROOT
+
+BOX_MARGIN = 0.1  # ground-truth boxes: the 2D joints' extent widened by this share of its height each side
+
+# Method -> overrides of the default Config (dotted paths below it). ``default`` is the
+# embedded defaults; each ``no-*`` switches one term or stage of the default off, the others
+# switch on one that was left off because it did not pay here.
+METHODS: dict[str, dict] = {
+    "default": {},
+    "independent": {"fitting.two_person": False, "fitting.prior": "none"},
+    "contact-from-fit": {"fitting.contact_from_fit": True},
+    "no-penetration": {"fitting.weights.penetration": 0.0},
+    "penetration-2": {"fitting.weights.penetration": 2.0},
+    "ground": {"fitting.weights.ground": 10.0},
+    "no-floor-sizing": {"fitting.floor_sizing": False},
+    "no-prior": {"fitting.prior": "none"},
+    "no-pose3d": {"fitting.weights.pose3d": 0.0},
+    "evidence": {"fitting.weights.evidence": 100.0},
+    "evidence-long-alone": {"fitting.weights.evidence": 100.0, "fitting.iterations_alone": 40},
+    "pose3d-init": {"fitting.iterations_pose3d": 30},
+    "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
+}
+
+
+LANDMARKS = "landmarks"  # not a fit: the keypoint model's own 3D landmarks, scored as they come
+# SMPL-24 joints the scorer uses, from BlazePose-33 landmarks (neck: mid-shoulder; head: nose)
+_FROM_BLAZEPOSE = {"left_hip": ("left_hip",), "right_hip": ("right_hip",), "left_knee": ("left_knee",),
+                   "right_knee": ("right_knee",), "left_ankle": ("left_ankle",), "right_ankle": ("right_ankle",),
+                   "left_shoulder": ("left_shoulder",), "right_shoulder": ("right_shoulder",),
+                   "left_elbow": ("left_elbow",), "right_elbow": ("right_elbow",), "left_wrist": ("left_wrist",),
+                   "right_wrist": ("right_wrist",), "neck": ("left_shoulder", "right_shoulder"), "head": ("nose",),
+                   "pelvis": ("left_hip", "right_hip")}
+
+
+@dataclass
+class ValidationScene:
+    """One clip: its folder, ground truth in the scorer's keys (joints [2, T, 24, 3] camera
+    frame m, joints2d [2, T, 24, 2] px, boxes [2, T, 4] px, K [3, 3], contact_pairs [N, 3])."""
+
+    name: str
+    root: Path
+    gt: dict
+    meta: dict
+
+    @property
+    def video(self) -> Path:
+        return self.root / "video.mp4"
+
+
+def default_root() -> Path:
+    """``$INTERACTION_RECON_VALIDATION``, else ``../shared/validation`` beside the checkout."""
+    return Path(os.environ.get("INTERACTION_RECON_VALIDATION", PROJECT_ROOT.parent / "shared" / "validation"))
+
+
+def load_scene(root: Path) -> ValidationScene:
+    """Read one clip folder (``gt.npz`` + ``meta.json``; see the suite's README)."""
+    meta = json.loads((root / "meta.json").read_text())
+    with np.load(root / "gt.npz") as data:
+        raw = {k: data[k] for k in data.files}
+    names = [str(n) for n in raw.get("joint_names", SMPL_JOINTS)]
+    if names != list(SMPL_JOINTS):
+        raise ValueError(f"{root}: joints are not in SMPL-24 order: {names}")
+    j2d = raw["joints_2d"].astype(np.float64)
+    lo, hi = j2d.min(2), j2d.max(2)  # [2, T, 2]
+    pad = BOX_MARGIN * (hi[..., 1:] - lo[..., 1:])
+    boxes = np.concatenate([lo - pad, hi + pad], -1)
+    frames = np.flatnonzero(raw["contact"])
+    pairs = [(t, SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)) for a, b in meta.get("contact_parts", []) for t in frames]
+    gt = {"joints": raw["joints_cam"].astype(np.float64), "joints2d": j2d, "boxes": boxes, "K": raw["K"],
+          "contact_pairs": np.array(pairs, np.int64).reshape(-1, 3), "R": raw["R"], "C": raw["C"]}
+    return ValidationScene(root.name, root, gt, meta)
+
+
+def load_suite(root: Path | None = None) -> list[ValidationScene]:
+    root = Path(root) if root is not None else default_root()
+    folders = sorted(p for p in root.iterdir() if (p / "gt.npz").exists()) if root.is_dir() else []
+    if not folders:
+        raise FileNotFoundError(f"no validation clips (folders with gt.npz) under {root}")
+    return [load_scene(p) for p in folders]
+
+
+def perceive(scene: ValidationScene, cache: Path):
+    """The perception pipeline's :class:`PeopleTrack` of the clip, cached under ``cache``
+    and keyed by the perception code (a change there re-runs it)."""
+    from interaction_recon import perception as package
+    from interaction_recon.eval.bench import _code_stamp
+    from interaction_recon.perception.types import PeopleTrack
+    from interaction_recon.perception.video import run_video
+
+    stamp = _code_stamp(Path(package.__file__).parent)[:16]
+    path = cache / "validation" / scene.name / f"perceived-{stamp}.npz"
+    if path.exists():
+        return PeopleTrack.load(path)
+    track = run_video(scene.video, progress=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    track.save(path)
+    return track
+
+
+def configure(method: str):
+    """The Config of ``method`` (the embedded defaults with its overrides)."""
+    from interaction_recon.config import Config, field_at
+
+    if method not in METHODS:
+        raise ValueError(f"unknown validation method {method!r}; choose from {sorted(METHODS)}")
+    config = Config()
+    for path, value in METHODS[method].items():
+        found = field_at(config, path)
+        if found is None:
+            raise ValueError(f"method {method}: no config field {path}")
+        setattr(*found, value)
+    return config
+
+
+def landmark_joints(track, K: np.ndarray, min_confidence: float = 0.2) -> np.ndarray:
+    """[2, T, 24, 3] camera-frame joints from the keypoint model's 3D landmarks alone (the 15
+    joints of ``_FROM_BLAZEPOSE``, the rest NaN), each person's hip centre placed on its 2D hip
+    centre at the body-size depth of :func:`interaction_recon.fitting.init.initial_params`
+    (so only the root-relative metrics say much about them)."""
+    from interaction_recon.body import create
+    from interaction_recon.body.skeleton import BLAZEPOSE33
+    from interaction_recon.fitting import pose3d
+    from interaction_recon.fitting.camera import back_project
+    from interaction_recon.fitting.init import initial_params
+
+    cam = pose3d.camera_landmarks(track.world, track.keypoints, track.confidence, K, min_confidence)
+    _, depth = initial_params(create(), track.keypoints, track.confidence, "blazepose33", K, min_confidence)
+    hips = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+    centre = back_project(track.keypoints[:, :, hips].mean(2), depth, K)  # [2, T, 3]
+    joints = np.full(cam.shape[:2] + (24, 3), np.nan)
+    for name, sources in _FROM_BLAZEPOSE.items():
+        joints[:, :, SMPL_JOINTS.index(name)] = cam[:, :, [BLAZEPOSE33.index(n) for n in sources]].mean(2)
+    return (joints + centre[:, :, None]).astype(np.float32)
+
+
+def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) -> dict:
+    """Reconstruct the perceived clip with ``config`` and score it (a flat metrics dict);
+    the reconstruction is saved into the folder ``keep`` when given."""
+    import torch
+
+    from interaction_recon.eval.bench import _models
+    from interaction_recon.fitting.stream import WindowStream, reconstruct_track
+
+    body, collider = _models()
+    stream = WindowStream(config, body=body)
+    T = track.num_frames
+    result, _ = reconstruct_track(track.keypoints, track.confidence, scene.gt["K"], config,
+                                  stamps=np.arange(T) / track.fps, track_ids=track.track_ids, stream=stream,
+                                  world=track.world)
+    if keep is not None:
+        result.save(keep)
+    with torch.no_grad():
+        params = result.params()
+        depth = collider.penetration(body(params), collider.rest(params)).numpy()
+    pred = {"joints": result.joints, "penetration": depth, "K": result.K}
+    gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
+    row = metrics.score_sequence(pred, gt)
+    known = np.isfinite(result.joints).all((-1, -2))
+    row["published_share"] = float(known.mean())
+    return row
+
+
+HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "depth_order_accuracy",
+            "identity_swaps", "accel_error", "penetration_mean", "published_share")
+
+
+def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progress=None) -> dict:
+    """Score ``method`` (or ``landmarks``) on every validation clip; write ``validation-<method>.{json,md}``."""
+    config = None if method == LANDMARKS else configure(method)
+    rows = []
+    for scene in load_suite(root):
+        t0 = time.perf_counter()
+        track = perceive(scene, cache)
+        t1 = time.perf_counter()
+        if config is None:
+            gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
+            row = metrics.score_sequence({"joints": landmark_joints(track, scene.gt["K"]), "K": scene.gt["K"]}, gt)
+        else:
+            row = evaluate(scene, track, config, keep=cache / "validation" / scene.name / method)
+        rows.append({"scene": scene.name, "frames": track.num_frames, "seconds_perception": round(t1 - t0, 1),
+                     "seconds_fit": round(time.perf_counter() - t1, 1), **row})
+        if progress:
+            progress(1)
+    from interaction_recon.eval.bench import _mean
+
+    overall = {m: _mean(r.get(m) for r in rows) for m in HEADLINE}
+    result = {"suite": "validation", "method": method, "overrides": METHODS.get(method, "the 3D landmarks, no fit"),
+              "scenes": rows,
+              "overall": overall, "load": os.getloadavg()[0]}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"validation-{method}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(markdown_table(result))
+    return result
+
+
+def _fmt(v) -> str:
+    if not isinstance(v, (int, float)) or not np.isfinite(v):
+        return "-"
+    return f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
+
+
+def markdown_table(result: dict) -> str:
+    lines = [f"# validation / {result['method']}", "",
+             f"overrides of the defaults: {result['overrides'] or 'none'}; mm for 3D errors, px for reprojection, "
+             "contact distance at true contact frames, share for depth order (METRICS.md)", "",
+             "| scene | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
+    for row in result["scenes"] + [{"scene": "**mean**", **result["overall"]}]:
+        lines.append(f"| {row['scene']} | " + " | ".join(_fmt(row.get(m)) for m in HEADLINE) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_table(results: list[dict]) -> str:
+    """One row per method (means over the clips), for the README and the closing note."""
+    lines = ["| method | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
+    for r in results:
+        lines.append(f"| {r['method']} | " + " | ".join(_fmt(r["overall"].get(m)) for m in HEADLINE) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,76 @@
+"""A learned per-person 3D cue: the keypoint model's root-relative 3D landmarks (BlazePose's
+world landmarks) as bone directions in the camera frame.
+
+The landmarks come hip-centred in the image's axes as seen along the crop's viewing ray;
+rotating them by the rotation that takes the optical axis onto the ray through the person's
+hips puts them in the camera frame. Only directions are used (the landmarks' scale is the
+model's average body, their depth a guess): the fit's bone directions are pulled towards
+them, weighted by both endpoints' 2D confidence.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from interaction_recon.body.skeleton import BLAZEPOSE33
+
+_BONE_NAMES = (
+    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("left_ankle", "left_foot_index"), ("right_ankle", "right_foot_index"),
+)
+BONES = np.array([[BLAZEPOSE33.index(a), BLAZEPOSE33.index(b)] for a, b in _BONE_NAMES])  # [B, 2]
+_HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+
+
+def ray_rotation(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """[..., 3, 3] rotations taking the optical axis (0, 0, 1) onto the viewing ray of pixels
+    uv [..., 2] (the smallest such rotation)."""
+    ray = np.stack([(uv[..., 0] - K[0, 2]) / K[0, 0], (uv[..., 1] - K[1, 2]) / K[1, 1], np.ones(uv.shape[:-1])], -1)
+    ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
+    axis = np.stack([-ray[..., 1], ray[..., 0], np.zeros(uv.shape[:-1])], -1)  # z x ray
+    s, c = np.linalg.norm(axis, axis=-1), ray[..., 2]
+    k = axis / np.maximum(s, 1e-12)[..., None]
+    kx = np.zeros(uv.shape[:-1] + (3, 3))
+    kx[..., 0, 1], kx[..., 0, 2], kx[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
+    kx = kx - np.swapaxes(kx, -1, -2)
+    eye = np.broadcast_to(np.eye(3), kx.shape)
+    return eye + s[..., None, None] * kx + (1 - c)[..., None, None] * (kx @ kx)
+
+
+def camera_landmarks(world: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray,
+                     min_confidence: float) -> np.ndarray:
+    """world [P, T, 33, 3] (image axes, along the crop's ray) -> camera-frame axes, hip-centred,
+    [P, T, 33, 3]; NaN where the landmarks or both hips' 2D keypoints are missing."""
+    hips_ok = (confidence[..., _HIPS] >= min_confidence).all(-1) & np.isfinite(keypoints[..., _HIPS, :]).all((-1, -2))
+    centre = np.nan_to_num(keypoints[..., _HIPS, :].mean(-2))  # [P, T, 2]
+    rot = ray_rotation(centre, K)  # [P, T, 3, 3]
+    out = np.einsum("ptij,ptkj->ptki", rot, world.astype(np.float64))
+    out[~hips_ok] = np.nan
+    return out.astype(np.float32)
+
+
+def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """(unit bone directions [P, T, B, 3], weights [P, T, B]) from camera-frame landmarks
+    [P, T, 33, 3] and 2D confidence [P, T, 33]: a bone counts where both ends were seen in 2D
+    (weight = the smaller confidence) and the landmarks are finite."""
+    vec = world_cam[..., BONES[:, 1], :] - world_cam[..., BONES[:, 0], :]
+    norm = np.linalg.norm(vec, axis=-1)
+    conf = np.minimum(confidence[..., BONES[:, 0]], confidence[..., BONES[:, 1]])
+    ok = np.isfinite(norm) & (norm > 1e-3) & (conf >= min_confidence)
+    unit = np.where(ok[..., None], vec / np.where(ok, norm, 1.0)[..., None], 0.0)
+    return unit.astype(np.float32), np.where(ok, conf, 0.0).astype(np.float32)
+
+
+def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+    """Weighted mean squared distance between unit bone directions: landmarks [P, T, 33, 3]
+    (the fit's, camera frame), target [P, T, B, 3] unit, weight [P, T, B]."""
+    bones = torch.as_tensor(BONES, device=landmarks.device)
+    vec = landmarks[..., bones[:, 1], :] - landmarks[..., bones[:, 0], :]
+    unit = vec / vec.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    return (weight * (unit - target).pow(2).sum(-1)).sum() / weight.sum().clamp_min(1.0)

@@ -1,0 +1,143 @@
+"""Each two-person term and the per-person 3D cue, inside the window optimiser: a fit with
+the term on differs from the same fit with its weight at 0 in the way the term promises."""
+import math
+
+import numpy as np
+import torch
+
+from interaction_recon.body.skeleton import BLAZEPOSE33
+from interaction_recon.fitting import losses, pose3d
+from interaction_recon.fitting.window import WindowFitter, WindowJob
+
+from test_fitting import K, facing_camera, job_of, observe_params, small_config
+
+ELBOW_FORWARD = (0.0, math.pi / 2, 0.0)  # axis-angle that bends a hanging right forearm towards the camera
+FAST = dict(iterations_rigid=5, iterations_alone=5, iterations=15, floor_sizing=False)
+
+
+def _fit(body, collider, job, settings=None, **weights):
+    cfg = small_config(**{**FAST, **(settings or {})})
+    for name, value in weights.items():
+        setattr(cfg.weights, name, value)
+    return WindowFitter(body, cfg, collider).fit(job)
+
+
+def _penetration_mm(body, collider, result) -> float:
+    with torch.no_grad():
+        params = result.params()
+        return 1000 * float(collider.penetration(body(params), collider.rest(params)).mean())
+
+
+def test_penetration_term_pushes_overlapping_bodies_apart(anny_body, anny_collider):
+    # face to face, pelvises 14 cm apart: the keypoints are those of two overlapping bodies
+    truth = facing_camera(anny_body, 4, x=(-0.07, 0.07), z=(3.0, 3.0), yaw=(math.pi / 2, -math.pi / 2))
+    kp, conf = observe_params(anny_body, truth)
+    on = _penetration_mm(anny_body, anny_collider, _fit(anny_body, anny_collider, job_of(kp, conf)))
+    off = _penetration_mm(anny_body, anny_collider, _fit(anny_body, anny_collider, job_of(kp, conf), penetration=0.0))
+    assert on < 0.5 * off
+
+
+def _hand_gap(body, result) -> float:
+    with torch.no_grad():
+        lm = body(result.params()).blazepose33
+    r, left = BLAZEPOSE33.index("right_wrist"), BLAZEPOSE33.index("left_wrist")
+    return float((lm[0, :, r] - lm[1, :, left]).norm(dim=-1).mean())
+
+
+def test_contact_term_pulls_the_parts_judged_in_contact_together(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 4, x=(-0.3, 0.3))
+    kp, conf = observe_params(anny_body, truth)
+    job = job_of(kp, conf)
+    job.contacts = [(t, "right hand", "left hand", 1.0) for t in range(4)]  # e.g. from the contact estimator
+    on = _hand_gap(anny_body, _fit(anny_body, anny_collider, job))
+    off = _hand_gap(anny_body, _fit(anny_body, anny_collider, job, contact=0.0))
+    assert on < off - 0.05
+
+
+def _foot_gap(body, result) -> float:
+    with torch.no_grad():
+        joints = body(result.params()).joints
+    return float(losses.common_ground(joints, torch.ones(joints.shape[1], dtype=torch.bool)).sqrt())
+
+
+def test_common_ground_brings_both_people_onto_one_floor(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 4)
+    transl = truth.transl.clone()
+    transl[1, :, 1] -= 0.3  # person 1 floats 30 cm above person 0's floor (camera y points down)
+    truth.transl = transl
+    kp, conf = observe_params(anny_body, truth)
+    on = _foot_gap(anny_body, _fit(anny_body, anny_collider, job_of(kp, conf), ground=10.0))
+    off = _foot_gap(anny_body, _fit(anny_body, anny_collider, job_of(kp, conf), ground=0.0))
+    assert on < 0.6 * off
+
+
+def _elbow_depth(body, result) -> float:
+    """How far person 0's right wrist is in front of (nearer than) the right elbow, m."""
+    with torch.no_grad():
+        lm = body(result.params()).blazepose33
+    return float((lm[0, :, BLAZEPOSE33.index("right_elbow"), 2] - lm[0, :, BLAZEPOSE33.index("right_wrist"), 2]).mean())
+
+
+def _forearm_job(body):
+    """Person 0 points the right forearm straight at the camera: in 2D the wrist sits on the
+    elbow, so the keypoints alone cannot say the forearm points forward; the landmarks can.
+    Returns the job (with the landmarks as the keypoint model gives them) and the true depth
+    of the elbow behind the wrist (m)."""
+    truth = facing_camera(body, 4, yaw=(0.0, 0.0))
+    pose = truth.body_pose.clone()
+    pose[0, :, 18] = torch.tensor(ELBOW_FORWARD)  # right elbow (SMPL joint 19) bent 90 degrees
+    truth.body_pose = pose
+    kp, conf = observe_params(body, truth)
+    with torch.no_grad():
+        lm = body(truth).blazepose33.numpy()
+    hips = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+    world = lm - lm[:, :, hips].mean(2, keepdims=True)
+    world = np.einsum("ptji,ptkj->ptki", pose3d.ray_rotation(kp[:, :, hips].mean(2), K), world)  # along the crop's ray
+    job = WindowJob(np.arange(4), np.arange(4) / 30.0, kp, conf, "blazepose33", np.array([0, 1]), K,
+                    world=world.astype(np.float32))
+    elbow, wrist = BLAZEPOSE33.index("right_elbow"), BLAZEPOSE33.index("right_wrist")
+    return job, float((lm[0, :, elbow, 2] - lm[0, :, wrist, 2]).mean())
+
+
+def test_3d_landmarks_decide_what_the_keypoints_cannot(anny_body, anny_collider):
+    job, truth_depth = _forearm_job(anny_body)
+    assert truth_depth > 0.15
+    longer = {"iterations": 30, "iterations_alone": 10}
+    on = _elbow_depth(anny_body, _fit(anny_body, anny_collider, job, longer))
+    off = _elbow_depth(anny_body, _fit(anny_body, anny_collider, job, longer, pose3d=0.0))
+    assert abs(on - truth_depth) < 0.8 * abs(off - truth_depth)
+
+
+def test_initial_pose_from_the_3d_landmarks(anny_body, anny_collider):
+    job, truth_depth = _forearm_job(anny_body)
+    rigid_only = {"iterations_alone": 0, "iterations": 0}  # the initial stages alone
+    on = _elbow_depth(anny_body, _fit(anny_body, anny_collider, job, {**rigid_only, "iterations_pose3d": 20}))
+    off = _elbow_depth(anny_body, _fit(anny_body, anny_collider, job, rigid_only))
+    assert abs(on - truth_depth) < 0.5 * abs(off - truth_depth)
+
+
+def test_ray_rotation_takes_the_optical_axis_onto_the_pixel_ray():
+    uv = np.array([[100.0, 400.0], [320.0, 240.0]])
+    rot = pose3d.ray_rotation(uv, K)
+    ray = np.linalg.solve(K, np.c_[uv, np.ones(2)].T).T
+    ray /= np.linalg.norm(ray, axis=-1, keepdims=True)
+    assert np.allclose(rot @ np.array([0, 0, 1.0]), ray, atol=1e-9)
+    assert np.allclose(rot @ np.swapaxes(rot, -1, -2), np.eye(3), atol=1e-9)
+
+
+def test_the_held_keypoints_keep_a_relational_pull_off_the_evidence(anny_body, anny_collider):
+    truth = facing_camera(anny_body, 4, x=(-0.3, 0.3))
+    kp, conf = observe_params(anny_body, truth)
+    job = job_of(kp, conf)
+    job.contacts = [(t, "right hand", "left hand", 1.0) for t in range(4)]
+
+    def reprojection(**w):
+        result = _fit(anny_body, anny_collider, job, contact=100.0, **w)
+        with torch.no_grad():
+            pred = anny_body(result.params()).blazepose33
+        from interaction_recon.fitting.camera import project
+
+        uv = project(pred, torch.tensor(K, dtype=torch.float32)).numpy()
+        return float(np.linalg.norm(uv - kp, axis=-1).mean())
+
+    assert reprojection(evidence=300.0) < 0.75 * reprojection()
