@@ -41,6 +41,7 @@ METHODS: dict[str, dict] = {
     "no-pose3d": {"fitting.weights.pose3d": 0.0},
     "evidence": {"fitting.weights.evidence": 100.0},
     "evidence-long-alone": {"fitting.weights.evidence": 100.0, "fitting.iterations_alone": 40},
+    "long-alone": {"fitting.iterations_alone": 40},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
 }
