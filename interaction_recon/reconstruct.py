@@ -60,6 +60,8 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
     summary = {
         "video": str(video), "frames": T, "fps": track.fps, "image_size": [H, W], "windows": len(windows),
         "people_seen": int((result.confidence.max(1) > 0).sum()), "track_ids": result.track_ids.tolist(),
+        # per person: frames with a body (a person unseen for more than fitting.max_unseen is not published)
+        "published_frames": np.isfinite(result.joints).all((-1, -2)).sum(1).tolist(),
         "ignored_people_max": int(track.ignored.max()) if T else 0,
         "contact_frames": len({c.frame for c in result.contacts}), "contacts": len(result.contacts),
         "seam_jump_mm": round(seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames)), 2),

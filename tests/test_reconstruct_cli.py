@@ -35,6 +35,7 @@ def test_reconstruct_writes_results_overlay_and_preview(tmp_path, anny_body, ann
                  "--intrinsics", f"{K[0, 0]},{K[1, 1]},{K[0, 2]},{K[1, 2]}"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == 40 and summary["windows"] == 3 and summary["people_seen"] == 2
+    assert summary["published_frames"] == [40, 40]
     result = Reconstruction.load(out / "results.npz")
     assert result.joints.shape == (2, 40, 24, 3) and np.isfinite(result.joints).all()
     assert (out / "overlay.mp4").stat().st_size > 10_000 and (out / "preview.png").stat().st_size > 10_000
