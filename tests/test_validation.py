@@ -58,3 +58,11 @@ def test_tables_show_every_clip_and_the_mean():
     table = validation.markdown_table(result)
     assert "| a | 90.0" in table and "| **mean** | 100.0" in table
     assert "| default | 100.0" in validation.comparison_table([result])
+
+
+def test_results_of_a_method_with_dots_in_its_name_keep_their_name(tmp_path, monkeypatch):
+    monkeypatch.setitem(validation.METHODS, "weight-0.5", {"fitting.weights.pose3d": 0.5})
+    monkeypatch.setattr(validation, "load_suite", lambda root=None: [])
+    validation.run("weight-0.5", tmp_path, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["validation-weight-0.5.json",
+                                                                      "validation-weight-0.5.md"]

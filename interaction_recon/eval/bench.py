@@ -332,10 +332,10 @@ def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, 
     result = {"suite": suite, "method": method, "seed": seed, "world": world_stamp()[:12], "scenes": rows,
               "per_kind": per_kind, "overall": overall}
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"{suite}-{method}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown_table(result))
-    plot(result, stem.with_suffix(".png"))
+    stem = f"{suite}-{method}"  # method names may hold dots: no Path.with_suffix
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / f"{stem}.md").write_text(markdown_table(result))
+    plot(result, out_dir / f"{stem}.png")
     return result
 
 

@@ -213,9 +213,9 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
               "scenes": rows,
               "overall": overall, "load": os.getloadavg()[0]}
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"validation-{method}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown_table(result))
+    stem = f"validation-{method}"  # method names may hold dots: no Path.with_suffix
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / f"{stem}.md").write_text(markdown_table(result))
     return result
 
 
