@@ -4,6 +4,7 @@ number in the README is typed by hand.
 
     .venv/bin/python scripts/validation_table.py            # print, and write benchmarks/results/validation-summary.md
     .venv/bin/python scripts/validation_table.py --readme   # also replace the README's generated block
+    .venv/bin/python scripts/validation_table.py --run      # first (re-)run every validation method (~3 min each)
 
 Reads ``benchmarks/results/validation-<method>.json`` (``interaction-recon bench --suite
 validation --method <method>``) and ``dev-<method>.json``.
@@ -76,7 +77,15 @@ def summary() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--readme", action="store_true", help="replace the README's generated block")
+    parser.add_argument("--run", action="store_true", help="first run every method of the validation suite")
     args = parser.parse_args()
+    if args.run:
+        from interaction_recon.eval import validation
+        from interaction_recon.paths import cache_dir
+
+        for method in (*METHODS, LANDMARKS):
+            print(f"validation: {method}", flush=True)
+            validation.run(method, cache_dir(), RESULTS)
     text = summary()
     print(text)
     (RESULTS / "validation-summary.md").write_text(text)
