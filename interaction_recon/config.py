@@ -196,6 +196,17 @@ def field_at(config, path: str):
     return obj, leaf
 
 
+def override(config, settings: dict, what: str = "setting"):
+    """Set each dotted path of ``settings`` ({path: value}, paths as :func:`field_at` takes
+    them) below ``config``; ValueError naming ``what`` for a path that is no field. Returns it."""
+    for path, value in settings.items():
+        found = field_at(config, path)
+        if found is None:
+            raise ValueError(f"unknown {what} {path!r}")
+        setattr(*found, value)
+    return config
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, overridden by a YAML file whose layout mirrors :class:`Config`."""
     if path is None:

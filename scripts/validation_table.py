@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from interaction_recon.eval.bench import format_value  # noqa: E402
 from interaction_recon.eval.validation import LANDMARKS, METHODS, comparison_table  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -68,8 +69,7 @@ def summary() -> str:
                   "|---" * (len(DEV_COLUMNS) + 2) + "|"]
         for name, what, r in dev:
             cells = [r["overall"].get(c) for c in DEV_COLUMNS]
-            lines.append(f"| {name} | {what} | " + " | ".join(
-                "-" if v is None or v != v else (f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}") for v in cells) + " |")
+            lines.append(f"| {name} | {what} | " + " | ".join(format_value(v) for v in cells) + " |")
         lines.append("")
     return "\n".join(lines)
 

@@ -151,9 +151,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     ``fitting``, ``weights.<name>`` for a weight); person 1 is unobserved over
     ``scene.meta["hidden"]`` when a suite says so. ``refine(reconstruction) ->
     reconstruction`` (e.g. the appearance stage) runs on its result."""
-    import torch
-
-    from interaction_recon.config import Config, field_at
+    from interaction_recon.config import Config, override
     from interaction_recon.fitting.result import Reconstruction
     from interaction_recon.fitting.stream import WindowStream, reconstruct_track
 
@@ -161,11 +159,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     config = Config()
     config.fitting.two_person = two_person
     config.fitting.prior = prior
-    for name, value in (settings or {}).items():
-        found = field_at(config.fitting, name)
-        if found is None:
-            raise ValueError(f"unknown fitting setting {name!r}")
-        setattr(*found, value)
+    override(config.fitting, settings or {}, "fitting setting")
     gt = scene.gt
     world = None
     if source == "perception":
@@ -198,12 +192,19 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
             result.save(memo)
     if refine is not None:
         result = refine(result)
-    with torch.no_grad():
-        params = result.params()
-        depth = collider.penetration(body(params), collider.rest(params)).numpy()
-    return {"joints": result.joints, "penetration": depth,
+    return {"joints": result.joints, "penetration": penetration_depths(result),
             "contact_parts": [(c.frame, c.part_a, c.part_b) for c in result.contacts],
             "extra": seams}
+
+
+def penetration_depths(result) -> np.ndarray:
+    """[2, T, Vc] m: each body's collision-vertex depths inside the other in a Reconstruction."""
+    import torch
+
+    body, collider = _models()
+    with torch.no_grad():
+        params = result.params()
+        return collider.penetration(body(params), collider.rest(params)).numpy()
 
 
 def _seam_jumps(result, windows: list, config) -> dict:
@@ -339,15 +340,21 @@ def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, 
     return result
 
 
+def format_value(v) -> str:
+    """A table cell: 3 decimals below 1, else 1; "-" for NaN or no number."""
+    if not isinstance(v, (int, float)) or not math.isfinite(v):
+        return "-"
+    return f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
+
+
 def markdown_table(result: dict) -> str:
     cols = HEADLINE
-    fmt = lambda v: "-" if not math.isfinite(v) else f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
     lines = [f"# {result['suite']} / {result['method']}", "",
              "mm for 3D errors, px for reprojection, share for depth order (METRICS.md); "
              f"synthetic world {result.get('world', 'before stamps')}", "",
              "| kind | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for kind, row in {**result["per_kind"], "**all**": result["overall"]}.items():
-        lines.append(f"| {kind} | " + " | ".join(fmt(row[c]) for c in cols) + " |")
+        lines.append(f"| {kind} | " + " | ".join(format_value(row[c]) for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -124,17 +124,11 @@ def perceive(scene: ValidationScene, cache: Path):
 
 def configure(method: str):
     """The Config of ``method`` (the embedded defaults with its overrides)."""
-    from interaction_recon.config import Config, field_at
+    from interaction_recon.config import Config, override
 
     if method not in METHODS:
         raise ValueError(f"unknown validation method {method!r}; choose from {sorted(METHODS)}")
-    config = Config()
-    for path, value in METHODS[method].items():
-        found = field_at(config, path)
-        if found is None:
-            raise ValueError(f"method {method}: no config field {path}")
-        setattr(*found, value)
-    return config
+    return override(Config(), METHODS[method], f"config field (method {method})")
 
 
 def landmark_joints(track, K: np.ndarray, min_confidence: float = 0.2) -> np.ndarray:
@@ -142,14 +136,14 @@ def landmark_joints(track, K: np.ndarray, min_confidence: float = 0.2) -> np.nda
     joints of ``_FROM_BLAZEPOSE``, the rest NaN), each person's hip centre placed on its 2D hip
     centre at the body-size depth of :func:`interaction_recon.fitting.init.initial_params`
     (so only the root-relative metrics say much about them)."""
-    from interaction_recon.body import create
     from interaction_recon.body.skeleton import BLAZEPOSE33
+    from interaction_recon.eval.bench import _models
     from interaction_recon.fitting import pose3d
     from interaction_recon.fitting.camera import back_project
     from interaction_recon.fitting.init import initial_params
 
     cam = pose3d.camera_landmarks(track.world, track.keypoints, track.confidence, K, min_confidence)
-    _, depth = initial_params(create(), track.keypoints, track.confidence, "blazepose33", K, min_confidence)
+    _, depth = initial_params(_models()[0], track.keypoints, track.confidence, "blazepose33", K, min_confidence)
     hips = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
     centre = back_project(track.keypoints[:, :, hips].mean(2), depth, K)  # [2, T, 3]
     joints = np.full(cam.shape[:2] + (24, 3), np.nan)
@@ -161,23 +155,17 @@ def landmark_joints(track, K: np.ndarray, min_confidence: float = 0.2) -> np.nda
 def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) -> dict:
     """Reconstruct the perceived clip with ``config`` and score it (a flat metrics dict);
     the reconstruction is saved into the folder ``keep`` when given."""
-    import torch
-
-    from interaction_recon.eval.bench import _models
+    from interaction_recon.eval.bench import _models, penetration_depths
     from interaction_recon.fitting.stream import WindowStream, reconstruct_track
 
-    body, collider = _models()
-    stream = WindowStream(config, body=body)
+    stream = WindowStream(config, body=_models()[0])
     T = track.num_frames
     result, _ = reconstruct_track(track.keypoints, track.confidence, scene.gt["K"], config,
                                   stamps=np.arange(T) / track.fps, track_ids=track.track_ids, stream=stream,
                                   world=track.world)
     if keep is not None:
         result.save(keep)
-    with torch.no_grad():
-        params = result.params()
-        depth = collider.penetration(body(params), collider.rest(params)).numpy()
-    pred = {"joints": result.joints, "penetration": depth, "K": result.K}
+    pred = {"joints": result.joints, "penetration": penetration_depths(result), "K": result.K}
     gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
     row = metrics.score_sequence(pred, gt)
     known = np.isfinite(result.joints).all((-1, -2))
@@ -219,25 +207,23 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
     return result
 
 
-def _fmt(v) -> str:
-    if not isinstance(v, (int, float)) or not np.isfinite(v):
-        return "-"
-    return f"{v:.3f}" if abs(v) < 1 else f"{v:.1f}"
-
-
 def markdown_table(result: dict) -> str:
+    from interaction_recon.eval.bench import format_value
+
     lines = [f"# validation / {result['method']}", "",
              f"overrides of the defaults: {result['overrides'] or 'none'}; mm for 3D errors, px for reprojection, "
              "contact distance at true contact frames, share for depth order (METRICS.md)", "",
              "| scene | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
     for row in result["scenes"] + [{"scene": "**mean**", **result["overall"]}]:
-        lines.append(f"| {row['scene']} | " + " | ".join(_fmt(row.get(m)) for m in HEADLINE) + " |")
+        lines.append(f"| {row['scene']} | " + " | ".join(format_value(row.get(m)) for m in HEADLINE) + " |")
     return "\n".join(lines) + "\n"
 
 
 def comparison_table(results: list[dict]) -> str:
     """One row per method (means over the clips), for the README and the closing note."""
+    from interaction_recon.eval.bench import format_value
+
     lines = ["| method | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
     for r in results:
-        lines.append(f"| {r['method']} | " + " | ".join(_fmt(r["overall"].get(m)) for m in HEADLINE) + " |")
+        lines.append(f"| {r['method']} | " + " | ".join(format_value(r["overall"].get(m)) for m in HEADLINE) + " |")
     return "\n".join(lines) + "\n"

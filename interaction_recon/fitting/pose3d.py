@@ -25,6 +25,7 @@ _BONE_NAMES = (
     ("left_ankle", "left_foot_index"), ("right_ankle", "right_foot_index"),
 )
 BONES = np.array([[BLAZEPOSE33.index(a), BLAZEPOSE33.index(b)] for a, b in _BONE_NAMES])  # [B, 2]
+_BONE_INDEX = torch.as_tensor(BONES)
 _HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
 
 
@@ -70,7 +71,7 @@ def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: 
 def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor) -> Tensor:
     """Weighted mean squared distance between unit bone directions: landmarks [P, T, 33, 3]
     (the fit's, camera frame), target [P, T, B, 3] unit, weight [P, T, B]."""
-    bones = torch.as_tensor(BONES, device=landmarks.device)
+    bones = _BONE_INDEX.to(landmarks.device)
     vec = landmarks[..., bones[:, 1], :] - landmarks[..., bones[:, 0], :]
     unit = vec / vec.norm(dim=-1, keepdim=True).clamp_min(1e-6)
     return (weight * (unit - target).pow(2).sum(-1)).sum() / weight.sum().clamp_min(1.0)

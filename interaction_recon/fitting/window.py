@@ -205,7 +205,8 @@ class WindowFitter:
                 prev_joints = self.body(start).joints
         depth = torch.as_tensor(np.nan_to_num(depth_est, nan=1.0), dtype=torch.float32, device=K.device)
         touching = torch.as_tensor(contact_est.boxes_touch(job.keypoints, conf_np, cfg.min_confidence), device=K.device)
-        weight = torch.as_tensor(self._frame_confidence(conf_np, seen).min(0), dtype=torch.float32, device=K.device)
+        frame_conf = self._frame_confidence(conf_np, seen)  # [2, T]
+        weight = torch.as_tensor(frame_conf.min(0), dtype=torch.float32, device=K.device)
         external = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
                     if (job.frames == f).any()]
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
@@ -229,7 +230,7 @@ class WindowFitter:
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
-        return self._result(job, state.params(), conf_np, seen)
+        return self._result(job, state.params(), frame_conf, seen)
 
     def _bone_targets(self, job: WindowJob, conf_np: np.ndarray, K_np: np.ndarray):
         """(unit bone directions [2, T, B, 3], weights [2, T, B]) from the job's 3D landmarks
@@ -281,10 +282,11 @@ class WindowFitter:
         state.rebase(params)
         state.depth = state.depth * factors[:, None]
 
-    def _result(self, job: WindowJob, params: BodyParams, conf_np: np.ndarray, seen: np.ndarray) -> Reconstruction:
+    def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray) -> Reconstruction:
+        """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames."""
         with torch.no_grad():
             out = self.body(params)
-        confidence = self._frame_confidence(conf_np, seen) * unseen_factor(seen, job.stamps, self.config.max_unseen)
+        confidence = frame_conf * unseen_factor(seen, job.stamps, self.config.max_unseen)
         joints = out.joints.cpu().numpy().copy()
         known = confidence > 0  # [2, T]: frames published for each person
         joints[~known] = np.nan

@@ -31,13 +31,16 @@ class Roi:
     height: float
     angle: float = 0.0
 
+    def rotation(self) -> np.ndarray:
+        """[2,2] image axes -> the crop's axes (a rotation by -angle)."""
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return np.array([[c, s], [-s, c]])
+
     def to_crop(self, out_w: int, out_h: int) -> np.ndarray:
         """Affine [2,3] image px -> crop px of an out_w x out_h crop."""
-        c, s = math.cos(self.angle), math.sin(self.angle)
         sx, sy = out_w / self.width, out_h / self.height
         # rotate image points by -angle about the centre, then scale and shift to the crop centre
-        rot = np.array([[c, s], [-s, c]])
-        lin = np.diag([sx, sy]) @ rot
+        lin = np.diag([sx, sy]) @ self.rotation()
         t = np.array([out_w / 2, out_h / 2]) - lin @ np.array([self.cx, self.cy])
         return np.hstack([lin, t[:, None]]).astype(np.float64)
 
@@ -151,9 +154,8 @@ class BlazePoseLandmarker:
         world = None
         if self._world is not None:
             world = outs[self._world].reshape(39, 3)[:33].astype(np.float64)
-            # the crop's axes -> the image's: undo the crop's in-plane rotation (to_crop's inverse)
-            c, s = math.cos(roi.angle), math.sin(roi.angle)
-            world[:, :2] = world[:, :2] @ np.array([[c, s], [-s, c]])
+            # the crop's axes -> the image's (row vectors: x @ R applies R's inverse)
+            world[:, :2] = world[:, :2] @ roi.rotation()
             world = world.astype(np.float32)
         return PoseEstimate(kp.astype(np.float32), conf.astype(np.float32), presence, mask, origin, world)
 
