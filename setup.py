@@ -13,7 +13,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
-    package_data={f"{PACKAGE}.prior": ["checkpoints/*"]},  # the shipped prior (read from the package folder)
+    package_data={f"{PACKAGE}.prior": ["checkpoints/*"], f"{PACKAGE}.contact": ["checkpoints/*"]},  # shipped weights
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from interaction_recon.config import load_config
+from interaction_recon.contact import cli as contact_cli
 from interaction_recon.prior import cli as prior_cli
 
 
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = sub.add_parser("build-cache", help="build the anny model cache (done by the bootstrap)")
     cache.set_defaults(func=_build_cache)
     prior_cli.add_parsers(sub)  # train-prior, export-prior
+    contact_cli.add_parsers(sub)  # train-contacts, export-contacts
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -39,6 +39,39 @@ class LossWeights:
 
 
 @dataclass
+class LanguageConfig:
+    """An optional vision-language model asked which body parts touch (contact/language.py):
+    an OpenAI-compatible chat-completions endpoint that takes images (a user's vLLM or Ollama)."""
+
+    url: str = ""  # e.g. http://localhost:11434/v1/chat/completions ("" = off)
+    model: str = ""  # the served model's name
+    api_key: str = ""  # sent as a bearer token when set
+    timeout: float = 10.0  # s per request; a late answer is dropped and counted
+    frames_per_window: int = 2  # key frames asked per window (where the people are closest in the image)
+    probability: float = 0.8  # probability given to a pair the model names
+    max_pending: int = 2  # requests in flight at most; more are skipped and counted
+
+
+@dataclass
+class ContactConfig:
+    """Contact evidence (interaction_recon/contact): the learned contact map from both people's
+    2D keypoints and 3D landmarks, fused with the language source, cleaned and given a start and an end."""
+
+    source: str = "learned"  # learned (the contact map) | none (no image evidence: nothing is pulled or reported
+    # unless fitting.contact_from_fit)
+    model_path: str | None = None  # contact-map checkpoint (None: the shipped interaction_recon/contact/checkpoints/default.pt)
+    runtime: str = "torch"  # torch | onnx (onnxruntime; CUDA provider first where installed)
+    onnx_path: str | None = None  # where the ONNX export is kept (None: beside the checkpoint)
+    enter: float = 0.5  # probability at which a contact starts
+    leave: float = 0.3  # probability below which it ends
+    min_frames: int = 4  # frames a contact must last to count
+    smooth_frames: int = 5  # frames of the moving average over the probabilities
+    spread_frames: int = 8  # frames either side an external (language) answer holds for
+    chirality_ratio: float = 0.6  # the other side's anchors this much nearer in 2D move a pair to that side
+    language: LanguageConfig = field(default_factory=LanguageConfig)
+
+
+@dataclass
 class FittingConfig:
     """The window optimiser (interaction_recon/fitting)."""
 
@@ -56,7 +89,6 @@ class FittingConfig:
     contact_from_fit: bool = False  # also pull together parts the fit itself puts close (contact_threshold), not
     # only contacts with evidence (WindowJob.contacts): off, it made every validation metric worse
     contact_threshold: float = 0.06  # metres: with contact_from_fit, parts this close (and overlapping in 2D) are pulled
-    contact_report: float = 0.03  # metres: parts this close are reported as touching
     contact_every: int = 10  # iterations between contact re-estimates
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
@@ -71,6 +103,7 @@ class FittingConfig:
     prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)
     prior_lr: float = 2.0e-5  # closeapp: learning rate of the fine-tuned network
     weights: LossWeights = field(default_factory=LossWeights)
+    contact: ContactConfig = field(default_factory=ContactConfig)
 
 
 @dataclass
@@ -98,6 +131,7 @@ class RosConfig:
     mesh_resolution: str = "collision"  # collision (decimated, ~1.2k vertices) | full
     publish_frames: str = "new"  # /humans per window: new (each newly covered frame) | last (the newest only)
     contact_frames: int = 0  # contacts from the newest N frames up to a message's frame (0 = new: 1, last: stride)
+    contact_min_probability: float = 0.5  # contacts below this probability are not published
     min_confidence: float = 0.1  # people below this confidence are not published
     publish_tf: bool = True  # TF body_<id> (tf2_ros, else /tf via tf2_msgs, else off)
     publish_bodies: bool = True  # REP-155 /humans/bodies/<id>/position and /humans/bodies/tracked

@@ -26,6 +26,15 @@ from interaction_recon.fitting.stream import (
 )
 
 
+def contact_pair_counts(contacts) -> dict[str, int]:
+    """{"part_a / part_b": frames reported}, most frequent first."""
+    counts: dict[str, int] = {}
+    for c in contacts:
+        key = f"{c.part_a} / {c.part_b}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | None = None,
         max_frames: int | None = None, overlay: bool = True) -> dict:
     """Reconstruct ``video`` (a file or a folder of images) into ``out_dir``; returns the summary."""
@@ -42,10 +51,14 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
     K = default_intrinsics(W, H, config.fitting.fov_deg) if K is None else check_intrinsics(K)
     stream = WindowStream(config)
     T = track.num_frames
+    images = None
+    if stream.language is not None:  # the language source looks at key frames, read again in order
+        frames_again = read_frames(video, max_frames)[2]
+        images = lambda t: next(frames_again)  # noqa: E731
     with tqdm(total=T, desc="reconstruction", unit="frame") as bar:
         result, windows = reconstruct_track(track.keypoints, track.confidence, K, config,
                                             stamps=np.arange(T) / track.fps, track_ids=track.track_ids,
-                                            stream=stream, progress=bar.update, world=track.world)
+                                            stream=stream, progress=bar.update, world=track.world, images=images)
     t_fit = time.perf_counter() - t0 - t_perception
     result.fps = track.fps
     result.save(out)
@@ -64,6 +77,9 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
         "published_frames": np.isfinite(result.joints).all((-1, -2)).sum(1).tolist(),
         "ignored_people_max": int(track.ignored.max()) if T else 0,
         "contact_frames": len({c.frame for c in result.contacts}), "contacts": len(result.contacts),
+        "contact_evidence_frames": int(result.contact_evidence.sum()),
+        "contact_pairs": contact_pair_counts(result.contacts),
+        "language": dict(stream.language.counts) if stream.language is not None else None,
         "seam_jump_mm": round(seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames)), 2),
         "live_seam_jump_mm": round(seam_jump(joints, seams), 2),
         "seconds": {"perception": round(t_perception, 1), "fitting": round(t_fit, 1)},

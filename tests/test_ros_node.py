@@ -53,7 +53,7 @@ class BufferStream:
         self.added = 0
         self.fitted: list = []
 
-    def add(self, people, stamp, K):
+    def add(self, people, stamp, K, image=None):
         assert K.shape == (3, 3)
         self.frames = (self.frames + [(self.added, stamp, people, K.copy())])[-self.window:]
         self.added += 1

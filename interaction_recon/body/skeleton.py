@@ -96,3 +96,8 @@ def coarse_part_members(name: str) -> tuple[str, ...]:
     if bare in SIDED_PARTS or bare == "arm":
         return coarse_part_members(f"left {bare}") + coarse_part_members(f"right {bare}")
     raise KeyError(f"unknown body part {name!r}; known: {COARSE_PARTS + tuple(COARSE_GROUPS)}")
+
+
+def mirror_part(name: str) -> str:
+    """The coarse part's left/right twin ("left hand" -> "right hand"; central parts unchanged)."""
+    return name.replace("left", "@").replace("right", "left").replace("@", "right")

@@ -56,7 +56,8 @@ SUITES = {
 
 # Metrics shown in the Markdown table and plots, in this order.
 HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "accel_error", "penetration_mean", "penetration_max",
-            "contact_distance_error", "contact_f1", "depth_order_accuracy", "seam_jump_mm", "live_seam_jump_mm", "reprojection_error",
+            "contact_distance_error", "contact_distance_median", "contact_f1", "contact_precision", "contact_recall",
+            "contact_false_frames", "depth_order_accuracy", "seam_jump_mm", "live_seam_jump_mm", "reprojection_error",
             "identity_swaps")
 
 

@@ -284,6 +284,15 @@ def contact_prf(pred_pairs: Iterable[tuple[int, Hashable, Hashable]],
     return precision, recall, f1
 
 
+def false_contact_frames(pred_pairs, gt_pairs, frames: int) -> float:
+    """Share of the frames without a ground-truth contact in which any contact is predicted
+    (NaN when every frame has one). Pairs: (frame, part a, part b) triples; frames: T."""
+    touching = {int(t) for t, _, _ in gt_pairs}
+    free = [t for t in range(frames) if t not in touching]
+    said = {int(t) for t, _, _ in pred_pairs}
+    return float(np.mean([t in said for t in free])) if free else float("nan")
+
+
 def penetration_depth_stats(depths) -> tuple[float, float]:
     """Penetration depth (mm): ``(mean, max)``.
 
@@ -350,9 +359,10 @@ def score_sequence(pred: dict, gt: dict) -> dict:
     - ``joints2d`` (gt): ``[2, T, 24, 2]`` px; ``joints2d_conf`` (gt, optional): ``[2, T, 24]``.
     - ``boxes`` (gt): ``[2, T, 4]`` xyxy px -> ``depth_order_accuracy`` (root depths).
     - ``contact_pairs`` (gt): ``[N, 3]`` (frame, joint of person 0, joint of person 1)
-      -> ``contact_distance_error`` and ``pcc@<t>mm`` for t in PCC_THRESHOLDS_M.
+      -> ``contact_distance_error`` (mean), ``contact_distance_median`` and ``pcc@<t>mm``
+      for t in PCC_THRESHOLDS_M.
     - ``contact_parts`` (both): (frame, part of person 0, part of person 1) triples ->
-      ``contact_precision``, ``contact_recall``, ``contact_f1``.
+      ``contact_precision``, ``contact_recall``, ``contact_f1``, ``contact_false_frames``.
     - ``penetration`` (pred): ``[2, T, V]`` m vertex depths -> ``penetration_mean``,
       ``penetration_max``.
 
@@ -393,13 +403,16 @@ def score_sequence(pred: dict, gt: dict) -> dict:
             put("pck", pck(project(pred_joints, K), gt["joints2d"], gt["boxes"]))
     if "contact_pairs" in gt:
         put("contact_distance_error", contact_distance_error(pred_joints, gt_joints, gt["contact_pairs"]))
+        err = np.abs(contact_distances(pred_joints, gt["contact_pairs"]) - contact_distances(gt_joints, gt["contact_pairs"]))
+        out["contact_distance_median"] = float(1000 * np.median(err[np.isfinite(err)])) if np.isfinite(err).any() else float("nan")
         curve = pcc_curve(contact_distances(pred_joints, gt["contact_pairs"]), PCC_THRESHOLDS_M)
         for t, share in zip(PCC_THRESHOLDS_M, curve):
             out[f"pcc@{round(1000 * t)}mm"] = float(share)
     if "contact_parts" in pred and "contact_parts" in gt:
         parts = [(t, a, b) if perm == (0, 1) else (t, b, a) for t, a, b in pred["contact_parts"]]
         precision, recall, f1 = contact_prf(parts, gt["contact_parts"])
-        out.update(contact_precision=precision, contact_recall=recall, contact_f1=f1)
+        out.update(contact_precision=precision, contact_recall=recall, contact_f1=f1,
+                   contact_false_frames=false_contact_frames(parts, gt["contact_parts"], gt_joints.shape[1]))
     if "penetration" in pred:
         out["penetration_mean"], out["penetration_max"] = penetration_depth_stats(pred["penetration"])
     return out

@@ -44,6 +44,7 @@ METHODS: dict[str, dict] = {
     "long-alone": {"fitting.iterations_alone": 40},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
+    "no-contact-map": {"fitting.contact.source": "none"},
 }
 
 
@@ -55,6 +56,22 @@ _FROM_BLAZEPOSE = {"left_hip": ("left_hip",), "right_hip": ("right_hip",), "left
                    "left_elbow": ("left_elbow",), "right_elbow": ("right_elbow",), "left_wrist": ("left_wrist",),
                    "right_wrist": ("right_wrist",), "neck": ("left_shoulder", "right_shoulder"), "head": ("nose",),
                    "pelvis": ("left_hip", "right_hip")}
+
+
+# the coarse part (body.skeleton.COARSE_PARTS, without side) a scripted contact joint touches with
+_JOINT_PART = {"wrist": "hand", "hand": "hand", "elbow": "elbow", "shoulder": "shoulder", "collar": "shoulder",
+               "knee": "knee", "ankle": "foot", "foot": "foot", "hip": "thigh"}
+_CENTRAL_PART = {"head": "head", "neck": "neck", "spine3": "chest", "spine2": "chest", "spine1": "stomach", "pelvis": "waist"}
+
+
+def joint_part(joint: str) -> str:
+    """The coarse part of a scripted contact joint ("right_wrist" -> "right hand")."""
+    if joint in _CENTRAL_PART:
+        return _CENTRAL_PART[joint]
+    side, _, name = joint.partition("_")
+    if side not in ("left", "right") or name not in _JOINT_PART:
+        raise ValueError(f"no coarse part for contact joint {joint!r}")
+    return f"{side} {_JOINT_PART[name]}"
 
 
 @dataclass
@@ -90,9 +107,11 @@ def load_scene(root: Path) -> ValidationScene:
     pad = BOX_MARGIN * (hi[..., 1:] - lo[..., 1:])
     boxes = np.concatenate([lo - pad, hi + pad], -1)
     frames = np.flatnonzero(raw["contact"])
-    pairs = [(t, SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)) for a, b in meta.get("contact_parts", []) for t in frames]
+    scripted = meta.get("contact_parts", [])
+    pairs = [(t, SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)) for a, b in scripted for t in frames]
+    parts = [(int(t), joint_part(a), joint_part(b)) for a, b in scripted for t in frames]
     gt = {"joints": raw["joints_cam"].astype(np.float64), "joints2d": j2d, "boxes": boxes, "K": raw["K"],
-          "contact_pairs": np.array(pairs, np.int64).reshape(-1, 3), "R": raw["R"], "C": raw["C"]}
+          "contact_pairs": np.array(pairs, np.int64).reshape(-1, 3), "contact_parts": parts, "R": raw["R"], "C": raw["C"]}
     return ValidationScene(root.name, root, gt, meta)
 
 
@@ -165,15 +184,17 @@ def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) ->
                                   world=track.world)
     if keep is not None:
         result.save(keep)
-    pred = {"joints": result.joints, "penetration": penetration_depths(result), "K": result.K}
-    gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
+    pred = {"joints": result.joints, "penetration": penetration_depths(result), "K": result.K,
+            "contact_parts": [(c.frame, c.part_a, c.part_b) for c in result.contacts]}
+    gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs", "contact_parts")}
     row = metrics.score_sequence(pred, gt)
     known = np.isfinite(result.joints).all((-1, -2))
     row["published_share"] = float(known.mean())
     return row
 
 
-HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "depth_order_accuracy",
+HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_distance_median",
+            "contact_f1", "contact_precision", "contact_recall", "contact_false_frames", "depth_order_accuracy",
             "identity_swaps", "accel_error", "penetration_mean", "published_share")
 
 

@@ -1,10 +1,10 @@
 """Contacts between the two people: which body parts touch, estimated from the current fit.
 
-During fitting (:func:`estimate`): a part pair is taken to be in contact in a frame when its
-closest vertices are within ``threshold`` in 3D and the two people's 2D keypoint boxes
-overlap in that frame (image evidence that they touch at all). External contact maps (e.g.
-from a vision-language model, Ask-Pose-Unite style) join the same list. For output
-(:func:`report`): every part pair closer than a report threshold, with its 3D point.
+During fitting (:func:`estimate`): the part pairs the contact evidence
+(:mod:`interaction_recon.contact`) gives, weighted by their probability, and, with
+``fitting.contact_from_fit``, also those whose closest vertices are within ``threshold`` in
+the current fit where the two people's 2D keypoint boxes overlap. For output
+(:func:`report`): the evidence's contacts placed on the fitted bodies.
 """
 from __future__ import annotations
 
@@ -82,26 +82,22 @@ def estimate(out: BodyOutput, part_index: Tensor, touching: Tensor, weight: Tens
     return pairs
 
 
-def report(out: BodyOutput, part_index: Tensor, frames: np.ndarray, confidence: np.ndarray, threshold: float,
-           per_frame: int = 4) -> list[Contact]:
-    """Touching part pairs per frame (closest first, at most ``per_frame``).
-
-    frames [T] absolute indices; confidence [2, T] of the people.
-    """
-    dist, idx, va = nearest(out, threshold)
+def report(out: BodyOutput, part_index: Tensor, frames: np.ndarray, evidence, published: np.ndarray) -> list[Contact]:
+    """The evidence's contacts (:class:`interaction_recon.contact.evidence.Evidence`) in the
+    frames where both people are ``published`` [T], each placed on the fit: the midpoint of
+    the closest collision vertices of the two parts and their distance. The confidence is the
+    evidence's probability in that frame. frames [T] absolute indices."""
     verts = out.collision_vertices.detach()
     contacts = []
-    for t in torch.nonzero((dist < threshold).any(-1))[:, 0].tolist():
-        best: dict[tuple[int, int], tuple[float, int, int]] = {}
-        for i in torch.nonzero(dist[t] < threshold)[:, 0].tolist():
-            a_v, b_v = int(va[i]), int(idx[t, i])
-            key = (int(part_index[a_v]), int(part_index[b_v]))
-            d = float(dist[t, i])
-            if key not in best or d < best[key][0]:
-                best[key] = (d, a_v, b_v)
-        for (a, b), (d, a_v, b_v) in sorted(best.items(), key=lambda kv: kv[1][0])[:per_frame]:
-            point = 0.5 * (verts[0, t, a_v] + verts[1, t, b_v])
-            conf = float(min(confidence[0, t], confidence[1, t]) * (1.0 - 0.5 * d / threshold))
-            contacts.append(Contact(int(frames[t]), skeleton.COARSE_PARTS[a], skeleton.COARSE_PARTS[b],
-                                    [round(float(x), 4) for x in point], round(d, 4), round(conf, 3)))
+    for t, part_a, part_b, prob in evidence.pairs():
+        if not published[t]:
+            continue
+        va = torch.nonzero(part_index == skeleton.COARSE_PARTS.index(part_a))[:, 0]
+        vb = torch.nonzero(part_index == skeleton.COARSE_PARTS.index(part_b))[:, 0]
+        d = torch.cdist(verts[0, t, va], verts[1, t, vb])
+        i = int(d.argmin())
+        ia, ib = divmod(i, len(vb))
+        point = 0.5 * (verts[0, t, va[ia]] + verts[1, t, vb[ib]])
+        contacts.append(Contact(int(frames[t]), part_a, part_b, [round(float(x), 4) for x in point],
+                                round(float(d.flatten()[i]), 4), round(prob, 3)))
     return contacts

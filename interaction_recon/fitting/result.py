@@ -43,6 +43,8 @@ class Reconstruction:
     track_ids:     [2] int64 the tracker's ids of the two slots (-1 = never seen).
     K:             [3, 3] float64 intrinsics used.
     contacts:      per-frame contacts (any order).
+    contact_evidence: [T] bool, contact evidence was available in that frame (both people
+                   placed, or an external source answered); without it, no contact is no news.
     """
 
     frames: np.ndarray
@@ -58,6 +60,11 @@ class Reconstruction:
     fps: float
     body_model: str
     contacts: list[Contact] = field(default_factory=list)
+    contact_evidence: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.contact_evidence is None:
+            self.contact_evidence = np.zeros(len(self.frames), bool)
 
     @property
     def num_frames(self) -> int:
@@ -77,7 +84,7 @@ class Reconstruction:
             body_pose=self.body_pose[:, index], transl=self.transl[:, index], shape=self.shape,
             joints=self.joints[:, index], confidence=self.confidence[:, index], track_ids=self.track_ids,
             K=self.K, fps=self.fps, body_model=self.body_model,
-            contacts=[c for c in self.contacts if c.frame in keep])
+            contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index])
 
     def contacts_at(self, frame: int) -> list[Contact]:
         return [c for c in self.contacts if c.frame == frame]
@@ -97,7 +104,8 @@ class Reconstruction:
             contact_parts=np.array([[x.part_a, x.part_b] for x in c], dtype=np.str_).reshape(-1, 2),
             contact_points=np.array([x.point for x in c], dtype=np.float32).reshape(-1, 3),
             contact_distance=np.array([x.distance for x in c], dtype=np.float32),
-            contact_confidence=np.array([x.confidence for x in c], dtype=np.float32))
+            contact_confidence=np.array([x.confidence for x in c], dtype=np.float32),
+            contact_evidence=self.contact_evidence.astype(bool))
         summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
                    "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
                    "mean_confidence": self.confidence.mean(1).round(3).tolist(),
@@ -115,4 +123,5 @@ class Reconstruction:
         return cls(frames=z["frames"], stamps=z["stamps"], global_orient=z["global_orient"],
                    body_pose=z["body_pose"], transl=z["transl"], shape=z["shape"], joints=z["joints"],
                    confidence=z["confidence"], track_ids=z["track_ids"], K=z["K"], fps=float(z["fps"]),
-                   body_model=str(z["body_model"]), contacts=contacts)
+                   body_model=str(z["body_model"]), contacts=contacts,
+                   contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None)

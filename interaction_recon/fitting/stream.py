@@ -35,18 +35,27 @@ class WindowStream:
         self._buffer: deque = deque(maxlen=self.config.fitting.window)
         self._since_job = 0
         self._jobs = 0
+        lang = self.config.fitting.contact.language
+        self.language = None  # the vision-language contact source, when configured
+        self.wait_for_language = False  # offline: a window waits (up to the timeout) for its key frames' answers
+        if lang.url:
+            from interaction_recon.contact.language import LanguageSource
+
+            every = max(1, self.config.fitting.stride // max(1, lang.frames_per_window))
+            self.language = LanguageSource(lang, every, self.config.fitting.min_confidence)
 
     def reset(self) -> None:
         """Forget the buffer and the warm start (e.g. after a long gap in the stream)."""
         self._buffer.clear()
         self.previous, self._since_job, self._jobs = None, 0, 0
 
-    def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> WindowJob | None:
+    def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None,
+            image: np.ndarray | None = None) -> WindowJob | None:
         """Buffer one frame's observations; a :class:`WindowJob` when one is due.
 
         people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]``, ``track_ids [2]``
         and optionally ``world [2, 33, 3]`` (a perception ``PeopleFrame``); frame: absolute index
-        (default ``people.index``).
+        (default ``people.index``); image [H, W, 3] RGB: offered to the language source, if any.
         """
         kp = np.asarray(people.keypoints, dtype=np.float32)
         conf = np.asarray(people.confidence, dtype=np.float32)
@@ -56,6 +65,8 @@ class WindowStream:
         world = getattr(people, "world", None)
         world = None if world is None else np.asarray(world, dtype=np.float32)
         self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world))
+        if self.language is not None and image is not None:
+            self.language.offer(frame, image, kp, conf)
         self._since_job += 1
         cfg = self.config.fitting
         if len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
@@ -76,8 +87,10 @@ class WindowStream:
         world = None
         if any(w is not None for w in worlds):
             world = np.stack([np.full((2, 33, 3), np.nan, np.float32) if w is None else w for w in worlds], 1)
-        return WindowJob(np.array(frames, dtype=np.int64), np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
-                         self.layout, latest, Ks[-1], fps=self._fps(stamps), world=world)
+        frames = np.array(frames, dtype=np.int64)
+        told = [] if self.language is None else self.language.answers(frames, wait=self.wait_for_language)
+        return WindowJob(frames, np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
+                         self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told, world=world)
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -103,18 +116,18 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
     out = {k: np.full((2, len(frames)) + getattr(last, k).shape[2:], np.nan, np.float32)
            for k in ("global_orient", "body_pose", "transl", "joints")}
     confidence = np.zeros((2, len(frames)), np.float32)
-    stamps = np.zeros(len(frames))
+    stamps, evidence = np.zeros(len(frames)), np.zeros(len(frames), bool)
     owner = {}
     for i, r in enumerate(results):
         pos = np.searchsorted(frames, r.frames)
         for k, values in out.items():
             values[:, pos] = getattr(r, k)
-        confidence[:, pos], stamps[pos] = r.confidence, r.stamps
+        confidence[:, pos], stamps[pos], evidence[pos] = r.confidence, r.stamps, r.contact_evidence
         owner.update({int(f): i for f in r.frames})
     contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
     return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
                           track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
-                          contacts=contacts, **out)
+                          contacts=contacts, contact_evidence=evidence, **out)
 
 
 def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:
@@ -153,15 +166,17 @@ def seam_jump(joints: np.ndarray, seams: list[int], around: int = 3) -> float:
 def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, config: Config | None = None,
                       stamps: np.ndarray | None = None, track_ids: np.ndarray | None = None,
                       layout: str = "blazepose33", stream: WindowStream | None = None,
-                      progress=None, world: np.ndarray | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
+                      progress=None, world: np.ndarray | None = None,
+                      images=None) -> tuple[Reconstruction, list[Reconstruction]]:
     """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
 
     keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; world [2, T, 33, 3] m or None
     (the keypoint model's 3D landmarks); progress: called with the number of frames each
-    window added.
+    window added; images: frame index -> RGB [H, W, 3], for the language source (if configured).
     """
     config = config or Config()
     stream = stream or WindowStream(config, layout=layout)
+    stream.wait_for_language = True
     T = keypoints.shape[1]
     if T < MIN_FRAMES:
         raise ValueError(f"need at least {MIN_FRAMES} frames to reconstruct, got {T}")
@@ -178,7 +193,7 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
     for t in range(T):
         job = stream.add(SimpleNamespace(index=t, keypoints=keypoints[:, t], confidence=confidence[:, t],
                                          track_ids=ids, world=None if world is None else world[:, t]),
-                         stamps[t], K)
+                         stamps[t], K, image=images(t) if images is not None and stream.language is not None else None)
         if job is not None:
             fit(job)
     job = stream.flush()

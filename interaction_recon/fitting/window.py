@@ -24,6 +24,7 @@ from scipy.ndimage import uniform_filter1d
 from interaction_recon.body.collision import BodyCollider
 from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
+from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
 from interaction_recon.fitting import losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
@@ -89,6 +90,7 @@ class WindowFitter:
         self.body = body
         self.config = config or FittingConfig()
         self.collider = collider or BodyCollider(body)
+        self.contacts = ContactEstimator(self.config.contact)
         self.prior = None
         self._prior_weights = None  # closeapp: the fine-tuned network of the last window
         if self.config.prior not in ("none", "regulariser", "closeapp"):
@@ -207,10 +209,8 @@ class WindowFitter:
         touching = torch.as_tensor(contact_est.boxes_touch(job.keypoints, conf_np, cfg.min_confidence), device=K.device)
         frame_conf = self._frame_confidence(conf_np, seen)  # [2, T]
         weight = torch.as_tensor(frame_conf.min(0), dtype=torch.float32, device=K.device)
-        external = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
-                    if (job.frames == f).any()]
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
-                       K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight, external,
+                       K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
                        self._bone_targets(job, conf_np, K_np))
         if not warm:
             state.follow_landmarks(cfg.iterations_pose3d)
@@ -224,13 +224,29 @@ class WindowFitter:
                 if cfg.weights.evidence:
                     state.hold_evidence()
             self._attach_prior(state, job, K)
+            evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
             self._attach_prior(state, job, K)
+            evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
-        return self._result(job, state.params(), frame_conf, seen)
+        return self._result(job, state.params(), frame_conf, seen, evidence)
+
+    def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: _State) -> Evidence:
+        """The window's contact evidence (:mod:`interaction_recon.contact`) from the keypoints and
+        the state's current fit (each person's own, before the terms that relate the two), with
+        the job's external contacts; handed to the state as the pairs the contact term pulls."""
+        told = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
+                if (job.frames == f).any()]
+        points = None
+        if job.layout == "blazepose33":
+            with torch.no_grad():
+                points = self.body(state.params(), collision=False).blazepose33.cpu().numpy()
+        evidence = self.contacts.window(job.keypoints, conf_np, points, seen.all(0), told, self.config.min_confidence)
+        state.external = [(t - state.lo, a, b, p) for t, a, b, p in evidence.pairs() if t >= state.lo]
+        return evidence
 
     def _bone_targets(self, job: WindowJob, conf_np: np.ndarray, K_np: np.ndarray):
         """(unit bone directions [2, T, B, 3], weights [2, T, B]) from the job's 3D landmarks
@@ -282,8 +298,10 @@ class WindowFitter:
         state.rebase(params)
         state.depth = state.depth * factors[:, None]
 
-    def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray) -> Reconstruction:
-        """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames."""
+    def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray,
+                evidence: Evidence) -> Reconstruction:
+        """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames; the
+        window's contact evidence (its contacts are reported where both people are published)."""
         with torch.no_grad():
             out = self.body(params)
         confidence = frame_conf * unseen_factor(seen, job.stamps, self.config.max_unseen)
@@ -291,16 +309,14 @@ class WindowFitter:
         known = confidence > 0  # [2, T]: frames published for each person
         joints[~known] = np.nan
         confidence[~known] = 0.0
-        found = []
-        if known.all(0).any():
-            found = [c for c in contact_est.report(out, self.body.collision_coarse_parts, job.frames, confidence,
-                                                   self.config.contact_report) if c.confidence > 0]
+        found = contact_est.report(out, self.body.collision_coarse_parts, job.frames, evidence, known.all(0))
         p = params.map(lambda t: t.detach().cpu().numpy())
         return Reconstruction(
             frames=job.frames.astype(np.int64), stamps=job.stamps.astype(np.float64), global_orient=p.global_orient,
             body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
             confidence=confidence.astype(np.float32), track_ids=np.asarray(job.track_ids, dtype=np.int64),
-            K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found)
+            K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found,
+            contact_evidence=evidence.available & known.all(0))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:
@@ -325,7 +341,7 @@ class _State:
     """The variables of one window's optimisation and its loss."""
 
     def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
-                 seen, K, prev_joints, overlap, touching, weight, external, bones=None):
+                 seen, K, prev_joints, overlap, touching, weight, bones=None):
         self.f, self.job, self.first = fitter, job, first
         # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
         # across the boundary); older frozen frames cannot change and are not posed.
@@ -333,7 +349,7 @@ class _State:
         self.kp, self.conf, self.scale, self.depth, self.seen = (a[:, lo:] for a in (kp, conf, scale, depth, seen))
         self.K, self.overlap, self.touching, self.weight = K, overlap[lo:], touching[lo:], weight[lo:]
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
-        self.external = [(t - lo, a, b, c) for t, a, b, c in external if t >= lo]
+        self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
         self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
         self.fixed = start.map(lambda t: t[:, :first].detach())
         # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])

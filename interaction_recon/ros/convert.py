@@ -53,16 +53,17 @@ def select(result, pos: int = -1, min_confidence: float = 0.1, id_prefix: str = 
     return Selection(pos=pos, slots=slots, ids={p: body_id(result.track_ids[p], id_prefix) for p in slots})
 
 
-def window_contacts(result, sel: Selection, contact_frames: int) -> list:
+def window_contacts(result, sel: Selection, contact_frames: int, min_probability: float = 0.0) -> list:
     """The contacts of the newest ``contact_frames`` frames up to ``sel.pos`` between published
-    people, one per (part_a, part_b) pair: the most confident, ties to the newest."""
+    people with a probability of at least ``min_probability``, one per (part_a, part_b) pair:
+    the most confident, ties to the newest."""
     if len(sel.slots) < 2:
         return []
     first = max(0, sel.pos - max(1, contact_frames) + 1)
     frames = set(result.frames[first:sel.pos + 1].tolist())
     best = {}
     for c in result.contacts:
-        if c.frame not in frames:
+        if c.frame not in frames or c.confidence < min_probability:
             continue
         key = (c.part_a, c.part_b)
         old = best.get(key)
@@ -72,7 +73,7 @@ def window_contacts(result, sel: Selection, contact_frames: int) -> list:
 
 
 def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float = 0.1,
-                   id_prefix: str = "p", contact_frames: int = 32):
+                   id_prefix: str = "p", contact_frames: int = 32, contact_min_probability: float = 0.0):
     """Build the Humans message of frame ``pos`` of ``result``; returns (msg, Selection)."""
     from geometry_msgs.msg import Point
     from interaction_recon_msgs.msg import Contact, Human, Humans
@@ -83,6 +84,7 @@ def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float =
     msg.header.stamp = to_time(result.stamps[sel.pos])
     msg.window_start = to_time(result.stamps[0])
     msg.window_end = to_time(result.stamps[-1])
+    msg.contact_evidence = bool(result.contact_evidence[sel.pos])
     for p in sel.slots:
         h = Human()
         h.track_id = sel.ids[p]
@@ -98,7 +100,7 @@ def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float =
         h.joint_confidence = np.full(len(joints), conf, dtype=np.float32)
         h.confidence = conf
         msg.humans.append(h)
-    for c in window_contacts(result, sel, contact_frames):
+    for c in window_contacts(result, sel, contact_frames, contact_min_probability):
         x, y, z = (float(v) for v in c.point)
         msg.contacts.append(Contact(part_a=c.part_a, part_b=c.part_b, track_id_a=sel.ids[0], track_id_b=sel.ids[1],
                                     point=Point(x=x, y=y, z=z), distance=float(c.distance),

@@ -126,7 +126,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         halt_spinner()
         counts = recorder.close()
         executor.shutdown()
-        summary = _summary(scene, n, received, snapshot, result, counts, out_dir, replay_s, t_clip, rate)
+        summary = _summary(scene, n, received, snapshot, result, counts, out_dir, replay_s, t_clip, rate, stamps)
         if result is not None:
             _picture(out_dir / "bodies.png", node, result, scene)
             summary["picture"] = str(out_dir / "bodies.png")
@@ -176,7 +176,27 @@ def accuracy(result, scene) -> dict:
             "person_order": list(perm)}
 
 
-def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip, rate) -> dict:
+def contact_scores(received, stamps: dict[int, float], scene, n: int, person_order) -> dict:
+    """The contacts published on /humans against the clip's true ones (frame x part pair with
+    sides, METRICS.md's precision / recall / F1, and the share of no-contact frames with any
+    contact), each message placed at its frame by its stamp; person_order: accuracy()'s."""
+    from interaction_recon.eval import metrics
+
+    frame_of = {round(s, 6): i for i, s in stamps.items()}
+    said = []
+    for m in received:
+        t = frame_of.get(round(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, 6))
+        if t is not None:
+            said += [(t, c.part_a, c.part_b) if list(person_order) == [0, 1] else (t, c.part_b, c.part_a)
+                     for c in m.contacts]
+    truth = [(int(f), a, b) for f, a, b in scene.meta.get("contact_parts", []) if int(f) < n]
+    precision, recall, f1 = metrics.contact_prf(said, truth)
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "false_frames": metrics.false_contact_frames(said, truth, n),
+            "evidence_messages": sum(bool(m.contact_evidence) for m in received)}
+
+
+def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip, rate, stamps) -> dict:
     people = [len(m.humans) for m in received]
     contacts: dict[str, int] = {}
     for m in received:
@@ -202,6 +222,7 @@ def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip
     }
     if result is not None:
         summary["accuracy"] = accuracy(result, scene)
+        summary["contact_scores"] = contact_scores(received, stamps, scene, n, summary["accuracy"]["person_order"])
     return summary
 
 

@@ -191,7 +191,8 @@ class InteractionReconNode(Node):
         contact_frames = rc.contact_frames or (1 if rc.publish_frames == "new" else stride)
         for pos in self.new_positions(result):
             msg, sel = convert.humans_message(result, frame_id, pos=pos, min_confidence=rc.min_confidence,
-                                              id_prefix=rc.id_prefix, contact_frames=contact_frames)
+                                              id_prefix=rc.id_prefix, contact_frames=contact_frames,
+                                              contact_min_probability=rc.contact_min_probability)
             self.pub_humans.publish(msg)
         self._last_frame = int(result.frames[-1])
         array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime)
@@ -254,6 +255,9 @@ class InteractionReconNode(Node):
         snap["queues"] = self.pipeline.queue_sizes()
         snap["queue_limits"] = {"intake": self.pipeline.intake_size, "fit": self.pipeline.fit_size}
         snap["rss_mb"] = rss_mb()
+        language = getattr(self.pipeline.stream, "language", None)
+        if language is not None:
+            snap["language"] = dict(language.counts)
         return snap
 
     def _publish_diagnostics(self) -> None:
@@ -280,7 +284,8 @@ class InteractionReconNode(Node):
                   "queue_intake": snap["queues"]["intake"], "queue_fit": snap["queues"]["fit"],
                   **{f"count_{k}": v for k, v in snap["counts"].items()},
                   **{f"drop_{k}": v for k, v in snap["drops"].items()},
-                  **{f"drop_detail_{k}": v for k, v in snap["drop_details"].items()}}
+                  **{f"drop_detail_{k}": v for k, v in snap["drop_details"].items()},
+                  **{f"language_{k}": v for k, v in snap.get("language", {}).items()}}
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         diag = DiagnosticArray(status=[status])
         diag.header.stamp = self.get_clock().now().to_msg()

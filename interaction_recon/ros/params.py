@@ -78,6 +78,7 @@ PARAMS: tuple[Param, ...] = (
           "oldest first) | last (the newest frame only)", choices=("new", "last")),
     Param("ros.contact_frames", 0, "contacts from the newest N frames up to a message's frame "
           "(0 = 1 for publish_frames new, stride for last)", (0, 1024)),
+    Param("ros.contact_min_probability", 0.5, "contacts below this probability are not published", (0.0, 1.0)),
     Param("ros.min_confidence", 0.1, "people below this confidence are not published", (0.0, 1.0)),
     Param("ros.publish_tf", True, "broadcast TF body_<id> frames", launch="publish_tf"),
     Param("ros.publish_bodies", True, "REP-155 per-body topics under /humans/bodies/"),

@@ -220,7 +220,7 @@ class Pipeline:
                     self.stats.add("people", int(np.asarray(present).sum()))
                 self.stats.count("frames_perceived")
                 self.stats.tick("perceived")
-                job = self.stream.add(people, frame.stamp, frame.K)
+                job = self.stream.add(people, frame.stamp, frame.K, image=frame.rgb)
             except Exception as err:  # noqa: BLE001 - a bad frame must not stop the node
                 self.stats.drop("perception_error", type(err).__name__)
                 self._log_error("perception", err)
