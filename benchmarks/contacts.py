@@ -51,7 +51,7 @@ def main() -> None:
         runs = {
             "features": lambda: frame_features(kp, conf, points, 0.2),
             "map_torch": lambda: ContactMap(net).probabilities(x),
-            "window_step": lambda: ContactEstimator(ContactConfig()).window(kp, conf, points, observed),
+            "window_step": lambda: ContactEstimator(ContactConfig(source="learned")).window(kp, conf, points, observed),
         }
         onnx_map = ContactMap(net, "onnx", Path(tmp) / "contacts.onnx", providers=["CPUExecutionProvider"])
         runs["map_onnx_cpu"] = lambda: onnx_map.probabilities(x)

@@ -37,6 +37,7 @@ EXPECTED = {
         ("builtin_interfaces/Time", "window_start"),
         ("builtin_interfaces/Time", "window_end"),
         ("Human[]", "humans"),
+        ("bool", "contact_evidence"),
         ("Contact[]", "contacts"),
     ],
 }
@@ -79,6 +80,7 @@ def _humans_message(Humans, Human, Contact, Point, Time):
     msg.header.stamp = Time(sec=12, nanosec=500)
     msg.window_start = Time(sec=11, nanosec=0)
     msg.window_end = Time(sec=13, nanosec=1000)
+    msg.contact_evidence = True
     for k, tid in enumerate(["person_a", "person_b"]):
         h = Human()
         h.track_id = tid
@@ -135,6 +137,7 @@ def test_humans_round_trip_through_rclpy():
     assert got.header.frame_id == "camera"
     assert (got.header.stamp.sec, got.header.stamp.nanosec) == (12, 500)
     assert (got.window_start.sec, got.window_end.sec, got.window_end.nanosec) == (11, 13, 1000)
+    assert got.contact_evidence is True
     assert [h.track_id for h in got.humans] == ["person_a", "person_b"]
     for k, h in enumerate(got.humans):
         assert h.body_model == "smpl"

@@ -57,6 +57,11 @@ def test_humans_message_field_by_field():
     assert (c.track_id_a, c.track_id_b) == ("p3", "p11")
     assert (c.point.x, c.point.y, c.point.z) == pytest.approx((0.1, 0.25, 3.0))
     assert c.distance == pytest.approx(0.002) and c.confidence == pytest.approx(0.9)
+    assert msg.contact_evidence is False  # the result says no evidence was available
+    r.contact_evidence[-1] = True
+    msg, _ = convert.humans_message(r, "cam", contact_frames=3, contact_min_probability=0.5)
+    assert msg.contact_evidence is True
+    assert [(c.part_a, c.part_b) for c in msg.contacts] == [("right hand", "right hand")]  # the 0.3 one held back
 
 
 def test_humans_message_leaves_out_untracked_unsure_and_nan_people_and_their_contacts():

@@ -40,15 +40,17 @@ def test_penetration_term_pushes_overlapping_bodies_apart(anny_body, anny_collid
 def _hand_gap(body, result) -> float:
     with torch.no_grad():
         lm = body(result.params()).blazepose33
-    r, left = BLAZEPOSE33.index("right_wrist"), BLAZEPOSE33.index("left_wrist")
-    return float((lm[0, :, r] - lm[1, :, left]).norm(dim=-1).mean())
+    left, r = BLAZEPOSE33.index("left_wrist"), BLAZEPOSE33.index("right_wrist")
+    return float((lm[0, :, left] - lm[1, :, r]).norm(dim=-1).mean())
 
 
 def test_contact_term_pulls_the_parts_judged_in_contact_together(anny_body, anny_collider):
     truth = facing_camera(anny_body, 4, x=(-0.3, 0.3))
     kp, conf = observe_params(anny_body, truth)
     job = job_of(kp, conf)
-    job.contacts = [(t, "right hand", "left hand", 1.0) for t in range(4)]  # e.g. from the contact estimator
+    # e.g. from the language source; side by side facing the camera, person 0's left hand is the
+    # one next to person 1's right (the other sides would be moved there by the chirality check)
+    job.contacts = [(t, "left hand", "right hand", 1.0) for t in range(4)]
     on = _hand_gap(anny_body, _fit(anny_body, anny_collider, job))
     off = _hand_gap(anny_body, _fit(anny_body, anny_collider, job, contact=0.0))
     assert on < off - 0.05

@@ -57,7 +57,8 @@ def test_tables_show_every_clip_and_the_mean():
               "scenes": [{"scene": "a", "mpjpe": 90.0}, {"scene": "b", "mpjpe": 110.0}]}
     table = validation.markdown_table(result)
     assert "| a | 90.0" in table and "| **mean** | 100.0" in table
-    assert "| default | 100.0" in validation.comparison_table([result])
+    assert "| default | before 453b9fc (no contact evidence) | 100.0" in validation.comparison_table([result])
+    assert "| default | abc1234 | 100.0" in validation.comparison_table([{**result, "commit": "abc1234"}])
 
 
 def test_results_of_a_method_with_dots_in_its_name_keep_their_name(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 
 from interaction_recon.eval import metrics
 from interaction_recon.fitting.camera import back_project
+from interaction_recon.paths import PROJECT_ROOT
 from interaction_recon.synth import dataset, observe
 from interaction_recon.synth.motions import INTERACTIONS
 
@@ -131,13 +133,15 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
     """Where the window optimiser's fit of a cached clip from these observations is kept:
     keyed by the observations, the method's ``key`` (mode, prior and its weights, settings)
-    and the code of the fitting, body and prior layers and the config (:func:`_code_stamp`), so a
+    and the code of the fitting, body, prior and contact layers, the shipped contact map and
+    the config (:func:`_code_stamp`), so a
     method that refines the motion-only fit (``two-person+appearance``) reuses the one
     ``two-person`` made. None for a clip in memory."""
     if scene.root is None:
         return None
     package = Path(__file__).resolve().parents[1]
-    code = _code_stamp(*(package / layer for layer in ("fitting", "body", "prior", "config.py")))
+    code = _code_stamp(*(package / layer for layer in ("fitting", "body", "prior", "contact", "config.py")),
+                       package / "contact" / "checkpoints" / "default.pt")
     digest = hashlib.sha256((code + key).encode())
     for a in arrays:
         digest.update(np.ascontiguousarray(a).tobytes())
@@ -260,6 +264,11 @@ METHODS = {
         scene, rng, True, settings={"camera_height": round(camera_height(scene), 3)}),
     "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
     "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
+    # the default with the learned contact map (fitting.contact.source: learned), pulled or only reported
+    "contact-map": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp",
+                                                        settings={"contact.source": "learned"}),
+    "contact-map-no-pull": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp", settings={"contact.source": "learned", "weights.contact": 0.0}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
     "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
@@ -294,6 +303,18 @@ def world_stamp() -> str:
     from interaction_recon.synth import world
 
     return _code_stamp(Path(world.__file__).parent)
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (short hash, "+" when the tree has changes), None outside git."""
+    import subprocess
+
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=PROJECT_ROOT, capture_output=True, text=True,  # noqa: E731
+                                        timeout=10, check=True).stdout.strip()
+        return run("rev-parse", "--short", "HEAD") + ("+" if run("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def _mean(values) -> float:
@@ -331,8 +352,8 @@ def run(suite: str, method: str, cache_root: Path, out_dir: Path = RESULTS_DIR, 
     kinds = sorted({r["kind"] for r in rows}, key=lambda k: SUITES[suite].kinds.index(k))
     per_kind = {k: {m: _mean(r.get(m) for r in rows if r["kind"] == k) for m in HEADLINE} for k in kinds}
     overall = {m: _mean(r.get(m) for r in rows) for m in HEADLINE}
-    result = {"suite": suite, "method": method, "seed": seed, "world": world_stamp()[:12], "scenes": rows,
-              "per_kind": per_kind, "overall": overall}
+    result = {"suite": suite, "method": method, "seed": seed, "world": world_stamp()[:12], "commit": git_commit(),
+              "load": os.getloadavg()[0], "scenes": rows, "per_kind": per_kind, "overall": overall}
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{suite}-{method}"  # method names may hold dots: no Path.with_suffix
     (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -44,7 +44,9 @@ METHODS: dict[str, dict] = {
     "long-alone": {"fitting.iterations_alone": 40},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
-    "no-contact-map": {"fitting.contact.source": "none"},
+    "contact-map": {"fitting.contact.source": "learned"},
+    "contact-map-no-pull": {"fitting.contact.source": "learned", "fitting.weights.contact": 0.0},
+    "contact-map-strict": {"fitting.contact.source": "learned", "fitting.contact.enter": 0.7, "fitting.contact.leave": 0.5},
 }
 
 
@@ -218,7 +220,10 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
     from interaction_recon.eval.bench import _mean
 
     overall = {m: _mean(r.get(m) for r in rows) for m in HEADLINE}
+    from interaction_recon.eval.bench import git_commit
+
     result = {"suite": "validation", "method": method, "overrides": METHODS.get(method, "the 3D landmarks, no fit"),
+              "commit": git_commit(),
               "scenes": rows,
               "overall": overall, "load": os.getloadavg()[0]}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -244,7 +249,8 @@ def comparison_table(results: list[dict]) -> str:
     """One row per method (means over the clips), for the README and the closing note."""
     from interaction_recon.eval.bench import format_value
 
-    lines = ["| method | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
+    lines = ["| method | code | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 2) + "|"]
     for r in results:
-        lines.append(f"| {r['method']} | " + " | ".join(format_value(r["overall"].get(m)) for m in HEADLINE) + " |")
+        code = r.get("commit") or "before 453b9fc (no contact evidence)"
+        lines.append(f"| {r['method']} | {code} | " + " | ".join(format_value(r["overall"].get(m)) for m in HEADLINE) + " |")
     return "\n".join(lines) + "\n"
