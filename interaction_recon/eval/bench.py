@@ -306,13 +306,15 @@ def world_stamp() -> str:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit (short hash, "+" when the tree has changes), None outside git."""
+    """The checkout's commit (short hash, "+" when tracked files other than the result files
+    have changes), None outside git."""
     import subprocess
 
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=PROJECT_ROOT, capture_output=True, text=True,  # noqa: E731
                                         timeout=10, check=True).stdout.strip()
-        return run("rev-parse", "--short", "HEAD") + ("+" if run("status", "--porcelain", "--untracked-files=no") else "")
+        changed = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results", ":!README.md")
+        return run("rev-parse", "--short", "HEAD") + ("+" if changed else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
