@@ -13,7 +13,9 @@ def add_parsers(sub) -> None:
     train.add_argument("--clips", action="append", default=[],
                        help="folder searched for clips (repeatable; default .cache/synth/contact-train)")
     train.add_argument("--out", default="out/contacts/contacts.pt", help="checkpoint (a .json record beside it)")
-    train.add_argument("--holdout-seeds", default="1000,1008", help="seeds never trained on (scored)")
+    train.add_argument("--no-perceived", action="store_true",
+                       help="leave out the clips rendered with images (.cache/synth/contact-real, real perception)")
+    train.add_argument("--holdout-seeds", default="1000,1008,2001", help="seeds never trained on (scored)")
     train.add_argument("--holdout-kinds", default="", help="interaction kinds never trained on (scored)")
     train.add_argument("--epochs", type=int, default=12)
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -36,6 +38,8 @@ def train_contacts(args) -> int:
                       holdout_kinds=_split(args.holdout_kinds), epochs=args.epochs, threads=args.threads, seed=args.seed)
     if args.clips:
         cfg.clips = tuple(args.clips)
+    if args.no_perceived:
+        cfg.perceived_clips = ()
     record = train(cfg)
     print(json.dumps({k: record[k] for k in ("train_frames", "heldout_frames", "seconds", "heldout")}, indent=1))
     return 0

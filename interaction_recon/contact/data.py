@@ -41,15 +41,33 @@ def labels(scene) -> np.ndarray:
     return y
 
 
-def examples(scene, rng: np.random.Generator, aug: Augment, mirror: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def perceived(scene) -> tuple[np.ndarray, np.ndarray]:
+    """The real perception pipeline's keypoints [2, T, 33, 2] and confidence [2, T, 33] on a
+    clip rendered with images (cached beside it), put in the ground truth's person order
+    frame by frame (the order with the smaller confidence-weighted distance to the true points)."""
+    from interaction_recon.eval.bench import _perceived
+
+    kp, conf = _perceived(scene)[:2]
+    truth = scene.gt["blazepose33_2d"]
+    err = lambda order: (conf[list(order)] * np.linalg.norm(np.nan_to_num(kp[list(order)]) - truth, axis=-1)).sum((0, 2))  # noqa: E731
+    swap = err((1, 0)) < err((0, 1))  # [T]
+    kp, conf = kp.copy(), conf.copy()
+    kp[:, swap], conf[:, swap] = kp[::-1][:, swap], conf[::-1][:, swap]
+    return kp, conf
+
+
+def examples(scene, rng: np.random.Generator, aug: Augment, mirror: bool,
+             observed: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One noisy look at every frame of ``scene``: features [T, F], labels [T, 25, 25] and
-    availability [T] (frames where both people could be placed)."""
+    availability [T] (frames where both people could be placed). ``observed``: the real
+    detector's (keypoints, confidence) of the clip (:func:`perceived`) instead of simulated
+    ones; person 1 is then never moved."""
     gt = scene.gt
     K = np.asarray(gt["K"], np.float64)
     pts = gt["blazepose33"].astype(np.float64).copy()  # [2, T, 33, 3] camera frame
     y = labels(scene)
     T = pts.shape[1]
-    shifted = rng.random(T) < aug.shift_share
+    shifted = rng.random(T) < (aug.shift_share if observed is None else 0.0)
     if shifted.any():
         direction = rng.normal(size=(T, 3)) * np.array([1.0, 0.1, 1.0])
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
@@ -67,6 +85,8 @@ def examples(scene, rng: np.random.Generator, aug: Augment, mirror: bool) -> tup
     drift = drift / np.maximum(np.abs(drift).max(1, keepdims=True), 1e-9) * np.array(aug.offset_noise)
     points = pts + drift + aug.joint_noise * rng.normal(size=pts.shape)
     kp, conf = obs.keypoints.astype(np.float64), obs.confidence.astype(np.float64)
+    if observed is not None:
+        kp, conf = np.nan_to_num(observed[0].astype(np.float64)), observed[1].astype(np.float64)
     if mirror:  # x -> -x in the camera, u -> 2 cx - u: the sides exchange
         points = points[:, :, _FLIP_POINTS] * np.array([-1.0, 1.0, 1.0])
         kp, conf = kp[:, :, _FLIP_POINTS], conf[:, :, _FLIP_POINTS]

@@ -1,7 +1,8 @@
 """Train the contact map: ``interaction-recon train-contacts --data .cache/synth/contact-train``.
 
 Examples come from synthetic clips (:mod:`interaction_recon.contact.data`), two noisy looks
-per clip (one mirrored). Clips of ``holdout_seeds`` (and of ``holdout_kinds``, when given) are
+per clip (one mirrored); clips rendered with images (``perceived_clips``) are seen through the
+real perception pipeline's keypoints instead of the simulated detector. Clips of ``holdout_seeds`` (and of ``holdout_kinds``, when given) are
 never trained on: the frame-level scores on them (part pair with sides; precision, recall,
 F1 at ``threshold``; the share of no-contact frames given any pair) are written beside the
 weights. Binary cross-entropy on every pair (positives weighted ``pos_weight``; the
@@ -25,8 +26,10 @@ from interaction_recon.contact.model import ContactMap, ContactNet, ContactNetCo
 @dataclass
 class TrainConfig:
     clips: tuple[str, ...] = (".cache/synth/contact-train",)  # folders searched for clips (meta.json + gt.npz)
+    # folders of clips rendered with images: their examples use the real detector's keypoints
+    perceived_clips: tuple[str, ...] = (".cache/synth/contact-real",)
     out: str = "out/contacts/contacts.pt"
-    holdout_seeds: tuple[int, ...] = (1000, 1008)
+    holdout_seeds: tuple[int, ...] = (1000, 1008, 2001)
     holdout_kinds: tuple[str, ...] = ()
     looks: int = 2  # noisy looks per clip (every second one mirrored)
     epochs: int = 20
@@ -46,11 +49,13 @@ def find_clips(roots) -> list[Path]:
 
 
 def _stack(scenes, rng, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Features [N, 25, 25, C] and labels [N, 25, 25] of the available frames of every look."""
+    """Features [N, 25, 25, C] and labels [N, 25, 25] of the available frames of every look
+    (clips rendered with images: the real detector's keypoints)."""
     xs, ys = [], []
     for scene in scenes:
+        observed = data.perceived(scene) if scene.meta.get("perceive") else None
         for look in range(cfg.looks):
-            x, y, ok = data.examples(scene, rng, cfg.augment, mirror=bool(look % 2))
+            x, y, ok = data.examples(scene, rng, cfg.augment, mirror=bool(look % 2), observed=observed)
             xs.append(x[ok])
             ys.append(y[ok])
     return np.concatenate(xs), np.concatenate(ys)
@@ -84,6 +89,9 @@ def train(cfg: TrainConfig, progress=print) -> dict:
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     scenes = [load_scene(p) for p in find_clips(cfg.clips)]
+    for p in find_clips(cfg.perceived_clips):
+        scenes.append(load_scene(p))
+        scenes[-1].meta["perceive"] = True
     held = lambda s: s.meta["seed"] in cfg.holdout_seeds or s.kind in cfg.holdout_kinds  # noqa: E731
     train_scenes, test_scenes = [s for s in scenes if not held(s)], [s for s in scenes if held(s)]
     if not train_scenes or not test_scenes:
@@ -91,6 +99,8 @@ def train(cfg: TrainConfig, progress=print) -> dict:
     t0 = time.perf_counter()
     x, y = _stack(train_scenes, rng, cfg)
     xt, yt = _stack(test_scenes, np.random.default_rng(cfg.seed + 1), cfg)
+    real = [s for s in test_scenes if s.meta.get("perceive")]  # held out with the real detector's keypoints
+    xr, yr = _stack(real, np.random.default_rng(cfg.seed + 2), cfg) if real else (None, None)
     net = ContactNet(cfg.net)
     X, A, B, Y = _pairs(x, y)
     missed = float(1 - Y.sum() / max(y.sum(), 1))  # positives outside the gate
@@ -119,9 +129,12 @@ def train(cfg: TrainConfig, progress=print) -> dict:
         probs = ContactMap(net).probabilities(xt)
         held_scores = scores(probs, yt > 0.5, cfg.threshold)
         history.append({"epoch": epoch, "loss": total / len(X), "positives_outside_gate": missed, **held_scores})
+        if real:
+            history[-1]["perceived"] = scores(ContactMap(net).probabilities(xr), yr, cfg.threshold)
         progress(json.dumps(history[-1]))
     record = {"train_clips": [s.name for s in train_scenes], "heldout_clips": [s.name for s in test_scenes],
-              "train_frames": int(len(x)), "train_pairs": int(len(X)), "heldout_frames": int(len(xt)), "seconds": round(time.perf_counter() - t0, 1),
+              "train_frames": int(len(x)), "train_pairs": int(len(X)), "heldout_frames": int(len(xt)),
+              "seconds": round(time.perf_counter() - t0, 1),
               "config": asdict(cfg), "heldout": history[-1], "history": history}
     save_model(net, cfg.out, {"record": {k: v for k, v in record.items() if k != "history"}})
     Path(cfg.out).with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
