@@ -37,13 +37,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Segment:
     """One contact: person 0's part ``a`` and person 1's part ``b`` (indices into COARSE_PARTS)
-    from window position ``start`` to ``end`` (exclusive), with its mean probability."""
+    from window position ``start`` to ``end`` (exclusive)."""
 
     a: int
     b: int
     start: int
     end: int
-    probability: float
 
 
 @dataclass
@@ -61,11 +60,6 @@ class Evidence:
         every frame of every segment."""
         return [(t, COARSE_PARTS[s.a], COARSE_PARTS[s.b], float(self.probs[t, s.a, s.b]))
                 for s in self.segments for t in range(s.start, s.end)]
-
-    def swapped(self) -> Evidence:
-        """The same evidence with the two people's order exchanged."""
-        return Evidence(self.probs.transpose(0, 2, 1).copy(), self.available,
-                        [Segment(s.b, s.a, s.start, s.end, s.probability) for s in self.segments], self.corrected)
 
 
 def external_map(external, T: int, spread: int) -> np.ndarray:
@@ -146,6 +140,8 @@ class ContactEstimator:
         T = keypoints.shape[1]
         probs = np.zeros((T, NUM_PARTS, NUM_PARTS), np.float32)
         available = np.zeros(T, bool)
+        if self.map is None and not external:
+            return Evidence(probs, available)  # no source: no evidence
         if self.map is not None and points3d is not None:
             x, available = frame_features(keypoints, confidence, points3d, min_confidence)
             available &= observed
@@ -160,5 +156,5 @@ class ContactEstimator:
         found = []
         for a, b in zip(*np.nonzero((probs >= cfg.enter).any(0))):
             for s, e in segments(probs[:, a, b], cfg.enter, cfg.leave, cfg.min_frames):
-                found.append(Segment(int(a), int(b), s, e, float(probs[s:e, a, b].mean())))
+                found.append(Segment(int(a), int(b), s, e))
         return Evidence(probs, available, found, moved)

@@ -169,6 +169,3 @@ class LanguageSource:
             if future.done():
                 out += [(frame, a, b, self.config.probability) for a, b in future.result()]
         return out
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)

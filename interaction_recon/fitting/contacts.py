@@ -89,15 +89,15 @@ def report(out: BodyOutput, part_index: Tensor, frames: np.ndarray, evidence, pu
     evidence's probability in that frame. frames [T] absolute indices."""
     verts = out.collision_vertices.detach()
     contacts = []
-    for t, part_a, part_b, prob in evidence.pairs():
-        if not published[t]:
+    for s in evidence.segments:
+        ts = torch.as_tensor([t for t in range(s.start, s.end) if published[t]], dtype=torch.long)
+        if len(ts) == 0:
             continue
-        va = torch.nonzero(part_index == skeleton.COARSE_PARTS.index(part_a))[:, 0]
-        vb = torch.nonzero(part_index == skeleton.COARSE_PARTS.index(part_b))[:, 0]
-        d = torch.cdist(verts[0, t, va], verts[1, t, vb])
-        i = int(d.argmin())
-        ia, ib = divmod(i, len(vb))
-        point = 0.5 * (verts[0, t, va[ia]] + verts[1, t, vb[ib]])
-        contacts.append(Contact(int(frames[t]), part_a, part_b, [round(float(x), 4) for x in point],
-                                round(float(d.flatten()[i]), 4), round(prob, 3)))
+        va, vb = torch.nonzero(part_index == s.a)[:, 0], torch.nonzero(part_index == s.b)[:, 0]
+        d, i = torch.cdist(verts[0][ts][:, va], verts[1][ts][:, vb]).flatten(1).min(1)  # [n] per frame
+        points = 0.5 * (verts[0][ts, va[i // len(vb)]] + verts[1][ts, vb[i % len(vb)]])  # [n, 3]
+        for t, dist, point in zip(ts.tolist(), d.tolist(), points.tolist()):
+            contacts.append(Contact(int(frames[t]), skeleton.COARSE_PARTS[s.a], skeleton.COARSE_PARTS[s.b],
+                                    [round(x, 4) for x in point], round(dist, 4),
+                                    round(float(evidence.probs[t, s.a, s.b]), 3)))
     return contacts
