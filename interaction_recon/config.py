@@ -53,6 +53,19 @@ class LanguageConfig:
 
 
 @dataclass
+class CausalConfig:
+    """The live per-frame estimate in front of the windows (interaction_recon/fitting/causal.py)."""
+
+    iterations: int = 4  # Adam steps per frame, warm-started from the previous frame (about 11 ms each on one core)
+    cold_iterations: int = 30  # steps on a frame where a person is new to its slot
+    learning_rate: float = 0.03  # rad (orientation, pose) and m (translation) per step
+    temporal: float = 20.0  # weight of the squared joint distance (m) to the constant-velocity prediction
+    velocity_gain: float = 0.5  # share of the newest pelvis displacement in the velocity estimate (0..1)
+    max_gap: float = 0.5  # s: a person unseen longer starts again from its own frame; longer time steps are clipped
+    history: int = 512  # frames whose published pelvis is kept to re-anchor on refined windows
+
+
+@dataclass
 class ContactConfig:
     """Contact evidence (interaction_recon/contact): the learned contact map from both people's
     2D keypoints and 3D landmarks, fused with the language source, cleaned and given a start and an end."""
@@ -106,6 +119,7 @@ class FittingConfig:
     prior_lr: float = 2.0e-5  # closeapp: learning rate of the fine-tuned network
     weights: LossWeights = field(default_factory=LossWeights)
     contact: ContactConfig = field(default_factory=ContactConfig)
+    causal: CausalConfig = field(default_factory=CausalConfig)
 
 
 @dataclass
@@ -116,10 +130,12 @@ class RosConfig:
     image_topic: str = "/camera/image_raw"  # sensor_msgs/Image input
     compressed_topic: str = ""  # sensor_msgs/CompressedImage input ("" = none)
     camera_info_topic: str = "/camera/camera_info"
-    humans_topic: str = "/humans"
+    humans_topic: str = "/humans"  # the causal per-frame estimate, one message per image
+    humans_refined_topic: str = "/humans/refined"  # window reconstructions, one message per newly covered frame
     markers_topic: str = "/humans/markers"
     diagnostics_topic: str = "/diagnostics"
-    input_qos_depth: int = 5  # SensorDataQoS (best effort) history depth of the inputs
+    input_reliability: str = "reliable"  # image / camera-info subscriptions: reliable | best_effort
+    input_qos_depth: int = 5  # history depth of the image / camera-info subscriptions (messages)
     output_qos_depth: int = 10  # reliable history depth of the outputs
     frame_id: str = ""  # frame of the outputs ("" = the image header's frame_id)
     default_frame_id: str = "camera_optical_frame"  # when the image header has none
@@ -128,10 +144,13 @@ class RosConfig:
     camera_info_timeout: float = 2.0  # seconds without CameraInfo before default intrinsics
     default_fov_deg: float = 60.0  # horizontal FOV of the default intrinsics
     intake_queue: int = 8  # frames waiting for perception; the oldest is dropped when full
+    estimate_queue: int = 2  # perceived frames waiting for the per-frame estimate; the oldest is dropped when full
+    refine_process: bool = True  # window fits in a child process (no interpreter lock shared with the live path)
+    refine_nice: int = 10  # that process's CPU priority below the node's (0-19: higher yields more)
     fit_queue: int = 4  # windows waiting for reconstruction (the newest warm-startable is fitted, older skipped)
     mesh_every: int = 4  # mesh markers every N published windows (0 = never)
     mesh_resolution: str = "collision"  # collision (decimated, ~1.2k vertices) | full
-    publish_frames: str = "new"  # /humans per window: new (each newly covered frame) | last (the newest only)
+    publish_frames: str = "new"  # /humans/refined per window: new (each newly covered frame) | last (the newest only)
     contact_frames: int = 0  # contacts from the newest N frames up to a message's frame (0 = new: 1, last: stride)
     contact_min_probability: float = 0.5  # contacts below this probability are not published
     min_confidence: float = 0.1  # people below this confidence are not published
@@ -139,6 +158,10 @@ class RosConfig:
     publish_bodies: bool = True  # REP-155 /humans/bodies/<id>/position and /humans/bodies/tracked
     max_bodies: int = 16  # per-body publishers kept (least recently seen are destroyed)
     diagnostics_period: float = 1.0  # seconds between /diagnostics messages
+    diagnostics_window: float = 5.0  # s over which /diagnostics rates and drops are counted
+    diagnostics_no_input: float = 5.0  # s without an image before /diagnostics says ERROR
+    diagnostics_min_output_ratio: float = 0.5  # published / received frames in the window below this: ERROR
+    diagnostics_warn_drop_share: float = 0.02  # dropped / received frames in the window above this: WARN
     marker_lifetime: float = 0.0  # seconds RViz keeps a marker (0 = until replaced or deleted)
 
 

@@ -1,7 +1,9 @@
-"""The interaction_recon node on real rclpy: outputs per stride, bad input, missing camera
-info, bursts, backpressure. Perception and the window stream are small real objects defined
-here (fixed people, a buffer with a controllable fit delay) so that the node's own behaviour
-is what is pinned; tests/test_ros_e2e.py runs the real ones."""
+"""The interaction_recon node on real rclpy: the causal estimate per image on /humans, refined
+windows per stride on /humans/refined, exact stamps, bad input, missing camera info, bursts,
+backpressure, frame accounting, diagnostics levels, shutdown. Perception, the window stream
+and the estimator are small real objects defined here (fixed people, a buffer with a
+controllable fit delay) so that the node's own behaviour is what is pinned;
+tests/test_ros_e2e.py runs the real ones."""
 from __future__ import annotations
 
 import os
@@ -49,6 +51,7 @@ class BufferStream:
 
     def __init__(self, window: int = 8, stride: int = 4, delay: float = 0.0):
         self.window, self.stride, self.delay = window, stride, delay
+        self.cancelled = threading.Event()
         self.frames: list = []
         self.added = 0
         self.fitted: list = []
@@ -62,9 +65,29 @@ class BufferStream:
         return None
 
     def fit(self, job):
-        time.sleep(self.delay)
+        if self.cancelled.wait(self.delay):
+            raise RuntimeError("abandoned")
         self.fitted.append(job[-1][1])
         return reconstruction(job)
+
+    def cancel(self):
+        self.cancelled.set()
+
+
+class FixedEstimator:
+    """The per-frame estimator's contract: update() -> a one-frame Reconstruction of the
+    frame's people (no contacts); anchor() counts the refined windows it was given."""
+
+    def __init__(self):
+        self.anchors = 0
+
+    def update(self, people, stamp, K):
+        result = reconstruction([(people.index, stamp, people, K)])
+        result.contacts = []
+        return result
+
+    def anchor(self, result):
+        self.anchors += 1
 
 
 def reconstruction(job) -> Reconstruction:
@@ -89,7 +112,7 @@ def reconstruction(job) -> Reconstruction:
 class Harness:
     """One rclpy context: the node under test and a client node, spun on a background thread."""
 
-    def __init__(self, perception, stream, **ros):
+    def __init__(self, perception, stream, estimator=None, **ros):
         from diagnostic_msgs.msg import DiagnosticArray
         from interaction_recon_msgs.msg import Humans
         from rclpy.executors import SingleThreadedExecutor
@@ -104,22 +127,27 @@ class Harness:
         rclpy.init(context=self.context)
         suffix = f"t{os.getpid()}_{id(self)}"
         self.topics = {"image": f"/{suffix}/image", "info": f"/{suffix}/camera_info", "humans": f"/{suffix}/humans",
-                       "markers": f"/{suffix}/markers", "diag": f"/{suffix}/diagnostics"}
+                       "markers": f"/{suffix}/markers", "diag": f"/{suffix}/diagnostics",
+                       "refined": f"/{suffix}/humans/refined"}
         overrides = [Parameter("ros.image_topic", value=self.topics["image"]),
                      Parameter("ros.camera_info_topic", value=self.topics["info"]),
                      Parameter("ros.humans_topic", value=self.topics["humans"]),
+                     Parameter("ros.humans_refined_topic", value=self.topics["refined"]),
                      Parameter("ros.markers_topic", value=self.topics["markers"]),
                      Parameter("ros.diagnostics_topic", value=self.topics["diag"]),
                      Parameter("ros.diagnostics_period", value=0.2),
                      Parameter("ros.mesh_every", value=0),
                      Parameter("ros.publish_tf", value=False)]
         overrides += [Parameter(f"ros.{k}", value=v) for k, v in ros.items()]
-        self.node = InteractionReconNode(Config(), perception, stream, context=self.context,
+        self.node = InteractionReconNode(Config(), perception, stream, estimator or FixedEstimator(),
+                                         context=self.context,
                                          parameter_overrides=overrides, node_name=f"interaction_recon_{suffix}")
         self.client = rclpy.create_node(f"client_{suffix}", context=self.context)
         qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-        self.humans, self.markers, self.diag = [], [], []
+        self.humans, self.refined, self.markers, self.diag = [], [], [], []
         self.client.create_subscription(Humans, self.topics["humans"], self.humans.append, qos)
+        self.client.create_subscription(Humans, self.topics["refined"], self.refined.append,
+                                        QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE))
         self.client.create_subscription(MarkerArray, self.topics["markers"], self.markers.append, qos)
         self.client.create_subscription(DiagnosticArray, self.topics["diag"], self.diag.append, qos)
         self.pub_image = self.client.create_publisher(Image, self.topics["image"], qos)
@@ -191,16 +219,24 @@ def feed(h, stamps, period=0.01, **kw):
 
 
 def test_node_publishes_two_people_with_contacts_every_stride(harness):
+    from interaction_recon_msgs.msg import Humans
+
     h = harness()
     h.info()
     assert wait_for(lambda: h.node._camera_info is not None, 3)
     feed(h, 1.0 + np.arange(16) / 30)  # window 8, stride 4 -> windows at frames 8, 12, 16
-    assert wait_for(lambda: len(h.humans) >= 16, 10), h.node.snapshot()
-    # publish_frames "new": the first window whole, then each window's 4 new frames, in time order
+    assert wait_for(lambda: len(h.refined) >= 16 and len(h.humans) >= 16, 10), h.node.snapshot()
+    # /humans: the causal estimate of every image, in order
+    assert [m.estimate for m in h.humans] == [Humans.ESTIMATE_CAUSAL] * 16
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.humans]
     np.testing.assert_allclose(stamps, 1.0 + np.arange(16) / 30, atol=1e-6)
-    assert len(h.humans) == 16
-    msg = h.humans[-1]
+    assert [x.track_id for x in h.humans[-1].humans] == ["p7", "p9"] and not h.humans[-1].contact_evidence
+    # /humans/refined, publish_frames "new": the first window whole, then each window's 4 new frames
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.refined]
+    np.testing.assert_allclose(stamps, 1.0 + np.arange(16) / 30, atol=1e-6)
+    assert len(h.refined) == 16
+    msg = h.refined[-1]
+    assert msg.estimate == Humans.ESTIMATE_REFINED
     assert [x.track_id for x in msg.humans] == ["p7", "p9"]
     assert msg.header.frame_id == "cam"
     assert abs(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 - (1.0 + 15 / 30)) < 1e-6
@@ -212,11 +248,106 @@ def test_node_publishes_two_people_with_contacts_every_stride(harness):
         assert markers.validate(array) == []
     assert wait_for(lambda: h.diag, 3)
     values = {kv.key: kv.value for kv in h.diag[-1].status[0].values}
-    assert values["intrinsics"] == "camera_info" and "latency_last_s" in values and "fps_in" in values
+    assert values["intrinsics"] == "camera_info" and "latency_p50_s" in values and "fps_in" in values
     assert wait_for(lambda: h.node.snapshot()["counts"].get("windows_published", 0) >= 3, 3)
     snap = h.node.snapshot()
     assert snap["drops_total"] == 0
     assert snap["latency_s"]["max"] < 5
+    assert wait_for(lambda: h.node.pipeline.estimator.anchors >= 2, 3)  # re-anchored on the refined windows
+
+
+def test_output_stamps_are_the_image_stamps_exactly(harness):
+    """A float round trip of a 2026 stamp loses up to ~240 ns: the messages must carry the
+    image's own (sec, nanosec) on both topics."""
+    from interaction_recon.ros.convert import to_seconds
+
+    h = harness()
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    sent = [(1_796_000_000 + i // 3, 123_456_789 + 333_333_331 * (i % 3)) for i in range(12)]
+    from builtin_interfaces.msg import Time
+
+    for sec, nanosec in sent:
+        msg = __import__("interaction_recon.ros.image", fromlist=["image_message"]).image_message(
+            np.full((H, W, 3), 120, np.uint8), Time(sec=sec, nanosec=nanosec), "cam")
+        h.pub_image.publish(msg)
+        time.sleep(0.01)
+    assert wait_for(lambda: len(h.humans) == 12 and len(h.refined) >= 8, 10), h.node.snapshot()
+    assert [(m.header.stamp.sec, m.header.stamp.nanosec) for m in h.humans] == sent
+    got = {(m.header.stamp.sec, m.header.stamp.nanosec) for m in h.refined}
+    assert got <= set(sent) and len(got) == len(h.refined)
+    rounded = [to_seconds(Time(sec=s, nanosec=n)) for s, n in sent]  # what a float would give back
+    from interaction_recon.ros.convert import to_time
+
+    assert any((to_time(r).sec, to_time(r).nanosec) != s for r, s in zip(rounded, sent))  # the trap is real
+
+
+def test_a_flood_leaves_every_frame_published_or_counted(harness):
+    stream = BufferStream(window=8, stride=4, delay=0.2)
+    h = harness(FixedPerception(delay=0.005), stream, intake_queue=4, estimate_queue=2)
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    t0 = time.monotonic()
+    for i in range(300):  # 3 s at 100 Hz
+        h.image(10.0 + i / 100)
+        time.sleep(max(0.0, t0 + (i + 1) / 100 - time.monotonic()))
+    assert wait_for(h.node.pipeline.idle, 10)
+    snap = h.node.snapshot()
+    # lost on the way (the middleware's queues): estimated from the stamps
+    assert snap["counts"]["frames_in"] + snap["drops"].get("transport", 0) == 300, snap
+    # every frame that entered: published, or dropped for a named reason
+    assert snap["counts"]["frames_in"] == snap["counts"].get("frames_published", 0) + snap["frame_drops_total"], snap
+    assert wait_for(lambda: len(h.humans) == snap["counts"]["frames_published"], 3)
+
+
+def test_frames_lost_before_the_node_are_counted_from_the_stamps(harness):
+    h = harness()
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    stamps = 1.0 + np.r_[np.arange(10), np.arange(15, 20)] / 10  # 10 Hz, frames 10-14 never sent
+    feed(h, stamps, period=0.02)
+    assert wait_for(lambda: len(h.humans) == 15, 5)
+    assert h.node.snapshot()["drops"]["transport"] == 5
+
+
+def test_diagnostics_go_error_without_input_and_back_to_ok(harness):
+    h = harness(diagnostics_no_input=0.6, diagnostics_window=1.0)
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    level = lambda: h.diag[-1].status[0].level if h.diag else None  # noqa: E731
+    assert wait_for(lambda: level() == b"\x02", 3), [d.status[0].message for d in h.diag[-3:]]
+    assert "no image" in h.diag[-1].status[0].message
+    stop = threading.Event()
+
+    def camera():
+        t = 1.0
+        while not stop.is_set():
+            h.image(t)
+            t += 0.05
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=camera, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: level() == b"\x00", 5), [d.status[0].message for d in h.diag[-3:]]
+    finally:
+        stop.set()
+        thread.join(2)
+    assert wait_for(lambda: level() == b"\x02", 3)  # and ERROR again when the camera stops
+
+
+def test_shutdown_during_a_window_fit_takes_under_two_seconds(harness):
+    stream = BufferStream(window=8, stride=4, delay=60.0)
+    h = harness(stream=stream)
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    feed(h, 1.0 + np.arange(8) / 30)
+    assert wait_for(lambda: h.node.pipeline.busy["fit"], 5)
+    t0 = time.monotonic()
+    h.node.pipeline.stop()
+    assert time.monotonic() - t0 < 2.0
+    assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("ir-"))
+    assert h.node.snapshot()["drops"].get("reconstruction_error", 0) == 0  # abandoned, not an error
 
 
 def test_bad_images_are_dropped_by_reason_and_output_resumes(harness):
@@ -238,7 +369,8 @@ def test_bad_images_are_dropped_by_reason_and_output_resumes(harness):
             "out_of_order_stamp": 1, "invalid_camera_info": 1}
     assert wait_for(lambda: all(drops().get(k, 0) >= v for k, v in want.items()), 5), drops()
     assert h.node.snapshot()["drop_details"]["unsupported_encoding"] == "32FC1"
-    assert not h.humans
+    assert wait_for(lambda: len(h.humans) == 2, 3)  # 2.0 and 2.1: estimated at once
+    assert not h.refined
     feed(h, 3.0 + np.arange(12) / 30)  # the node still works
     assert wait_for(lambda: len(h.humans) >= 2, 10), h.node.snapshot()
     assert [x.track_id for x in h.humans[-1].humans] == ["p7", "p9"]
@@ -301,13 +433,13 @@ def test_burst_at_100hz_stays_bounded_skips_windows_and_resumes(harness):
     h = harness(FixedPerception(delay=0.02), stream, intake_queue=4)
     h.info()
     assert wait_for(lambda: h.node._camera_info is not None, 3)
-    peak = {"intake": 0, "fit": 0}
+    peak: dict = {}
     rss0 = h.node.snapshot()["rss_mb"]
     t0 = time.monotonic()
     for i in range(200):  # 2 s at 100 Hz
         h.image(10.0 + i / 100)
         q = h.node.pipeline.queue_sizes()
-        peak = {k: max(peak[k], q[k]) for k in q}
+        peak = {k: max(peak.get(k, 0), q[k]) for k in q}
         time.sleep(max(0.0, t0 + (i + 1) / 100 - time.monotonic()))
     assert peak["intake"] <= 4 and peak["fit"] <= h.node.config.ros.fit_queue
     assert wait_for(h.node.pipeline.idle, 10)
@@ -328,8 +460,9 @@ def test_nobody_one_or_five_people_in_view(harness, count):
     h.info()
     assert wait_for(lambda: h.node._camera_info is not None, 3)
     feed(h, 1.0 + np.arange(8) / 30)
-    assert wait_for(lambda: len(h.humans) == 8, 5), h.node.snapshot()
-    msg = h.humans[-1]
+    assert wait_for(lambda: len(h.refined) == 8 and len(h.humans) == 8, 5), h.node.snapshot()
+    assert len(h.humans[-1].humans) == min(count, 2)
+    msg = h.refined[-1]
     assert len(msg.humans) == min(count, 2)
     assert len(msg.contacts) == (1 if count >= 2 else 0)
     assert h.node.snapshot()["people_last"] == min(count, 2)
@@ -379,10 +512,10 @@ def test_publish_frames_last_sends_one_message_per_window_with_the_strides_conta
     feed(h, 1.0 + np.arange(16) / 30)
     assert wait_for(lambda: h.node.snapshot()["counts"].get("windows_published", 0) >= 3, 10)
     time.sleep(0.2)
-    assert len(h.humans) == 3
-    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.humans]
+    assert len(h.refined) == 3
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.refined]
     np.testing.assert_allclose(stamps, 1.0 + np.array([7, 11, 15]) / 30, atol=1e-6)
-    assert len(h.humans[-1].contacts) == 1  # the two contact frames of the window, one part pair
+    assert len(h.refined[-1].contacts) == 1  # the two contact frames of the window, one part pair
 
 
 def test_bag_recorder_writes_an_mcap_that_reads_back(harness, tmp_path):
@@ -393,19 +526,19 @@ def test_bag_recorder_writes_an_mcap_that_reads_back(harness, tmp_path):
     from interaction_recon.ros import bag
 
     h = harness()
-    recorder = bag.BagRecorder(h.client, tmp_path / "bag", {h.topics["humans"]: Humans,
+    recorder = bag.BagRecorder(h.client, tmp_path / "bag", {h.topics["refined"]: Humans,
                                                             h.topics["markers"]: MarkerArray,
                                                             h.topics["diag"]: DiagnosticArray})
     h.info()
     assert wait_for(lambda: h.node._camera_info is not None, 3)
     feed(h, 1.0 + np.arange(8) / 30)
-    assert wait_for(lambda: recorder.counts[h.topics["humans"]] >= 8 and recorder.counts[h.topics["diag"]]
+    assert wait_for(lambda: recorder.counts[h.topics["refined"]] >= 8 and recorder.counts[h.topics["diag"]]
                     and recorder.counts[h.topics["markers"]], 10)  # markers follow /humans: wait for them too
     counts = recorder.close()
     assert list((tmp_path / "bag").glob("*.mcap"))
     got = bag.read_bag(tmp_path / "bag")
-    assert len(got[h.topics["humans"]]) == counts[h.topics["humans"]]
-    last = got[h.topics["humans"]][-1]
+    assert len(got[h.topics["refined"]]) == counts[h.topics["refined"]]
+    last = got[h.topics["refined"]][-1]
     assert [x.track_id for x in last.humans] == ["p7", "p9"] and len(last.humans[0].joints) == 24
     assert last.contacts[0].part_a == "right hand"
-    assert got[h.topics["markers"]][-1].markers[0].ns == "skeleton"
+    assert any(a.markers and a.markers[0].ns == "skeleton" for a in got[h.topics["markers"]])

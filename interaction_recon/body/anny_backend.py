@@ -175,7 +175,20 @@ class AnnyBody(BodyModel):
         return self.faces.new_full((num_people, self.num_shape), 0.5, dtype=torch.float32)
 
     def _rest(self, shape: Tensor) -> dict:
-        """Per-person rest model in anny axes for shape [P, 6]."""
+        """Per-person rest model in anny axes for shape [P, 6]. The last one computed for a
+        shape that needs no gradient is reused while the same shape comes again (per-frame
+        fits with fixed shapes: the rest model is most of a small forward's cost)."""
+        if shape.requires_grad and torch.is_grad_enabled():
+            return self._rest_model(shape)
+        cached = getattr(self, "_rest_cache", None)
+        if cached is not None and cached[0].shape == shape.shape and torch.equal(cached[0], shape):
+            return cached[1]
+        with torch.no_grad():
+            rest = self._rest_model(shape)
+        self._rest_cache = (shape.detach().clone(), rest)
+        return rest
+
+    def _rest_model(self, shape: Tensor) -> dict:
         shape = shape.clamp(0.0, 1.0)
         full, coll = self._full, self._coll
         zeros = shape.new_zeros(shape.shape[0], 0)

@@ -26,10 +26,13 @@ MIN_FRAMES = 8  # shortest clip worth fitting
 class WindowStream:
     """Buffers the last ``window`` frames of 2D observations; hands out warm-started jobs."""
 
-    def __init__(self, config: Config | None = None, body: BodyModel | None = None, layout: str = "blazepose33"):
+    def __init__(self, config: Config | None = None, body: BodyModel | None = None, layout: str = "blazepose33",
+                 fitter=None):
+        """fitter: anything with ``fit(job, previous)`` (and ``cancel()``), e.g. a
+        :class:`~interaction_recon.fitting.remote.ProcessFitter`; default a WindowFitter here."""
         self.config = config or Config()
         self.body = body or create(self.config.body)
-        self.fitter = WindowFitter(self.body, self.config.fitting)
+        self.fitter = fitter or WindowFitter(self.body, self.config.fitting)
         self.layout = layout
         self.previous: Reconstruction | None = None
         self._buffer: deque = deque(maxlen=self.config.fitting.window)
@@ -101,6 +104,10 @@ class WindowStream:
     def warm_for(self, job: WindowJob) -> bool:
         """Whether fitting ``job`` now would be warm-started from the previous fit."""
         return shares_frames(job, self.previous)
+
+    def cancel(self) -> None:
+        """Abandon the fit in progress (shutdown)."""
+        self.fitter.cancel()
 
     def fit(self, job: WindowJob) -> Reconstruction:
         """Optimise ``job``, warm-started from the previous fit; the whole window's result."""

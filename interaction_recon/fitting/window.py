@@ -14,6 +14,7 @@ carried from window to window).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,6 +84,10 @@ def _from6d(m: torch.Tensor) -> torch.Tensor:
     return roma.rotmat_to_rotvec(roma.special_gramschmidt(m.unflatten(-1, (3, 2))))
 
 
+class Cancelled(RuntimeError):
+    """A fit abandoned by :meth:`WindowFitter.cancel` (the node is shutting down)."""
+
+
 class WindowFitter:
     """Fits :class:`WindowJob` s; holds the body model, the collider and the config."""
 
@@ -92,6 +97,7 @@ class WindowFitter:
         self.collider = collider or BodyCollider(body)
         self.contacts = ContactEstimator(self.config.contact)
         self.prior = None
+        self.cancelled = threading.Event()  # set: every optimisation step raises Cancelled
         self._prior_weights = None  # closeapp: the fine-tuned network of the last window
         if self.config.prior not in ("none", "regulariser", "closeapp"):
             raise ValueError(f"fitting.prior must be none, regulariser or closeapp, got {self.config.prior!r}")
@@ -102,6 +108,14 @@ class WindowFitter:
             from interaction_recon.prior.guidance import load_prior
 
             self.prior = load_prior(self.config.prior_path, device=body.faces.device)
+
+    def cancel(self) -> None:
+        """Abandon the fit in progress (and every later one) at its next optimisation step."""
+        self.cancelled.set()
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("window fit abandoned")
 
     # ------------------------------------------------------------------ observations
     def _observations(self, job: WindowJob):
@@ -461,6 +475,7 @@ class _State:
         orient, pose, _ = self.coef
         opt = torch.optim.Adam([orient, pose], lr=cfg.learning_rate_pose3d / self.basis.shape[1] ** 0.5)
         for _ in range(iterations):
+            self.f.check()
             opt.zero_grad(set_to_none=True)
             params = self.params(whole=False)
             out = self.f.body(params, collision=False)
@@ -488,6 +503,7 @@ class _State:
         rest = self._rest()
         collision = cfg.two_person and together and not rigid  # the terms that need the collision mesh
         for it in range(iterations):
+            self.f.check()
             opt.zero_grad(set_to_none=True)
             total, out = loss_fn(rest, collision, together)
             total.backward()

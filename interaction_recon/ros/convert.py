@@ -73,15 +73,19 @@ def window_contacts(result, sel: Selection, contact_frames: int, min_probability
 
 
 def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float = 0.1,
-                   id_prefix: str = "p", contact_frames: int = 32, contact_min_probability: float = 0.0):
-    """Build the Humans message of frame ``pos`` of ``result``; returns (msg, Selection)."""
+                   id_prefix: str = "p", contact_frames: int = 32, contact_min_probability: float = 0.0,
+                   refined: bool = True, stamp=None):
+    """Build the Humans message of frame ``pos`` of ``result``; returns (msg, Selection).
+    refined: a window's reconstruction (else the causal per-frame estimate); stamp: the
+    image's own header stamp (builtin_interfaces/Time) to copy, else the result's float stamp."""
     from geometry_msgs.msg import Point
     from interaction_recon_msgs.msg import Contact, Human, Humans
 
     sel = select(result, pos, min_confidence, id_prefix)
     msg = Humans()
     msg.header.frame_id = frame_id
-    msg.header.stamp = to_time(result.stamps[sel.pos])
+    msg.estimate = Humans.ESTIMATE_REFINED if refined else Humans.ESTIMATE_CAUSAL
+    msg.header.stamp = stamp if stamp is not None else to_time(result.stamps[sel.pos])
     msg.window_start = to_time(result.stamps[0])
     msg.window_end = to_time(result.stamps[-1])
     msg.contact_evidence = bool(result.contact_evidence[sel.pos])

@@ -6,11 +6,12 @@
    ``synth.world.make_scene(kind, seed)`` at 256x256, cut to ``frames`` frames;
 2. starts, in this process on one rclpy context, the ``interaction_recon`` node (real
    perception + window stream), a replayer publishing the clip as Image + CameraInfo at
-   ``rate`` Hz, and a recorder writing /humans, /humans/markers, /diagnostics and
-   /camera/camera_info to ``out_dir/bag`` (MCAP, rosbags).
+   ``rate`` Hz, and a recorder writing the camera's images and CameraInfo, /humans (the causal
+   estimate of every image), /humans/refined (the windows), /humans/markers and /diagnostics
+   to ``out_dir/bag`` (MCAP, rosbags; ``interaction-recon replay out/demo/bag`` plays it back).
    Progress lines go to ``log`` (stderr by default: stdout stays free for the summary).
 3. waits for the last window's reconstruction, then writes ``summary.json`` (people found,
-   contacts, latency, drops, accuracy against the clip's ground truth) and ``bodies.png``
+   contacts, latency of both outputs, drops, accuracy of both against the clip's ground truth) and ``bodies.png``
    (the reconstructed bodies over the last camera frame, and from the side).
 """
 from __future__ import annotations
@@ -55,7 +56,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     from diagnostic_msgs.msg import DiagnosticArray
     from interaction_recon_msgs.msg import Humans
     from rclpy.executors import MultiThreadedExecutor
-    from sensor_msgs.msg import CameraInfo
+    from sensor_msgs.msg import CameraInfo, Image
     from visualization_msgs.msg import MarkerArray
 
     from interaction_recon.ros import bag, replay
@@ -75,7 +76,8 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     config.ros.mesh_every = 1
     source = replay.Source(name=scene.name, K=np.asarray(scene.gt["K"], np.float64), fps=float(scene.meta["fps"]),
                            count=n, open=lambda: (scene.frame(t) for t in range(n)))
-    received: list = []
+    received: list = []  # /humans/refined
+    causal: list = []  # /humans
     stamps: dict[int, float] = {}
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -87,9 +89,11 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         nodes = [node, player_node, recorder_node]
         rc = config.ros
         recorder = bag.BagRecorder(recorder_node, out_dir / "bag", {
-            rc.humans_topic: Humans, rc.markers_topic: MarkerArray, rc.diagnostics_topic: DiagnosticArray,
-            rc.camera_info_topic: CameraInfo}, depth=node.humans_qos.depth)
-        recorder_node.create_subscription(Humans, rc.humans_topic, received.append, node.humans_qos)
+            rc.humans_topic: Humans, rc.humans_refined_topic: Humans, rc.markers_topic: MarkerArray,
+            rc.diagnostics_topic: DiagnosticArray, rc.camera_info_topic: CameraInfo, rc.image_topic: Image},
+            depth=node.humans_qos.depth)
+        recorder_node.create_subscription(Humans, rc.humans_refined_topic, received.append, node.humans_qos)
+        recorder_node.create_subscription(Humans, rc.humans_topic, causal.append, node.humans_qos)
         executor = MultiThreadedExecutor(num_threads=3, context=context)
         for x in nodes:
             executor.add_node(x)
@@ -127,6 +131,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         counts = recorder.close()
         executor.shutdown()
         summary = _summary(scene, n, received, snapshot, result, counts, out_dir, replay_s, t_clip, rate, stamps)
+        summary["causal"] = causal_summary(causal, stamps, scene, n)
         if result is not None:
             _picture(out_dir / "bodies.png", node, result, scene)
             summary["picture"] = str(out_dir / "bodies.png")
@@ -176,6 +181,29 @@ def accuracy(result, scene) -> dict:
             "person_order": list(perm)}
 
 
+def causal_summary(messages, stamps: dict[int, float], scene, n: int) -> dict:
+    """The /humans (causal) messages: how many, and their MPJPE / PA-MPJPE (mm) against the
+    clip's ground truth, each message placed at its frame by its stamp."""
+    from interaction_recon.eval import metrics
+
+    frame_of = {round(s, 6): i for i, s in stamps.items()}
+    joints = np.full((2, n, 24, 3), np.nan)
+    for m in messages:
+        t = frame_of.get(round(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, 6))
+        if t is None or t >= n or len(m.humans) != 2:
+            continue
+        joints[:, t] = [[(p.x, p.y, p.z) for p in h.joints] for h in m.humans]
+    known = np.isfinite(joints).all((0, 2, 3))
+    out = {"messages": len(messages), "frames_with_both": int(known.sum())}
+    if known.any():
+        gt = np.asarray(scene.gt["joints"])[:, :n][:, known]
+        pred = joints[:, known]
+        perm, _ = metrics.match_person_order(pred, gt)
+        pred = pred[list(perm)]
+        out.update(mpjpe_mm=round(metrics.mpjpe(pred, gt).value, 1), pa_mpjpe_mm=round(metrics.pa_mpjpe(pred, gt).value, 1))
+    return out
+
+
 def contact_scores(received, stamps: dict[int, float], scene, n: int, person_order) -> dict:
     """The contacts published on /humans against the clip's true ones (frame x part pair with
     sides, METRICS.md's precision / recall / F1, and the share of no-contact frames with any
@@ -212,11 +240,13 @@ def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip
         "clip": scene.name, "kind": scene.kind, "frames": n, "size": [scene.meta["width"], scene.meta["height"]],
         "replay_rate_hz": rate, "replay_s": round(replay_s, 1), "clip_s": round(t_clip, 1),
         "frames_perceived": snap["counts"].get("frames_perceived", 0),
-        "humans_messages": len(received),
+        "frames_published": snap["counts"].get("frames_published", 0),
+        "refined_messages": len(received),
         "people_per_message": {str(k): people.count(k) for k in sorted(set(people))},
         "track_ids": sorted({h.track_id for m in received for h in m.humans}),
         "contacts_reported": contacts, "ground_truth_contacts": gt_parts,
-        "latency_s": snap["latency_s"], "fit_s": snap["fit_s"], "perception_s": snap["perception_s"],
+        "latency_s": snap["latency_s"], "latency_refined_s": snap["latency_refined_s"], "fit_s": snap["fit_s"],
+        "perception_s": snap["perception_s"], "estimate_s": snap["estimate_s"],
         "drops": snap["drops"], "intrinsics": snap.get("intrinsics"), "rss_mb": snap["rss_mb"],
         "bag": str(out_dir / "bag"), "bag_messages": counts,
     }

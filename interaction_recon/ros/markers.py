@@ -59,12 +59,13 @@ def confidence_color(c: float) -> tuple[float, float, float]:
     return (c, 0.1, 1.0 - c)
 
 
-def frame_markers(result, sel, frame_id: str, stamp, contacts=(), lifetime: float = 0.0):
-    """Skeletons, joints, labels and contact points of one frame: a MarkerArray."""
+def frame_markers(result, sel, frame_id: str, stamp, contacts=(), lifetime: float = 0.0, people: bool = True):
+    """Skeletons, joints, labels (``people``) and contact points of one frame: a MarkerArray.
+    contacts None: the contact marker is left as it is (no contact evidence at this frame)."""
     from visualization_msgs.msg import Marker, MarkerArray
 
     out = MarkerArray()
-    for p in range(2):
+    for p in range(2 if people else 0):
         if p not in sel.slots:
             out.markers.extend(_delete(ns, p, frame_id, stamp) for ns in PER_FRAME_NS)
             continue
@@ -88,6 +89,8 @@ def frame_markers(result, sel, frame_id: str, stamp, contacts=(), lifetime: floa
         label.pose.position.x, label.pose.position.y, label.pose.position.z = (float(v) for v in pos)
         label.text = f"{sel.ids[p]} ({conf:.2f})"
         out.markers.extend([bones, dots, label])
+    if contacts is None:
+        return out
     contacts = list(contacts)
     if contacts:
         m = _marker("contacts", 0, Marker.SPHERE_LIST, frame_id, stamp, lifetime)

@@ -4,21 +4,25 @@ Threads
     executor        Image / CompressedImage / CameraInfo callbacks (decode, check, enqueue:
                     cheap) and the diagnostics timer
     ir-perception   perception(rgb) -> PeopleFrame, stream.add(...) -> WindowJob every stride
-    ir-reconstruction  stream.fit(job) -> Reconstruction, then every publication below
+    ir-estimate     estimator.update(...) -> the frame's causal estimate -> /humans, TF, bodies
+    ir-reconstruction  stream.fit(job) (in a niced child process: ``ros.refine_process``) ->
+                    Reconstruction -> /humans/refined, contacts and meshes
 Queues are bounded (see pipeline.py); drops are counted by reason and reported on /diagnostics.
 
 Publications (reliable QoS)
-    /humans                          interaction_recon_msgs/Humans: per window, one message per newly
-                                     covered frame (``ros.publish_frames: new``) or the newest only
-    /humans/markers                  MarkerArray: skeletons, joints, labels, contacts every window;
-                                     meshes every ``ros.mesh_every`` windows
-    TF body_<id>                     REP-155 (tf2_ros, else /tf via tf2_msgs, else off)
-    /humans/bodies/<id>/position     geometry_msgs/PointStamped (hip midpoint)
+    /humans                          interaction_recon_msgs/Humans: the causal estimate, one message
+                                     per image (estimate = ESTIMATE_CAUSAL), the image's stamp
+    /humans/refined                  the same type per window: one message per newly covered frame
+                                     (``ros.publish_frames: new``) or the newest only (ESTIMATE_REFINED)
+    /humans/markers                  MarkerArray: skeletons, joints, labels every image; contacts
+                                     every window; meshes every ``ros.mesh_every`` windows
+    TF body_<id>                     REP-155 (tf2_ros, else /tf via tf2_msgs, else off), every image
+    /humans/bodies/<id>/position     geometry_msgs/PointStamped (hip midpoint), every image
     /humans/bodies/tracked           hri_msgs/IdsList where hri_msgs imports
     /diagnostics                     diagnostic_msgs/DiagnosticArray where it imports
 
-``perception`` and ``stream`` are constructor arguments (tests inject small real objects);
-:func:`build_pipeline` makes the real ones from the config.
+``perception``, ``stream`` and ``estimator`` are constructor arguments (tests inject small real
+objects); :func:`build_pipeline` makes the real ones from the config.
 """
 from __future__ import annotations
 
@@ -34,22 +38,31 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from interaction_recon.config import Config
 from interaction_recon.ros import convert, image, markers, params, tf
-from interaction_recon.ros.pipeline import Frame, Pipeline, Stats
+from interaction_recon.ros.pipeline import Frame, Pipeline, Stats, Thresholds, diagnostic_level
 
 log = logging.getLogger(__name__)
 NODE_NAME = "interaction_recon"
 
 
 def build_pipeline(config: Config):
-    """The real perception front-end and window stream for ``config`` (imported lazily)."""
+    """The real perception front-end, window stream and per-frame estimator for ``config``
+    (imported lazily)."""
+    from interaction_recon.body import create
+    from interaction_recon.fitting.causal import CausalFilter
     from interaction_recon.fitting.stream import WindowStream
     from interaction_recon.perception import Perception
 
-    return Perception(config.perception), WindowStream(config)
+    body = create(config.body)
+    fitter = None
+    if config.ros.refine_process:
+        from interaction_recon.fitting.remote import ProcessFitter
+
+        fitter = ProcessFitter(config, config.ros.refine_nice)
+    return Perception(config.perception), WindowStream(config, body, fitter=fitter), CausalFilter(body, config.fitting)
 
 
 class InteractionReconNode(Node):
-    def __init__(self, config: Config | None = None, perception=None, stream=None, *, context=None,
+    def __init__(self, config: Config | None = None, perception=None, stream=None, estimator=None, *, context=None,
                  parameter_overrides=None, node_name: str = NODE_NAME, start: bool = True):
         super().__init__(node_name, context=context, parameter_overrides=parameter_overrides or [])
         self.config = config or Config()
@@ -58,12 +71,15 @@ class InteractionReconNode(Node):
         if ignored:
             self.get_logger().info(f"parameters not used by this build (their config section is absent): {ignored}")
         if perception is None or stream is None:
-            built_perception, built_stream = build_pipeline(self.config)
+            built_perception, built_stream, built_estimator = build_pipeline(self.config)
             perception, stream = perception or built_perception, stream or built_stream
+            estimator = estimator or built_estimator
         rc = self.config.ros
-        self.stats = Stats()
+        self.stats = Stats(rc.diagnostics_window)
         self.stats.info.update({"intrinsics": "waiting", "tf": "off"})
-        self.pipeline = Pipeline(perception, stream, self._publish_result, rc.intake_queue, rc.fit_queue, self.stats)
+        self.limits = Thresholds(rc.diagnostics_no_input, rc.diagnostics_min_output_ratio, rc.diagnostics_warn_drop_share)
+        self.pipeline = Pipeline(perception, stream, self._publish_result, rc.intake_queue, rc.fit_queue, self.stats,
+                                 estimator, self._publish_estimate, rc.estimate_queue)
         self.stream = stream
         self._lock = threading.Lock()
         self._camera_info = None  # (K, (w, h))
@@ -74,9 +90,10 @@ class InteractionReconNode(Node):
         self._last_frame: int | None = None  # newest frame already on /humans
         self._body_pubs: collections.OrderedDict = collections.OrderedDict()
         self.last_result = None
-        self.last_humans = None
+        self.last_humans = self.last_refined = None
 
-        sensor = QoSProfile(depth=rc.input_qos_depth, reliability=qos_profile_sensor_data.reliability,
+        reliability = ReliabilityPolicy.RELIABLE if rc.input_reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+        sensor = QoSProfile(depth=rc.input_qos_depth, reliability=reliability,
                             durability=qos_profile_sensor_data.durability, history=qos_profile_sensor_data.history)
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -92,7 +109,8 @@ class InteractionReconNode(Node):
         # A window's new frames go out at once (the whole first window): keep them all in the history.
         window = getattr(getattr(self.config, "fitting", None), "window", 128)
         self.humans_qos = QoSProfile(depth=max(rc.output_qos_depth, window), reliability=ReliabilityPolicy.RELIABLE)
-        self.pub_humans = self.create_publisher(Humans, rc.humans_topic, self.humans_qos)
+        self.pub_humans = self.create_publisher(Humans, rc.humans_topic, self.reliable)
+        self.pub_refined = self.create_publisher(Humans, rc.humans_refined_topic, self.humans_qos)
         self.pub_markers = self.create_publisher(MarkerArray, rc.markers_topic, self.reliable)
         self.tf_out = tf.TfOut(self) if rc.publish_tf else None
         self.stats.info["tf"] = self.tf_out.backend if self.tf_out else "disabled"
@@ -115,7 +133,8 @@ class InteractionReconNode(Node):
         if start:
             self.pipeline.start()
         self.get_logger().info(f"listening on {rc.image_topic}" + (f" + {rc.compressed_topic}" if rc.compressed_topic
-                                                                     else "") + f", publishing {rc.humans_topic}")
+                                                                     else "") +
+                               f" ({rc.input_reliability}), publishing {rc.humans_topic} and {rc.humans_refined_topic}")
 
     # -- inputs (executor thread) --------------------------------------------------------
     def _on_image(self, msg) -> None:
@@ -134,7 +153,8 @@ class InteractionReconNode(Node):
             self.stats.drop(dropped.reason, dropped.detail)
             return
         stamp = convert.to_seconds(msg.header.stamp)
-        if stamp == 0.0:  # unstamped driver: use the arrival time
+        stamp_given = stamp != 0.0
+        if not stamp_given:  # unstamped driver: use the arrival time
             stamp = self.get_clock().now().nanoseconds * 1e-9
         if not self.config.ros.frame_id and msg.header.frame_id:
             self._frame_id = msg.header.frame_id
@@ -142,7 +162,8 @@ class InteractionReconNode(Node):
         if K is None:
             self.stats.drop("waiting_for_camera_info")
             return
-        self.pipeline.submit(Frame(rgb=rgb, stamp=stamp, K=K, received=arrived))
+        header = msg.header.stamp if stamp_given else convert.to_time(stamp)
+        self.pipeline.submit(Frame(rgb=rgb, stamp=stamp, K=K, received=arrived, header=header))
 
     def _on_camera_info(self, msg) -> None:
         K = image.intrinsics(msg)
@@ -175,16 +196,34 @@ class InteractionReconNode(Node):
                                    f"using default intrinsics (horizontal FOV {rc.default_fov_deg:g} deg)")
         return image.default_intrinsics(width, height, rc.default_fov_deg)
 
-    # -- outputs (reconstruction worker thread) ------------------------------------------
+    # -- outputs ---------------------------------------------------------------------------
+    def _publish_estimate(self, result, info: dict) -> None:
+        """The causal estimate of one image (estimate thread): /humans, skeleton markers, TF,
+        per-body positions, all stamped with the image's own stamp."""
+        rc = self.config.ros
+        frame_id = self._frame_id
+        msg, sel = convert.humans_message(result, frame_id, pos=0, min_confidence=rc.min_confidence,
+                                          id_prefix=rc.id_prefix, contact_frames=1, refined=False,
+                                          stamp=info.get("header"))
+        self.pub_humans.publish(msg)
+        stamp = msg.header.stamp
+        self.pub_markers.publish(markers.frame_markers(result, sel, frame_id, stamp, None, rc.marker_lifetime))
+        if self.tf_out is not None:
+            self.tf_out.send(tf.body_transforms(result, sel, frame_id, stamp, rc.body_frame_prefix))
+        if rc.publish_bodies:
+            self._publish_bodies(result, sel, frame_id, stamp)
+        self.last_humans = msg
+
     def new_positions(self, result) -> list[int]:
-        """Positions along the window that /humans carries: ``new`` = frames after the last
-        published one (the whole first window), ``last`` = the newest frame."""
+        """Positions along the window that /humans/refined carries: ``new`` = frames after the
+        last published one (the whole first window), ``last`` = the newest frame."""
         if self.config.ros.publish_frames == "last" or self._last_frame is None:
             return [result.num_frames - 1] if self.config.ros.publish_frames == "last" else list(range(result.num_frames))
         fresh = np.flatnonzero(result.frames > self._last_frame).tolist()
         return fresh or [result.num_frames - 1]
 
     def _publish_result(self, result, info: dict) -> None:
+        """A refined window (window worker): /humans/refined, its contacts and meshes."""
         rc = self.config.ros
         frame_id = self._frame_id
         stride = getattr(getattr(self.config, "fitting", None), "stride", 32)
@@ -192,10 +231,12 @@ class InteractionReconNode(Node):
         for pos in self.new_positions(result):
             msg, sel = convert.humans_message(result, frame_id, pos=pos, min_confidence=rc.min_confidence,
                                               id_prefix=rc.id_prefix, contact_frames=contact_frames,
-                                              contact_min_probability=rc.contact_min_probability)
-            self.pub_humans.publish(msg)
+                                              contact_min_probability=rc.contact_min_probability,
+                                              stamp=self.pipeline.header(result.stamps[pos]))
+            self.pub_refined.publish(msg)
         self._last_frame = int(result.frames[-1])
-        array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime)
+        array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime,
+                                      people=False)
         if rc.mesh_every and self._windows_published % rc.mesh_every == 0:
             try:
                 vertices, faces = self.mesh(result, sel.pos)
@@ -204,12 +245,8 @@ class InteractionReconNode(Node):
             except Exception as err:  # noqa: BLE001 - meshes are a visual extra
                 self.stats.drop("mesh_error", type(err).__name__)
         self.pub_markers.publish(array)
-        if self.tf_out is not None:
-            self.tf_out.send(tf.body_transforms(result, sel, frame_id, msg.header.stamp, rc.body_frame_prefix))
-        if rc.publish_bodies:
-            self._publish_bodies(result, sel, frame_id, msg.header.stamp)
         self._windows_published += 1
-        self.last_result, self.last_humans = result, msg
+        self.last_result, self.last_refined = result, msg
 
     def mesh(self, result, pos: int = -1):
         """(vertices [2, V, 3], faces [F, 3]) of frame ``pos`` at ``ros.mesh_resolution``."""
@@ -253,7 +290,8 @@ class InteractionReconNode(Node):
     def snapshot(self) -> dict:
         snap = self.stats.snapshot()
         snap["queues"] = self.pipeline.queue_sizes()
-        snap["queue_limits"] = {"intake": self.pipeline.intake_size, "fit": self.pipeline.fit_size}
+        snap["queue_limits"] = {"intake": self.pipeline.intake_size, "estimate": self.pipeline.estimate_size,
+                                "fit": self.pipeline.fit_size}
         snap["rss_mb"] = rss_mb()
         language = getattr(self.pipeline.stream, "language", None)
         if language is not None:
@@ -266,24 +304,23 @@ class InteractionReconNode(Node):
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
         snap = self.snapshot()
-        errors = snap["drops"].get("perception_error", 0) + snap["drops"].get("reconstruction_error", 0)
-        level = DiagnosticStatus.ERROR if errors else (
-            DiagnosticStatus.WARN if snap["drops_total"] or snap.get("intrinsics", "").startswith("default") else
-            DiagnosticStatus.OK)
+        level, why = diagnostic_level(snap, self.limits)
         lat = snap["latency_s"]
-        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: pipeline", hardware_id="camera")
-        status.message = (f"in {snap['fps_in']:.1f} fps, perceived {snap['fps_perceived']:.1f} fps, "
-                          f"{snap['counts'].get('windows_published', 0)} windows, "
-                          f"latency {lat['last'] if lat['last'] is not None else '-'} s, "
-                          f"{snap['drops_total']} dropped")
-        values = {"fps_in": snap["fps_in"], "fps_perceived": snap["fps_perceived"],
-                  "windows_per_s": snap["windows_per_s"], "latency_last_s": lat["last"], "latency_mean_s": lat["mean"],
-                  "latency_max_s": lat["max"], "fit_mean_s": snap["fit_s"]["mean"],
+        status = DiagnosticStatus(level=bytes([level]), name=f"{self.get_name()}: pipeline", hardware_id="camera")
+        status.message = (f"{why}; last {snap['window_s']:g} s: in {snap['fps_in']:.1f} fps, "
+                          f"out {snap['fps_out']:.1f} fps, latency p50 "
+                          f"{lat['p50'] if lat['p50'] is not None else '-'} s")
+        values = {"fps_in": snap["fps_in"], "fps_perceived": snap["fps_perceived"], "fps_out": snap["fps_out"],
+                  "windows_per_s": snap["windows_per_s"], "since_input_s": snap["since_input_s"],
+                  "latency_p50_s": lat["p50"], "latency_p95_s": lat["p95"],
+                  "latency_refined_last_s": snap["latency_refined_s"]["last"],
+                  "fit_mean_s": snap["fit_s"]["mean"], "estimate_mean_s": snap["estimate_s"]["mean"],
                   "perception_mean_s": snap["perception_s"]["mean"], "intrinsics": snap.get("intrinsics"),
                   "tf": snap.get("tf"), "people_last": snap["people_last"], "rss_mb": snap["rss_mb"],
-                  "queue_intake": snap["queues"]["intake"], "queue_fit": snap["queues"]["fit"],
+                  **{f"queue_{k}": v for k, v in snap["queues"].items()},
                   **{f"count_{k}": v for k, v in snap["counts"].items()},
                   **{f"drop_{k}": v for k, v in snap["drops"].items()},
+                  **{f"recent_drop_{k}": v for k, v in snap["recent_drops"].items()},
                   **{f"drop_detail_{k}": v for k, v in snap["drop_details"].items()},
                   **{f"language_{k}": v for k, v in snap.get("language", {}).items()}}
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]

@@ -1,0 +1,196 @@
+"""The live per-frame estimate: the filter in front of the window smoother (DESIGN.md).
+
+Each perceived frame is fitted on its own, warm-started from the previous frame's solution
+moved by a constant-velocity prediction: a few Adam steps on the robust reprojection error,
+the 3D landmarks' bone directions, the pull towards the prediction, the pose prior, joint
+limits and the body-size depth estimate. No collision or prior network runs here (they
+cost more than a frame's budget); the refined windows behind it carry those. Each refined
+window re-anchors the filter (:meth:`CausalFilter.anchor`): its shapes replace the filter's
+and its pelvis positions at the newest frame both saw correct the filter's positions.
+
+Output: a :class:`~interaction_recon.fitting.result.Reconstruction` of one frame (T = 1),
+the same type as a window's, with no contacts (contact evidence needs the window).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from interaction_recon.body.model import BodyModel, BodyParams
+from interaction_recon.config import CausalConfig, FittingConfig
+from interaction_recon.fitting import losses, pose3d
+from interaction_recon.fitting.camera import check_intrinsics, project
+from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
+from interaction_recon.fitting.result import Reconstruction
+
+MIN_SCALE = 4.0  # px: a keypoint spread below this is no body height
+
+
+class CausalFilter:
+    """Per-frame two-person estimate from the newest observations only (no future frames).
+
+    ``update(people, stamp, K)`` -> one-frame Reconstruction; ``anchor(refined)`` after each
+    refined window. Not thread-safe: one caller (the node's perception thread).
+    """
+
+    def __init__(self, body: BodyModel, config: FittingConfig | None = None, layout: str = "blazepose33"):
+        self.body, self.config, self.layout = body, config or FittingConfig(), layout
+        self.reset()
+
+    @property
+    def causal(self) -> CausalConfig:
+        return self.config.causal
+
+    def reset(self) -> None:
+        """Forget every person (e.g. after a gap in the stream)."""
+        self.params: BodyParams | None = None  # [2, 1]
+        self.velocity = np.zeros((2, 3))  # m/s of each pelvis
+        self.last_seen = np.full(2, -np.inf)  # stamp each person was last observed
+        self.track_ids = np.full(2, -1, np.int64)
+        self.stamp: float | None = None
+        self.pelvis: OrderedDict = OrderedDict()  # frame -> pelvis [2, 3] published, for re-anchoring
+        self._variables: list[torch.Tensor] | None = None  # orientation, pose, translation [2, 1, ...]
+        self._opt: torch.optim.Adam | None = None  # kept from frame to frame: its moment estimates scale the steps
+
+    # ------------------------------------------------------------------ per frame
+    def update(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> Reconstruction:
+        """people: ``keypoints [2, K, 2]`` px, ``confidence [2, K]``, ``track_ids [2]``, optional
+        ``world [2, 33, 3]`` and ``index``; stamp s; K [3, 3]. Returns the frame's estimate."""
+        cfg = self.config
+        K = check_intrinsics(K)
+        frame = int(getattr(people, "index", 0) if frame is None else frame)
+        kp = np.asarray(people.keypoints, np.float32)[:, None]  # [2, 1, K, 2]
+        conf = np.asarray(people.confidence, np.float32)[:, None]
+        if kp.ndim != 4 or kp.shape[0] != 2 or conf.shape != kp.shape[:3]:
+            raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape[::2]} and {conf.shape}")
+        finite = np.isfinite(kp).all(-1) & np.isfinite(conf)
+        conf = np.where(finite & (conf >= cfg.min_confidence), conf, 0.0).astype(np.float32)
+        kp = np.nan_to_num(kp)
+        seen = observed(conf, cfg.min_confidence)[:, 0]  # [2]
+        ids = np.asarray(people.track_ids, np.int64)
+        dt = 0.0 if self.stamp is None else float(np.clip(stamp - self.stamp, 0.0, self.causal.max_gap))
+        init, depth = initial_params(self.body, kp, conf, self.layout, K, cfg.min_confidence)
+        fresh = seen & ((stamp - self.last_seen > self.causal.max_gap) | (ids != self.track_ids))
+        if self.params is None:
+            self.params = init
+        start = self._predict(dt)
+        for p in np.flatnonzero(fresh):  # a person new to this slot starts from this frame's own guess
+            start.global_orient[p], start.body_pose[p], start.transl[p] = (init.global_orient[p], init.body_pose[p],
+                                                                          init.transl[p])
+            self.velocity[p] = 0.0
+        iterations = self.causal.cold_iterations if fresh.any() else self.causal.iterations
+        params, out = self._optimise(start, kp, conf, seen, depth, K, people, iterations, fresh)
+        if self.stamp is not None and dt > 0:
+            moved = (params.transl - self.params.transl)[:, 0].numpy() / dt
+            keep = seen & ~fresh
+            self.velocity[keep] = (1 - self.causal.velocity_gain) * self.velocity[keep] + self.causal.velocity_gain * moved[keep]
+        self.params, self.stamp = params, float(stamp)
+        self.last_seen[seen] = stamp
+        self.track_ids = np.where(seen, ids, self.track_ids)
+        joints = out.joints.numpy()  # [2, 1, 24, 3]
+        self.pelvis[frame] = joints[:, 0, 0].copy()
+        while len(self.pelvis) > self.causal.history:
+            self.pelvis.popitem(last=False)
+        gap = stamp - self.last_seen
+        confidence = np.where(gap <= cfg.max_unseen, conf.mean(-1)[:, 0] * np.clip(1 - gap / max(cfg.max_unseen, 1e-6), 0, 1), 0.0)
+        joints[confidence <= 0] = np.nan
+        p = params.map(lambda t: t.numpy())
+        return Reconstruction(
+            frames=np.array([frame], np.int64), stamps=np.array([stamp], np.float64), global_orient=p.global_orient,
+            body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
+            confidence=confidence[:, None].astype(np.float32), track_ids=self.track_ids.copy(), K=K,
+            fps=1.0 / dt if dt > 0 else 0.0, body_model=self.body.name)
+
+    def _predict(self, dt: float) -> BodyParams:
+        """The previous solution, pelvis moved by the velocity over ``dt`` s (pose held)."""
+        prev = self.params.map(lambda t: t.detach().clone())
+        prev.transl = prev.transl + torch.as_tensor(self.velocity * dt, dtype=prev.transl.dtype)[:, None]
+        return prev
+
+    def _optimise(self, start: BodyParams, kp, conf, seen, depth, K_np, people, iterations: int, fresh: np.ndarray):
+        """Adam over orientation, pose and translation of frame [2, 1], its moments carried
+        over from the previous frames (a fresh Adam moves every parameter by the learning rate
+        at its first step whatever the gradient: jitter at a few steps per frame) and cleared
+        for people new to their slot. Returns (params, the body's output at them)."""
+        cfg, w, c = self.config, self.config.weights, self.causal
+        K = torch.as_tensor(K_np, dtype=torch.float32)
+        kp_t, conf_t = torch.as_tensor(kp), torch.as_tensor(conf)
+        h = np.array([np.ptp(kp[p, 0, conf[p, 0] > 0, 1]) if (conf[p, 0] > 0).sum() > 1 else 0.0 for p in range(2)])
+        scale = torch.as_tensor(np.where(h > MIN_SCALE, h, 200.0)[:, None], dtype=torch.float32)
+        depth_t = torch.as_tensor(np.nan_to_num(depth, nan=1.0), dtype=torch.float32)
+        seen_t = torch.as_tensor(seen[:, None])
+        bones = self._bones(people, kp, conf, K_np)
+        with torch.no_grad():
+            target = self.body(start, collision=False).joints  # the prediction's joints [2, 1, 24, 3]
+        values = (start.global_orient, start.body_pose, start.transl)
+        if self._opt is None:
+            self._variables = [v.clone().requires_grad_() for v in values]
+            self._opt = torch.optim.Adam(self._variables, lr=c.learning_rate)
+        with torch.no_grad():
+            for v, x in zip(self._variables, values):
+                v.copy_(x)
+        for state in self._opt.state.values():
+            for key in ("exp_avg", "exp_avg_sq"):
+                state[key][torch.as_tensor(fresh)] = 0.0
+        opt, variables = self._opt, self._variables
+        start = BodyParams(*variables, start.shape)
+        for _ in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            out = self.body(start, collision=False)
+            pred = project(getattr(out, OUTPUT_FIELD[self.layout]), K)
+            total = w.reprojection * losses.reprojection(pred, kp_t, conf_t, scale)
+            total = total + c.temporal * (out.joints - target).pow(2).sum(-1).mean()
+            total = total + w.pose_prior * losses.pose_prior(start.body_pose)
+            total = total + w.joint_limits * losses.joint_limits(start.body_pose)
+            total = total + w.depth * losses.depth_prior(out.joints[:, :, 0, 2], depth_t, seen_t)
+            if bones is not None:
+                total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
+            total.backward()
+            opt.step()
+        params = start.map(lambda t: t.detach())
+        with torch.no_grad():
+            out = self.body(params, collision=False)
+        return params, out
+
+    def _bones(self, people, kp, conf, K_np):
+        """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None."""
+        world = getattr(people, "world", None)
+        if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
+            return None
+        cam = pose3d.camera_landmarks(np.asarray(world, np.float32)[:, None], kp, conf, K_np, self.config.min_confidence)
+        unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence)
+        return (torch.as_tensor(unit), torch.as_tensor(weight)) if weight.any() else None
+
+    # ------------------------------------------------------------------ re-anchoring
+    def anchor(self, refined: Reconstruction) -> bool:
+        """Take a refined window's shapes, and shift each person by the difference between the
+        refined and the filter's pelvis at the newest frame both have. People are matched by
+        track id. Returns whether anything was corrected."""
+        if self.params is None:
+            return False
+        common = [f for f in refined.frames[::-1].tolist() if f in self.pelvis]
+        if not common:
+            return False
+        pos = int(np.flatnonzero(refined.frames == common[0])[0])
+        ours = self.pelvis[common[0]]
+        shape = self.params.shape.clone()
+        offset = torch.zeros(2, 3)
+        changed = False
+        for q in range(2):  # refined slot q -> our slot p with the same track id
+            match = np.flatnonzero(self.track_ids == refined.track_ids[q])
+            theirs = refined.joints[q, pos, 0]
+            if refined.track_ids[q] < 0 or not len(match) or not np.isfinite(theirs).all() or not np.isfinite(ours[match[0]]).all():
+                continue
+            p = int(match[0])
+            shape[p] = torch.as_tensor(refined.shape[q], dtype=shape.dtype)
+            offset[p] = torch.as_tensor(theirs - ours[p], dtype=offset.dtype)
+            changed = True
+        if not changed:
+            return False
+        with torch.no_grad():  # keep the pelvis where the offset puts it whatever the new shape's rest pelvis
+            moved = self.body.rest(shape).joints[:, 0, 0] - self.body.rest(self.params.shape).joints[:, 0, 0]
+        self.params.transl = self.params.transl + (offset - moved)[:, None]
+        self.params.shape = shape
+        return True
