@@ -33,6 +33,7 @@ EXPECTED = {
         ("float32", "confidence"),
     ],
     "Humans": [
+        ("uint8", "estimate"),
         ("std_msgs/Header", "header"),
         ("builtin_interfaces/Time", "window_start"),
         ("builtin_interfaces/Time", "window_end"),
@@ -48,7 +49,7 @@ def parse_fields(text):
     fields = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and "=" not in line:  # constants (uint8 NAME=value) are not fields
             m = re.fullmatch(r"(\S+)\s+(\w+)", line)
             assert m, f"unexpected line {line!r}"
             fields.append((m.group(1), m.group(2)))

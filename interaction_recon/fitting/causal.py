@@ -26,6 +26,7 @@ from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observe
 from interaction_recon.fitting.result import Reconstruction
 
 MIN_SCALE = 4.0  # px: a keypoint spread below this is no body height
+BETAS = (0.9, 0.999)  # Adam moment decays (PyTorch's defaults)
 
 
 class CausalFilter:
@@ -48,6 +49,7 @@ class CausalFilter:
         self.params: BodyParams | None = None  # [2, 1]
         self.velocity = np.zeros((2, 3))  # m/s of each pelvis
         self.last_seen = np.full(2, -np.inf)  # stamp each person was last observed
+        self.seen_confidence = np.zeros(2)  # mean keypoint confidence when last observed
         self.track_ids = np.full(2, -1, np.int64)
         self.stamp: float | None = None
         self.pelvis: OrderedDict = OrderedDict()  # frame -> pelvis [2, 3] published, for re-anchoring
@@ -88,13 +90,16 @@ class CausalFilter:
             self.velocity[keep] = (1 - self.causal.velocity_gain) * self.velocity[keep] + self.causal.velocity_gain * moved[keep]
         self.params, self.stamp = params, float(stamp)
         self.last_seen[seen] = stamp
+        self.seen_confidence[seen] = conf.mean(-1)[seen, 0]
         self.track_ids = np.where(seen, ids, self.track_ids)
         joints = out.joints.numpy()  # [2, 1, 24, 3]
         self.pelvis[frame] = joints[:, 0, 0].copy()
         while len(self.pelvis) > self.causal.history:
             self.pelvis.popitem(last=False)
         gap = stamp - self.last_seen
-        confidence = np.where(gap <= cfg.max_unseen, conf.mean(-1)[:, 0] * np.clip(1 - gap / max(cfg.max_unseen, 1e-6), 0, 1), 0.0)
+        # the confidence when last seen, lowered linearly with the time since (0 after max_unseen)
+        confidence = np.where(gap <= cfg.max_unseen,
+                              self.seen_confidence * np.clip(1 - gap / max(cfg.max_unseen, 1e-6), 0, 1), 0.0)
         joints[confidence <= 0] = np.nan
         p = params.map(lambda t: t.numpy())
         return Reconstruction(
@@ -127,7 +132,7 @@ class CausalFilter:
         values = (start.global_orient, start.body_pose, start.transl)
         if self._opt is None:
             self._variables = [v.clone().requires_grad_() for v in values]
-            self._opt = torch.optim.Adam(self._variables, lr=c.learning_rate)
+            self._opt = torch.optim.Adam(self._variables, lr=c.learning_rate, betas=BETAS)
         with torch.no_grad():
             for v, x in zip(self._variables, values):
                 v.copy_(x)
@@ -149,7 +154,7 @@ class CausalFilter:
                 total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
             total.backward()
             opt.step()
-        params = start.map(lambda t: t.detach())
+        params = start.map(lambda t: t.detach().clone())  # the variables are reused next frame
         with torch.no_grad():
             out = self.body(params, collision=False)
         return params, out

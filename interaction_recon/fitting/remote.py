@@ -73,12 +73,17 @@ class ProcessFitter:
         self._ready = False
 
     def _receive(self):
-        while not self._conn.poll(POLL):
+        try:
+            while not self._conn.poll(POLL):
+                if self._cancel.is_set():
+                    raise Cancelled("window fit abandoned")
+                if not self._process.is_alive():
+                    raise EOFError
+            return self._conn.recv()
+        except (EOFError, OSError):  # the child is gone: ended by cancel(), or it died
             if self._cancel.is_set():
-                raise Cancelled("window fit abandoned")
-            if not self._process.is_alive():
-                raise RuntimeError(f"the window-fit process ended (exit code {self._process.exitcode})")
-        return self._conn.recv()
+                raise Cancelled("window fit abandoned") from None
+            raise RuntimeError(f"the window-fit process ended (exit code {self._process.exitcode})") from None
 
     def fit(self, job: WindowJob, previous: Reconstruction | None = None) -> Reconstruction:
         with self._lock:

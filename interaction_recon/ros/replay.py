@@ -4,8 +4,11 @@ Publishes sensor_msgs/Image (rgb8 or bgr8) and a matching sensor_msgs/CameraInfo
 rate, stamped with the node clock. Sources:
   * a synthetic clip folder (``meta.json`` + ``frames/``) or a synth dataset root
     (``index.json``; the first clip, or ``--scene NAME``): intrinsics from its ground truth;
+  * a rosbag2 folder (MCAP or SQLite, e.g. ``out/demo/bag``): its sensor_msgs/Image (or
+    CompressedImage) messages, intrinsics from its CameraInfo;
   * a video file (OpenCV) or a folder of images (PIL):
     intrinsics from ``--fov`` (horizontal, degrees).
+``--max-frames N`` ends the replay after N published frames, looped or not.
 """
 from __future__ import annotations
 
@@ -50,6 +53,8 @@ def open_source(path: str | Path, scene: str | None = None, max_frames: int | No
                       count=n, open=lambda: (clip.frame(t) for t in range(n)))
     if not path.exists():
         raise FileNotFoundError(f"replay source not found: {path}")
+    if (path / "metadata.yaml").exists():
+        return _bag_source(path, max_frames)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:max_frames]
         if not files:
@@ -58,6 +63,41 @@ def open_source(path: str | Path, scene: str | None = None, max_frames: int | No
     fps, count = _video_info(path)
     count = min(count, max_frames) if count and max_frames else (count or max_frames)
     return Source(name=path.name, K=None, fps=fps, count=count, open=lambda: _read_video(path, max_frames))
+
+
+def _bag_source(path: Path, max_frames: int | None) -> Source:
+    """The images of a rosbag2 folder (the first image topic), with its first CameraInfo's K."""
+    from rosbags.rosbag2 import Reader
+
+    from interaction_recon.ros.bag import typestore
+
+    store = typestore()
+    kinds = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+    with Reader(path) as reader:
+        images = [c for c in reader.connections if c.msgtype in kinds]
+        infos = [c for c in reader.connections if c.msgtype == "sensor_msgs/msg/CameraInfo"]
+        if not images:
+            raise ValueError(f"{path}: the bag has no sensor_msgs/Image or CompressedImage topic")
+        K, stamps = None, []
+        for conn, _, raw in reader.messages(connections=infos[:1]):
+            K = np.asarray(store.deserialize_cdr(raw, conn.msgtype).k, np.float64).reshape(3, 3)
+            break
+        for conn, _, raw in reader.messages(connections=images[:1]):
+            stamp = store.deserialize_cdr(raw, conn.msgtype).header.stamp
+            stamps.append(stamp.sec + stamp.nanosec * 1e-9)
+    count = len(stamps) if max_frames is None else min(len(stamps), max_frames)
+    fps = float(1.0 / np.median(np.diff(stamps))) if len(stamps) > 1 and np.median(np.diff(stamps)) > 0 else 30.0
+
+    def frames():
+        with Reader(path) as reader:
+            for i, (conn, _, raw) in enumerate(reader.messages(connections=images[:1])):
+                if i >= count:
+                    return
+                msg = store.deserialize_cdr(raw, conn.msgtype)
+                decode = image.decode_compressed if conn.msgtype.endswith("CompressedImage") else image.decode_image
+                yield decode(msg)
+
+    return Source(name=path.name, K=K if K is not None and K[0, 0] > 0 else None, fps=fps, count=count, open=frames)
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -120,12 +160,13 @@ class Replayer:
 
     def __init__(self, node, source: Source, rate: float, image_topic: str = "/camera/image_raw",
                  camera_info_topic: str = "/camera/camera_info", frame_id: str = "camera_optical_frame",
-                 encoding: str = "rgb8", fov_deg: float = 60.0, loop: bool = False, on_frame=None):
+                 encoding: str = "rgb8", fov_deg: float = 60.0, loop: bool = False, on_frame=None,
+                 max_frames: int | None = None):
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image
 
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-        self.node, self.source, self.loop = node, source, loop
+        self.node, self.source, self.loop, self.max_frames = node, source, loop, max_frames
         self.frame_id, self.encoding, self.fov_deg = frame_id, encoding, fov_deg
         self.pub_image = node.create_publisher(Image, image_topic, qos)
         self.pub_info = node.create_publisher(CameraInfo, camera_info_topic, qos)
@@ -160,7 +201,10 @@ class Replayer:
     def _tick(self) -> None:
         if self.done.is_set():
             return
-        rgb = self._pending if self._pending is not None else self._next()
+        if self.max_frames is not None and self.published >= self.max_frames:
+            rgb = None
+        else:
+            rgb = self._pending if self._pending is not None else self._next()
         self._pending = None
         if rgb is None:
             self.done.set()
@@ -184,7 +228,8 @@ def main(source: str, rate: float, image_topic: str, camera_info_topic: str, fra
     rclpy.init(args=["interaction-recon-replay", "--ros-args", *ros_args] if ros_args else None)
     node = rclpy.create_node("interaction_recon_replay")
     try:
-        player = Replayer(node, src, rate, image_topic, camera_info_topic, frame_id, encoding, fov_deg, loop)
+        player = Replayer(node, src, rate, image_topic, camera_info_topic, frame_id, encoding, fov_deg, loop,
+                          max_frames=max_frames)
         if wait > 0:  # start when someone listens (the node may still be starting), at most `wait` s
             player.timer.cancel()
             deadline = time.monotonic() + wait
