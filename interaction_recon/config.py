@@ -144,7 +144,7 @@ class RosConfig:
     camera_info_timeout: float = 2.0  # seconds without CameraInfo before default intrinsics
     default_fov_deg: float = 60.0  # horizontal FOV of the default intrinsics
     intake_queue: int = 8  # frames waiting for perception; the oldest is dropped when full
-    estimate_queue: int = 2  # perceived frames waiting for the per-frame estimate; the oldest is dropped when full
+    estimate_queue: int = 4  # perceived frames waiting for the per-frame estimate; the oldest is dropped when full
     refine_process: bool = True  # window fits in a child process (no interpreter lock shared with the live path)
     refine_nice: int = 10  # that process's CPU priority below the node's (0-19: higher yields more)
     fit_queue: int = 4  # windows waiting for reconstruction (the newest warm-startable is fitted, older skipped)

@@ -74,7 +74,7 @@ PARAMS: tuple[Param, ...] = (
     Param("ros.default_fov_deg", 60.0, "horizontal field of view of the default intrinsics (deg)", (10.0, 170.0),
           launch="default_fov_deg"),
     Param("ros.intake_queue", 8, "frames waiting for perception (oldest dropped when full)", (1, 1024)),
-    Param("ros.estimate_queue", 2, "perceived frames waiting for the per-frame estimate (oldest dropped when full)",
+    Param("ros.estimate_queue", 4, "perceived frames waiting for the per-frame estimate (oldest dropped when full)",
           (1, 64)),
     Param("ros.refine_process", True, "window fits in a child process (keeps the live path responsive)"),
     Param("ros.refine_nice", 10, "CPU priority of that process below the node's (0 = same)", (0, 19)),

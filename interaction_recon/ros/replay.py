@@ -227,6 +227,7 @@ def main(source: str, rate: float, image_topic: str, camera_info_topic: str, fra
     src = open_source(source, scene, max_frames)
     rclpy.init(args=["interaction-recon-replay", "--ros-args", *ros_args] if ros_args else None)
     node = rclpy.create_node("interaction_recon_replay")
+    player = None
     try:
         player = Replayer(node, src, rate, image_topic, camera_info_topic, frame_id, encoding, fov_deg, loop,
                           max_frames=max_frames)
@@ -240,10 +241,11 @@ def main(source: str, rate: float, image_topic: str, camera_info_topic: str, fra
         node.get_logger().info(f"replaying {src.name} ({src.count or '?'} frames) at {rate:g} Hz on {image_topic}")
         while rclpy.ok() and not player.done.is_set():
             rclpy.spin_once(node, timeout_sec=0.1)
-        node.get_logger().info(f"published {player.published} frames")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        if player is not None:
+            print(f"published {player.published} frames", flush=True)
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
