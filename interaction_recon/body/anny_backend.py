@@ -22,6 +22,7 @@ Retargeting to SMPL convention, and how exact it is:
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import torch
@@ -121,6 +122,10 @@ def build_cache(cache_dir: Path) -> bool:
     return True
 
 
+REST_CACHE = 4  # rest models kept for gradient-free shapes
+_REST_LOCK = threading.Lock()
+
+
 class AnnyBody(BodyModel):
     """Anny retargeted to SMPL convention. shape = 6 phenotypes in [0, 1]:
     (gender, age, muscle, weight, height, proportions); 0.5 is the average adult."""
@@ -175,17 +180,23 @@ class AnnyBody(BodyModel):
         return self.faces.new_full((num_people, self.num_shape), 0.5, dtype=torch.float32)
 
     def _rest(self, shape: Tensor) -> dict:
-        """Per-person rest model in anny axes for shape [P, 6]. The last one computed for a
-        shape that needs no gradient is reused while the same shape comes again (per-frame
-        fits with fixed shapes: the rest model is most of a small forward's cost)."""
+        """Per-person rest model in anny axes for shape [P, 6]. The last REST_CACHE ones
+        computed for shapes that need no gradient are reused when the same shape comes again
+        (per-frame fits with fixed shapes, beside the average shape of the initialisation: the
+        rest model is most of a small forward's cost)."""
         if shape.requires_grad and torch.is_grad_enabled():
             return self._rest_model(shape)
-        cached = getattr(self, "_rest_cache", None)
-        if cached is not None and cached[0].shape == shape.shape and torch.equal(cached[0], shape):
-            return cached[1]
+        cache = self.__dict__.setdefault("_rest_cache", [])  # [(shape, rest)], newest last
+        with _REST_LOCK:  # the live node's estimate thread and an in-process window fit share the body
+            for i, (known, rest) in enumerate(cache):
+                if known.shape == shape.shape and torch.equal(known, shape):
+                    cache.append(cache.pop(i))
+                    return rest
         with torch.no_grad():
             rest = self._rest_model(shape)
-        self._rest_cache = (shape.detach().clone(), rest)
+        with _REST_LOCK:
+            cache.append((shape.detach().clone(), rest))
+            del cache[:-REST_CACHE]
         return rest
 
     def _rest_model(self, shape: Tensor) -> dict:

@@ -22,11 +22,9 @@ from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import CausalConfig, FittingConfig
 from interaction_recon.fitting import losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
-from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
+from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
-
-MIN_SCALE = 4.0  # px: a keypoint spread below this is no body height
-BETAS = (0.9, 0.999)  # Adam moment decays (PyTorch's defaults)
+from interaction_recon.fitting.window import gap_factor
 
 
 class CausalFilter:
@@ -96,10 +94,8 @@ class CausalFilter:
         self.pelvis[frame] = joints[:, 0, 0].copy()
         while len(self.pelvis) > self.causal.history:
             self.pelvis.popitem(last=False)
-        gap = stamp - self.last_seen
         # the confidence when last seen, lowered linearly with the time since (0 after max_unseen)
-        confidence = np.where(gap <= cfg.max_unseen,
-                              self.seen_confidence * np.clip(1 - gap / max(cfg.max_unseen, 1e-6), 0, 1), 0.0)
+        confidence = self.seen_confidence * gap_factor(stamp - self.last_seen, cfg.max_unseen)
         joints[confidence <= 0] = np.nan
         p = params.map(lambda t: t.numpy())
         return Reconstruction(
@@ -122,8 +118,7 @@ class CausalFilter:
         cfg, w, c = self.config, self.config.weights, self.causal
         K = torch.as_tensor(K_np, dtype=torch.float32)
         kp_t, conf_t = torch.as_tensor(kp), torch.as_tensor(conf)
-        h = np.array([np.ptp(kp[p, 0, conf[p, 0] > 0, 1]) if (conf[p, 0] > 0).sum() > 1 else 0.0 for p in range(2)])
-        scale = torch.as_tensor(np.where(h > MIN_SCALE, h, 200.0)[:, None], dtype=torch.float32)
+        scale = torch.as_tensor(np.nan_to_num(keypoint_heights(kp, conf), nan=DEFAULT_HEIGHT), dtype=torch.float32)  # [2, 1]
         depth_t = torch.as_tensor(np.nan_to_num(depth, nan=1.0), dtype=torch.float32)
         seen_t = torch.as_tensor(seen[:, None])
         bones = self._bones(people, kp, conf, K_np)
@@ -132,7 +127,7 @@ class CausalFilter:
         values = (start.global_orient, start.body_pose, start.transl)
         if self._opt is None:
             self._variables = [v.clone().requires_grad_() for v in values]
-            self._opt = torch.optim.Adam(self._variables, lr=c.learning_rate, betas=BETAS)
+            self._opt = torch.optim.Adam(self._variables, lr=c.learning_rate)
         with torch.no_grad():
             for v, x in zip(self._variables, values):
                 v.copy_(x)

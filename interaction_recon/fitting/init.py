@@ -47,6 +47,21 @@ def observed(confidence: np.ndarray, min_confidence: float, min_joints: int = 4)
     return (confidence >= min_confidence).sum(-1) >= min_joints
 
 
+MIN_HEIGHT = 4.0  # px: a keypoint spread below this is no body height
+DEFAULT_HEIGHT = 200.0  # px: the reprojection scale of a person whose height is not known
+
+
+def keypoint_heights(keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """[P, T] vertical extent (px) of each person's confident keypoints (confidence > 0) per
+    frame, the scale the reprojection error is measured in; NaN with fewer than two of them
+    or under MIN_HEIGHT. keypoints [P, T, K, 2], confidence [P, T, K]."""
+    ok = confidence > 0
+    y = np.where(ok, keypoints[..., 1], np.nan)
+    with np.errstate(invalid="ignore"):
+        h = np.nanmax(y, -1, initial=-np.inf) - np.nanmin(y, -1, initial=np.inf)
+    return np.where((ok.sum(-1) > 1) & (h > MIN_HEIGHT), h, np.nan)
+
+
 def rest_reference(body: BodyModel, layout: str, shape: torch.Tensor) -> dict:
     """3D segment lengths [P, len(SEGMENTS)] and rest pelvis [P, 3] of these shapes."""
     with torch.no_grad():

@@ -57,7 +57,6 @@ class ProcessFitter:
 
     def __init__(self, config: Config, nice: int = 10):
         self.config, self.nice = config, nice
-        self.name = config.body.backend
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._process = self._conn = None

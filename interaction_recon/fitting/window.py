@@ -29,7 +29,7 @@ from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
 from interaction_recon.fitting import losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
-from interaction_recon.fitting.init import OUTPUT_FIELD, initial_params, observed
+from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,11 @@ class WindowFitter:
         conf = np.where(finite & (job.confidence >= cfg.min_confidence), job.confidence, 0.0).astype(np.float32)
         kp = np.nan_to_num(job.keypoints).astype(np.float32)
         seen = observed(conf, cfg.min_confidence)
-        scale = np.full(seen.shape, 200.0, dtype=np.float32)
+        scale = np.full(seen.shape, DEFAULT_HEIGHT, dtype=np.float32)
+        heights = keypoint_heights(kp, conf)
         for p in range(2):  # box height of the confident keypoints, interpolated over gaps
-            ok = conf[p] > 0
-            h = np.array([np.ptp(kp[p, t, ok[t], 1]) if ok[t].sum() > 1 else np.nan for t in range(len(ok))])
-            good = seen[p] & (h > 4)
+            h = heights[p]
+            good = seen[p] & np.isfinite(h)
             if good.any():
                 scale[p] = np.interp(np.arange(len(h)), np.flatnonzero(good), h[good])
         t = lambda a: torch.as_tensor(a, device=dev)
@@ -340,10 +340,14 @@ def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np
     out = np.zeros(seen.shape, dtype=np.float32)
     for p in range(seen.shape[0]):
         if seen[p].any():
-            gap = np.abs(stamps[:, None] - stamps[seen[p]][None]).min(1)
-            out[p] = np.clip(1.0 - gap / max(max_unseen, 1e-6), 0.0, 1.0)
-            out[p][gap > max_unseen] = 0.0
+            out[p] = gap_factor(np.abs(stamps[:, None] - stamps[seen[p]][None]).min(1), max_unseen)
     return out
+
+
+def gap_factor(gap: np.ndarray, max_unseen: float) -> np.ndarray:
+    """1 - gap / max_unseen, clipped to [0, 1], and 0 beyond ``max_unseen``: the share of a
+    person's confidence left ``gap`` s (any shape) after they were last observed."""
+    return np.where(gap > max_unseen, 0.0, np.clip(1.0 - gap / max(max_unseen, 1e-6), 0.0, 1.0))
 
 
 def shares_frames(job: WindowJob, previous: Reconstruction | None) -> bool:

@@ -165,6 +165,17 @@ class _Progress:
                  f"{', running: ' + ', '.join(busy) if busy else ''}")
 
 
+def _pose_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, tuple]:
+    """MPJPE / PA-MPJPE (mm) of joints [2, T, 24, 3] in the ground truth's person order, and
+    that order."""
+    from interaction_recon.eval import metrics
+
+    perm, _ = metrics.match_person_order(pred, gt)
+    pred = pred[list(perm)]
+    return {"mpjpe_mm": round(metrics.mpjpe(pred, gt).value, 1),
+            "pa_mpjpe_mm": round(metrics.pa_mpjpe(pred, gt).value, 1)}, perm
+
+
 def accuracy(result, scene) -> dict:
     """MPJPE / PA-MPJPE (mm) of a result against the clip's ground truth on the frames it covers."""
     from interaction_recon.eval import metrics
@@ -172,51 +183,47 @@ def accuracy(result, scene) -> dict:
     frames = result.frames
     gt = np.asarray(scene.gt["joints"])[:, frames]
     pred = np.asarray(result.joints, dtype=np.float64)
-    perm, _ = metrics.match_person_order(pred, gt)
-    pred = pred[list(perm)]
-    return {"frames": len(frames), "mpjpe_mm": round(metrics.mpjpe(pred, gt).value, 1),
-            "pa_mpjpe_mm": round(metrics.pa_mpjpe(pred, gt).value, 1),
-            "root_error_mm": round(float(1000 * np.nanmean(np.linalg.norm(metrics.root(pred) - metrics.root(gt),
-                                                                          axis=-1))), 1),
+    errors, perm = _pose_errors(pred, gt)
+    root = metrics.root(pred[list(perm)]) - metrics.root(gt)
+    return {"frames": len(frames), **errors,
+            "root_error_mm": round(float(1000 * np.nanmean(np.linalg.norm(root, axis=-1))), 1),
             "person_order": list(perm)}
+
+
+def _by_frame(messages, stamps: dict[int, float]):
+    """(frame, message) of each message whose stamp is one the replayer sent (``stamps``:
+    frame -> stamp s)."""
+    frame_of = {round(s, 6): i for i, s in stamps.items()}
+    for m in messages:
+        t = frame_of.get(round(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, 6))
+        if t is not None:
+            yield t, m
 
 
 def causal_summary(messages, stamps: dict[int, float], scene, n: int) -> dict:
     """The /humans (causal) messages: how many, and their MPJPE / PA-MPJPE (mm) against the
     clip's ground truth, each message placed at its frame by its stamp."""
-    from interaction_recon.eval import metrics
-
-    frame_of = {round(s, 6): i for i, s in stamps.items()}
     joints = np.full((2, n, 24, 3), np.nan)
-    for m in messages:
-        t = frame_of.get(round(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, 6))
-        if t is None or t >= n or len(m.humans) != 2:
-            continue
-        joints[:, t] = [[(p.x, p.y, p.z) for p in h.joints] for h in m.humans]
+    for t, m in _by_frame(messages, stamps):
+        if t < n and len(m.humans) == 2:
+            joints[:, t] = [[(p.x, p.y, p.z) for p in h.joints] for h in m.humans]
     known = np.isfinite(joints).all((0, 2, 3))
     out = {"messages": len(messages), "frames_with_both": int(known.sum())}
     if known.any():
-        gt = np.asarray(scene.gt["joints"])[:, :n][:, known]
-        pred = joints[:, known]
-        perm, _ = metrics.match_person_order(pred, gt)
-        pred = pred[list(perm)]
-        out.update(mpjpe_mm=round(metrics.mpjpe(pred, gt).value, 1), pa_mpjpe_mm=round(metrics.pa_mpjpe(pred, gt).value, 1))
+        out.update(_pose_errors(joints[:, known], np.asarray(scene.gt["joints"])[:, :n][:, known])[0])
     return out
 
 
 def contact_scores(received, stamps: dict[int, float], scene, n: int, person_order) -> dict:
-    """The contacts published on /humans against the clip's true ones (frame x part pair with
+    """The contacts published on /humans/refined against the clip's true ones (frame x part pair with
     sides, METRICS.md's precision / recall / F1, and the share of no-contact frames with any
     contact), each message placed at its frame by its stamp; person_order: accuracy()'s."""
     from interaction_recon.eval import metrics
 
-    frame_of = {round(s, 6): i for i, s in stamps.items()}
     said = []
-    for m in received:
-        t = frame_of.get(round(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9, 6))
-        if t is not None:
-            said += [(t, c.part_a, c.part_b) if list(person_order) == [0, 1] else (t, c.part_b, c.part_a)
-                     for c in m.contacts]
+    for t, m in _by_frame(received, stamps):
+        said += [(t, c.part_a, c.part_b) if list(person_order) == [0, 1] else (t, c.part_b, c.part_a)
+                 for c in m.contacts]
     truth = [(int(f), a, b) for f, a, b in scene.meta.get("contact_parts", []) if int(f) < n]
     precision, recall, f1 = metrics.contact_prf(said, truth)
     return {"precision": precision, "recall": recall, "f1": f1,

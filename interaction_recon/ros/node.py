@@ -89,8 +89,7 @@ class InteractionReconNode(Node):
         self._windows_published = 0
         self._last_frame: int | None = None  # newest frame already on /humans
         self._body_pubs: collections.OrderedDict = collections.OrderedDict()
-        self.last_result = None
-        self.last_humans = self.last_refined = None
+        self.last_result = None  # the newest refined window
 
         reliability = ReliabilityPolicy.RELIABLE if rc.input_reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
         sensor = QoSProfile(depth=rc.input_qos_depth, reliability=reliability,
@@ -212,7 +211,6 @@ class InteractionReconNode(Node):
             self.tf_out.send(tf.body_transforms(result, sel, frame_id, stamp, rc.body_frame_prefix))
         if rc.publish_bodies:
             self._publish_bodies(result, sel, frame_id, stamp)
-        self.last_humans = msg
 
     def new_positions(self, result) -> list[int]:
         """Positions along the window that /humans/refined carries: ``new`` = frames after the
@@ -246,7 +244,7 @@ class InteractionReconNode(Node):
                 self.stats.drop("mesh_error", type(err).__name__)
         self.pub_markers.publish(array)
         self._windows_published += 1
-        self.last_result, self.last_refined = result, msg
+        self.last_result = result
 
     def mesh(self, result, pos: int = -1):
         """(vertices [2, V, 3], faces [F, 3]) of frame ``pos`` at ``ros.mesh_resolution``."""

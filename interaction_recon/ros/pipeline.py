@@ -292,21 +292,27 @@ class Pipeline:
         return None if entry is None else entry[1]
 
     # -- threads -------------------------------------------------------------------------
-    def _log_error(self, where: str, err: Exception) -> None:
+    def _failed(self, where: str, err: Exception) -> None:
+        """Count ``err`` as a ``<where>_error`` drop and log its first occurrence per kind (a
+        broken frame stream must not flood the log); nothing while stopping."""
+        if not self.running:
+            return
+        self.stats.drop(f"{where}_error", type(err).__name__)
         key = f"{where}:{type(err).__name__}"
-        if key not in self._error_logged:  # once per kind: a broken frame stream must not flood the log
+        if key not in self._error_logged:
             self._error_logged.add(key)
             log.exception("%s failed (counted as a drop; further %s errors are only counted)", where, type(err).__name__)
 
-    def _next(self, queue: collections.deque, busy: str):
-        """The oldest item of ``queue`` once there is one, or None when stopping."""
+    def _next(self, queue: collections.deque, busy: str, take: Callable | None = None):
+        """The next item of ``queue`` (the oldest, or ``take()`` under the lock) once there is
+        one, or None when stopping."""
         with self.cond:
             while self.running and not queue:
                 self.cond.wait(0.5)
             if not self.running:
                 return None
             self.busy[busy] = True
-            return queue.popleft()
+            return take() if take is not None else queue.popleft()
 
     def _done(self, busy: str) -> None:
         with self.cond:
@@ -326,8 +332,7 @@ class Pipeline:
                 self.stats.tick("perceived")
                 job = self.stream.add(people, frame.stamp, frame.K, image=frame.rgb)
             except Exception as err:  # noqa: BLE001 - a bad frame must not stop the node
-                self.stats.drop("perception_error", type(err).__name__)
-                self._log_error("perception", err)
+                self._failed("perception", err)
                 people = None
             with self.cond:
                 if people is not None and self.estimator is not None:
@@ -360,9 +365,7 @@ class Pipeline:
                     self.stats.count("frames_published")
                     self.stats.tick("out")
             except Exception as err:  # noqa: BLE001
-                if self.running:
-                    self.stats.drop("estimate_error", type(err).__name__)
-                    self._log_error("estimate", err)
+                self._failed("estimate", err)
             finally:
                 self._done("estimate")
 
@@ -386,14 +389,8 @@ class Pipeline:
         self.stats.count("windows_skipped")
 
     def _fit_loop(self) -> None:
-        while True:
-            with self.cond:
-                while self.running and not self.jobs:
-                    self.cond.wait(0.5)
-                if not self.running:
-                    return
-                job, newest = self._take_job()
-                self.busy["fit"] = True
+        while (item := self._next(self.jobs, "fit", self._take_job)) is not None:
+            job, newest = item
             try:
                 t0 = time.perf_counter()
                 result = self.stream.fit(job)
@@ -411,8 +408,6 @@ class Pipeline:
                 self.stats.count("windows_published")
                 self.stats.tick("refined")
             except Exception as err:  # noqa: BLE001
-                if self.running:
-                    self.stats.drop("reconstruction_error", type(err).__name__)
-                    self._log_error("reconstruction", err)
+                self._failed("reconstruction", err)
             finally:
                 self._done("fit")
