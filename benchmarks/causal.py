@@ -9,7 +9,7 @@ carries), read from ``benchmarks/results/validation-default.json`` and re-scored
 kept result when present. Writes benchmarks/results/causal.json (merged into live.json by
 benchmarks/live.py) and prints the table.
 
-    .venv/bin/python benchmarks/causal.py [--iterations 4]
+    .venv/bin/python benchmarks/causal.py [--iterations 4] [--prior onnx --out benchmarks/results/causal-prior.json]
 """
 from __future__ import annotations
 
@@ -30,16 +30,16 @@ sys.path.insert(0, str(ROOT))
 from interaction_recon.config import Config, override  # noqa: E402
 from interaction_recon.eval import metrics, validation  # noqa: E402
 from interaction_recon.eval.bench import _models, git_commit  # noqa: E402
-from interaction_recon.fitting.causal import CausalFilter  # noqa: E402
+from interaction_recon.fitting.causal import CausalFilter, load_live_prior  # noqa: E402
 from interaction_recon.fitting.result import Reconstruction  # noqa: E402
 from interaction_recon.paths import cache_dir  # noqa: E402
 
 METRICS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "depth_order_accuracy", "accel_error", "published_share")
 
 
-def causal_run(track, K: np.ndarray, config: Config) -> tuple[np.ndarray, list[float]]:
-    """joints [2, T, 24, 3] of the filter over the clip, seconds per frame."""
-    filt = CausalFilter(_models()[0], config.fitting)
+def causal_run(track, K: np.ndarray, config: Config, prior=None) -> tuple[np.ndarray, list[float]]:
+    """joints [2, T, 24, 3] of the filter over the clip, seconds per frame (prior: a loaded runtime)."""
+    filt = CausalFilter(_models()[0], config.fitting, prior=prior)
     joints, seconds = [], []
     for t in range(track.num_frames):
         people = SimpleNamespace(index=t, keypoints=track.keypoints[:, t], confidence=track.confidence[:, t],
@@ -62,17 +62,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iterations", type=int, default=None, help="fitting.causal.iterations (default: the config's)")
     ap.add_argument("--temporal", type=float, default=None, help="fitting.causal.temporal (default: the config's)")
+    ap.add_argument("--prior", default=None, help="fitting.causal.prior: none | onnx | tensorrt | torch (default: the config's)")
+    ap.add_argument("--prior-weight", type=float, default=None, help="fitting.causal.prior_weight (default: the config's)")
+    ap.add_argument("--prior-level", type=float, default=None, help="fitting.causal.prior_level (default: the config's)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "causal.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
-    changes = {k: v for k, v in (("fitting.causal.iterations", args.iterations),
-                                 ("fitting.causal.temporal", args.temporal)) if v is not None}
+    changes = {k: v for k, v in (("fitting.causal.iterations", args.iterations), ("fitting.causal.temporal", args.temporal),
+                                 ("fitting.causal.prior", args.prior), ("fitting.causal.prior_weight", args.prior_weight),
+                                 ("fitting.causal.prior_level", args.prior_level)) if v is not None}
     config = override(Config(), changes, "causal benchmark option")
     cache = cache_dir()
+    prior = load_live_prior(config.fitting.causal, config.fitting.prior_path, "cpu")
     rows = []
     for scene in validation.load_suite():
         track = validation.perceive(scene, cache)
-        joints, seconds = causal_run(track, scene.gt["K"], config)
+        joints, seconds = causal_run(track, scene.gt["K"], config, prior)
         kept = cache / "validation" / scene.name / "default" / "results.npz"
         refined = score(scene, Reconstruction.load(kept).joints) if kept.exists() else None
         rows.append({"scene": scene.name, "frames": track.num_frames, "causal": score(scene, joints),

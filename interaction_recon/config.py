@@ -63,6 +63,16 @@ class CausalConfig:
     velocity_gain: float = 0.5  # share of the newest pelvis displacement in the velocity estimate (0..1)
     max_gap: float = 0.5  # s: a person unseen longer starts again from its own frame; longer time steps are clipped
     history: int = 512  # frames whose published pelvis is kept to re-anchor on refined windows
+    # the proxemics prior, plug-and-play: its denoised output on the newest frames becomes a target
+    # (no gradient through the network). none | onnx (onnxruntime, CUDA provider first when
+    # body.device is cuda) | tensorrt (an engine from `export-prior --engine`) | torch
+    # none by default: on the validation clips it raised MPJPE 128.0 -> 130.5 mm while the depth
+    # order improved 0.55 -> 0.64, and at weight 10 a person drifted off (benchmarks/results/causal-prior.json)
+    prior: str = "none"
+    prior_path: str | None = None  # onnx: the export (None: fitting.prior_path's checkpoint exported to the cache); tensorrt: the engine
+    prior_frames: int = 16  # frames of context the denoiser sees (the newest last; TensorRT profiles start at 16)
+    prior_level: float = 0.1  # noise level the current motion is diffused to, fraction of the diffusion steps
+    prior_weight: float = 1.0  # weight of the squared joint distance (m) to the prior's newest frame
 
 
 @dataclass

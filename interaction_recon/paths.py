@@ -15,3 +15,12 @@ def cache_dir() -> Path:
     if (PROJECT_ROOT / "package.xml").exists():
         return PROJECT_ROOT / ".cache"
     return Path.home() / ".cache" / "interaction_recon"
+
+
+def weights_cache(kind: str, net, suffix: str = ".onnx") -> Path:
+    """Where an export of the network ``net`` is kept: ``<cache>/<kind>/<kind>-<hash><suffix>``,
+    the hash over its weights (a retrained network gets a new file, a stale one is never read)."""
+    import hashlib
+
+    digest = hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes() for t in net.state_dict().values())).hexdigest()
+    return cache_dir() / kind / f"{kind}-{digest[:12]}{suffix}"

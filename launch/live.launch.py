@@ -30,6 +30,8 @@ ARGUMENTS = {
     "prior": "fitting.prior",
     "camera_height": "fitting.camera_height",
     "causal_iterations": "fitting.causal.iterations",
+    "causal_prior": "fitting.causal.prior",
+    "causal_prior_path": "fitting.causal.prior_path",
     "image_topic": "ros.image_topic",
     "compressed_topic": "ros.compressed_topic",
     "input_reliability": "ros.input_reliability",

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from interaction_recon.contact.features import NUM_CHANNELS, NUM_PARTS, SWAP_CHANNELS
+from interaction_recon.paths import weights_cache
 
 log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default.pt"
@@ -103,16 +104,6 @@ def export_onnx(net: ContactNet, path: str | Path, opset: int = 17) -> Path:
     return path
 
 
-def _onnx_cache(net: ContactNet) -> Path:
-    """Where the export of ``net`` is kept: the cache folder, named by a hash of its weights."""
-    import hashlib
-
-    from interaction_recon.paths import cache_dir
-
-    digest = hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in net.state_dict().values())).hexdigest()
-    return cache_dir() / "contacts" / f"contacts-{digest[:12]}.onnx"
-
-
 def swap_people(x: np.ndarray) -> np.ndarray:
     """Features [T, 25, 25, NUM_CHANNELS] of the same frames with the two people's order exchanged."""
     return x.transpose(0, 2, 1, 3)[..., SWAP_CHANNELS]
@@ -130,7 +121,7 @@ class ContactMap:
         if runtime == "onnx":
             import onnxruntime as ort
 
-            path = Path(onnx_path) if onnx_path else _onnx_cache(net)
+            path = Path(onnx_path) if onnx_path else weights_cache("contacts", net)
             if not path.exists():
                 export_onnx(net, path)
             available = ort.get_available_providers()

@@ -3,8 +3,12 @@
 Each perceived frame is fitted on its own, warm-started from the previous frame's solution
 moved by a constant-velocity prediction: a few Adam steps on the robust reprojection error,
 the 3D landmarks' bone directions, the pull towards the prediction, the pose prior, joint
-limits and the body-size depth estimate. No collision or prior network runs here (they
-cost more than a frame's budget); the refined windows behind it carry those. Each refined
+limits and the body-size depth estimate. No collision term runs here (it costs more than a
+frame's budget); the refined windows behind it carry it. The proxemics prior can serve the
+filter plug-and-play (``fitting.causal.prior``): once per frame the denoiser, through
+onnxruntime, a TensorRT engine or PyTorch, sees the newest ``prior_frames`` of both people
+diffused to a low noise level, and its clean newest frame becomes a joint target (no gradient
+flows through the network; fine-tuning it stays with the windows). Each refined
 window re-anchors the filter (:meth:`CausalFilter.anchor`): its shapes replace the filter's
 and its pelvis positions at the newest frame both saw correct the filter's positions.
 
@@ -20,11 +24,36 @@ import torch
 
 from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import CausalConfig, FittingConfig
+from interaction_recon.prior.diffusion import Diffusion
+from interaction_recon.prior.guidance import condition
+from interaction_recon.prior.model import NUM_SHAPE, decode, encode
 from interaction_recon.fitting import losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
 from interaction_recon.fitting.window import gap_factor
+
+PRIORS = ("none", "onnx", "tensorrt", "torch")
+
+
+def load_live_prior(causal: CausalConfig, checkpoint: str | None, device: str):
+    """The denoiser runtime ``fitting.causal.prior`` names (None for none): a callable
+    (x_t, step, cond) -> x0 with the model's ``cfg`` and statistics (prior/export.py)."""
+    from interaction_recon.prior.export import RuntimeConfig, cached_onnx, make_runtime
+    from interaction_recon.prior.guidance import load_prior
+
+    if causal.prior not in PRIORS:
+        raise ValueError(f"fitting.causal.prior must be one of {PRIORS}, got {causal.prior!r}")
+    if causal.prior == "none":
+        return None
+    if causal.prior == "torch":
+        return make_runtime(RuntimeConfig("torch", checkpoint=checkpoint, device=device))
+    if causal.prior == "onnx":
+        cuda = str(device).startswith("cuda")
+        return make_runtime(RuntimeConfig(
+            "onnx", onnx_path=causal.prior_path or str(cached_onnx(load_prior(checkpoint))),
+            providers=["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]))
+    return make_runtime(RuntimeConfig("tensorrt", engine_path=causal.prior_path))
 
 
 class CausalFilter:
@@ -34,8 +63,19 @@ class CausalFilter:
     refined window. Not thread-safe: one caller (the node's perception thread).
     """
 
-    def __init__(self, body: BodyModel, config: FittingConfig | None = None, layout: str = "blazepose33"):
+    def __init__(self, body: BodyModel, config: FittingConfig | None = None, layout: str = "blazepose33",
+                 prior=None):
+        """prior: a denoiser runtime (default: the one ``config.causal.prior`` names)."""
         self.body, self.config, self.layout = body, config or FittingConfig(), layout
+        if prior is None and self.causal.prior != "none":
+            prior = load_live_prior(self.causal, self.config.prior_path, str(body.faces.device))
+        if prior is not None and body.num_shape != NUM_SHAPE:
+            raise ValueError(f"the prior models anny's {NUM_SHAPE} shape phenotypes; body {body.name!r} has "
+                             f"{body.num_shape}: set fitting.causal.prior to none")
+        if prior is not None and self.causal.prior_frames < 2:
+            raise ValueError(f"fitting.causal.prior_frames must be at least 2, got {self.causal.prior_frames}")
+        self.prior = prior
+        self.diffusion = Diffusion.for_model(prior) if prior is not None else None
         self.reset()
 
     @property
@@ -53,6 +93,8 @@ class CausalFilter:
         self.pelvis: OrderedDict = OrderedDict()  # frame -> pelvis [2, 3] published, for re-anchoring
         self._variables: list[torch.Tensor] | None = None  # orientation, pose, translation [2, 1, ...]
         self._opt: torch.optim.Adam | None = None  # kept from frame to frame: its moment estimates scale the steps
+        self.recent: list[tuple[BodyParams, torch.Tensor]] = []  # the prior's context: (params [2, 1], cond [2, 1, 33, 3])
+        self._noise = torch.Generator().manual_seed(0)
 
     # ------------------------------------------------------------------ per frame
     def update(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> Reconstruction:
@@ -81,7 +123,13 @@ class CausalFilter:
                                                                           init.transl[p])
             self.velocity[p] = 0.0
         iterations = self.causal.cold_iterations if fresh.any() else self.causal.iterations
-        params, out = self._optimise(start, kp, conf, seen, depth, K, people, iterations, fresh)
+        if fresh.any():
+            self.recent.clear()  # the context belongs to whoever held the slot before
+        cond = condition(kp, conf, K, self.layout) if self.prior is not None else None
+        prior_joints = self._prior_joints(start, cond)
+        params, out = self._optimise(start, kp, conf, seen, depth, K, people, iterations, fresh, prior_joints)
+        if cond is not None:
+            self.recent = (self.recent + [(params, cond)])[-(self.causal.prior_frames - 1):]
         if self.stamp is not None and dt > 0:
             moved = (params.transl - self.params.transl)[:, 0].numpy() / dt
             keep = seen & ~fresh
@@ -110,11 +158,33 @@ class CausalFilter:
         prev.transl = prev.transl + torch.as_tensor(self.velocity * dt, dtype=prev.transl.dtype)[:, None]
         return prev
 
-    def _optimise(self, start: BodyParams, kp, conf, seen, depth, K_np, people, iterations: int, fresh: np.ndarray):
+    def _prior_joints(self, start: BodyParams, cond: torch.Tensor | None) -> torch.Tensor | None:
+        """The prior's newest frame [2, 1, 24, 3] given the last ``prior_frames - 1`` solutions
+        and the prediction ``start`` [2, 1] (cond [2, 1, 33, 3] this frame's observations),
+        None until that much context exists or without a prior."""
+        c = self.causal
+        if cond is None or len(self.recent) < c.prior_frames - 1:
+            return None
+        frames = [p for p, _ in self.recent] + [start]
+        motion = BodyParams(*(torch.cat([getattr(p, k) for p in frames], 1) for k in ("global_orient", "body_pose", "transl")),
+                            start.shape)
+        with torch.no_grad():
+            x = encode(motion)[None]  # [1, 2, F, D]
+            step = torch.full((1,), max(1, round(c.prior_level * self.diffusion.steps)), dtype=torch.long)
+            noise = torch.randn(x.shape, generator=self._noise)
+            x_t = self.diffusion.q_sample(x, step, noise)
+            x0 = self.prior(x_t, step.float(), torch.cat([q for _, q in self.recent] + [cond], 1)[None])
+            target = decode(x0[0, :, -1:].to(x))
+            target.shape = start.shape
+            return self.body(target, collision=False).joints
+
+    def _optimise(self, start: BodyParams, kp, conf, seen, depth, K_np, people, iterations: int, fresh: np.ndarray,
+                  prior_joints: torch.Tensor | None = None):
         """Adam over orientation, pose and translation of frame [2, 1], its moments carried
         over from the previous frames (a fresh Adam moves every parameter by the learning rate
         at its first step whatever the gradient: jitter at a few steps per frame) and cleared
-        for people new to their slot. Returns (params, the body's output at them)."""
+        for people new to their slot. prior_joints [2, 1, 24, 3]: the prior's target, or None.
+        Returns (params, the body's output at them)."""
         cfg, w, c = self.config, self.config.weights, self.causal
         K = torch.as_tensor(K_np, dtype=torch.float32)
         kp_t, conf_t = torch.as_tensor(kp), torch.as_tensor(conf)
@@ -147,6 +217,8 @@ class CausalFilter:
             total = total + w.depth * losses.depth_prior(out.joints[:, :, 0, 2], depth_t, seen_t)
             if bones is not None:
                 total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
+            if prior_joints is not None:
+                total = total + c.prior_weight * (out.joints - prior_joints).pow(2).sum(-1).mean()
             total.backward()
             opt.step()
         params = start.map(lambda t: t.detach().clone())  # the variables are reused next frame
@@ -191,6 +263,9 @@ class CausalFilter:
             return False
         with torch.no_grad():  # keep the pelvis where the offset puts it whatever the new shape's rest pelvis
             moved = self.body.rest(shape).joints[:, 0, 0] - self.body.rest(self.params.shape).joints[:, 0, 0]
-        self.params.transl = self.params.transl + (offset - moved)[:, None]
+        shift = (offset - moved)[:, None]
+        self.params.transl = self.params.transl + shift
         self.params.shape = shape
+        for p, _ in self.recent:  # the prior's context moves with the filter
+            p.transl, p.shape = p.transl + shift, shape
         return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import onnx
 import torch
 from torch import Tensor
 
+from interaction_recon.paths import weights_cache
 from interaction_recon.prior.model import Denoiser, PriorConfig
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,17 @@ def export_onnx(model: Denoiser, path: str | Path, frames: int = 128, opset: int
     graph = onnx.load(str(path))
     onnx.helper.set_model_props(graph, {"prior": json.dumps(metadata(model))})
     onnx.save(graph, str(path))
+    return path
+
+
+def cached_onnx(model: Denoiser) -> Path:
+    """The ONNX export of ``model`` in the cache folder, written on first use (named by a hash
+    of its weights; written beside and renamed, so concurrent users never read half a file)."""
+    path = weights_cache("prior", model)
+    if not path.exists():
+        partial = export_onnx(model, path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx"))
+        partial.replace(path)
+        log.info("exported the prior to %s", path)
     return path
 
 
