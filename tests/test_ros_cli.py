@@ -138,6 +138,45 @@ def test_replay_of_a_recorded_bag_plays_its_images_with_their_intrinsics(tmp_pat
     np.testing.assert_allclose(intrinsics(infos[-1]), [[50, 0, 20], [0, 50, 15], [0, 0, 1]])
 
 
+def test_the_demo_recording_path_keeps_jpeg_images_that_replay(tmp_path):
+    """Replayer with a compressed topic -> BagRecorder (as the demo wires them) -> the bag's JPEG
+    CompressedImages replay as the same frames."""
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import CameraInfo, CompressedImage
+
+    from interaction_recon.ros import bag, replay
+    from interaction_recon.ros.image import decode_image
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = rclpy.create_node("demo_recording", context=ctx)
+    prefix = f"/rec_{os.getpid()}"
+    frames = [np.full((30, 40, 3), 60 * t, np.uint8) for t in range(4)]
+    source = replay.Source(name="four", K=np.array([[50.0, 0, 20], [0, 50.0, 15], [0, 0, 1]]), fps=20.0, count=4,
+                           open=lambda: iter(frames))
+    recorder = bag.BagRecorder(node, tmp_path / "bag", {prefix + "/image/compressed": CompressedImage,
+                                                         prefix + "/info": CameraInfo})
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
+    try:
+        player = replay.Replayer(node, source, 20.0, prefix + "/image", prefix + "/info",
+                                 compressed_topic=prefix + "/image/compressed")
+        deadline = time.monotonic() + 20
+        while not player.done.is_set() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        for _ in range(20):
+            executor.spin_once(timeout_sec=0.05)
+        counts = recorder.close()
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+    assert counts[prefix + "/image/compressed"] == 4, counts
+    code, out, images, infos = collect([str(tmp_path / "bag"), "--rate", "20"], expect=4)
+    assert code == 0 and "published 4 frames" in out, out
+    assert [int(decode_image(m)[0, 0, 0]) for m in images] == pytest.approx([60 * t for t in range(4)][-len(images):], abs=3)
+
+
 def test_replay_reports_a_missing_source_without_a_traceback(tmp_path, capsys):
     assert cli.main(["replay", str(tmp_path / "nope.mp4")]) == 2
     err = capsys.readouterr().err

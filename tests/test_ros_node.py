@@ -310,6 +310,18 @@ def test_frames_lost_before_the_node_are_counted_from_the_stamps(harness):
     assert h.node.snapshot()["drops"]["transport"] == 5
 
 
+def test_stamps_of_a_bursty_publisher_count_no_transport_loss(harness):
+    """Stamps taken when a busy publisher got round to it (pairs 1 ms apart, 0.2 s between
+    pairs) are no camera clock: no frame is counted lost on the way."""
+    h = harness()
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    stamps = 1.0 + np.repeat(np.arange(8) * 0.2, 2) + np.tile([0.0, 0.001], 8)
+    feed(h, stamps, period=0.02)
+    assert wait_for(lambda: len(h.humans) == 16, 5)
+    assert h.node.snapshot()["drops"].get("transport", 0) == 0
+
+
 def test_diagnostics_go_error_without_input_and_back_to_ok(harness):
     h = harness(diagnostics_no_input=0.6, diagnostics_window=1.0)
     h.info()

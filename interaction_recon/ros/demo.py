@@ -6,7 +6,8 @@
    ``synth.world.make_scene(kind, seed)`` at 256x256, cut to ``frames`` frames;
 2. starts, in this process on one rclpy context, the ``interaction_recon`` node (real
    perception + window stream), a replayer publishing the clip as Image + CameraInfo at
-   ``rate`` Hz, and a recorder writing the camera's images and CameraInfo, /humans (the causal
+   ``rate`` Hz (and as JPEG on ``<image_topic>/compressed``), and a recorder writing the JPEG
+   images and CameraInfo, /humans (the causal
    estimate of every image), /humans/refined (the windows), /humans/markers and /diagnostics
    to ``out_dir/bag`` (MCAP, rosbags; ``interaction-recon replay out/demo/bag`` plays it back).
    Progress lines go to ``log`` (stderr by default: stdout stays free for the summary).
@@ -56,7 +57,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     from diagnostic_msgs.msg import DiagnosticArray
     from interaction_recon_msgs.msg import Humans
     from rclpy.executors import MultiThreadedExecutor
-    from sensor_msgs.msg import CameraInfo, Image
+    from sensor_msgs.msg import CameraInfo, CompressedImage
     from visualization_msgs.msg import MarkerArray
 
     from interaction_recon.ros import bag, replay
@@ -72,6 +73,8 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     t_clip = time.perf_counter() - t_start
     # A recorded clip is replayed: keep every frame (live defaults drop the oldest when behind).
     config.ros.intake_queue = min(1024, max(config.ros.intake_queue, n))
+    config.ros.estimate_queue = 64
+    config.ros.input_qos_depth = 100
     config.ros.fit_queue = min(16, max(config.ros.fit_queue, n // config.fitting.stride + 1))
     config.ros.mesh_every = 1
     source = replay.Source(name=scene.name, K=np.asarray(scene.gt["K"], np.float64), fps=float(scene.meta["fps"]),
@@ -88,9 +91,10 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         recorder_node = rclpy.create_node("interaction_recon_demo_recorder", context=context)
         nodes = [node, player_node, recorder_node]
         rc = config.ros
+        compressed = rc.image_topic.rstrip("/") + "/compressed"  # the images, as JPEG, for the bag
         recorder = bag.BagRecorder(recorder_node, out_dir / "bag", {
             rc.humans_topic: Humans, rc.humans_refined_topic: Humans, rc.markers_topic: MarkerArray,
-            rc.diagnostics_topic: DiagnosticArray, rc.camera_info_topic: CameraInfo, rc.image_topic: Image},
+            rc.diagnostics_topic: DiagnosticArray, rc.camera_info_topic: CameraInfo, compressed: CompressedImage},
             depth=node.humans_qos.depth)
         recorder_node.create_subscription(Humans, rc.humans_refined_topic, received.append, node.humans_qos)
         recorder_node.create_subscription(Humans, rc.humans_topic, causal.append, node.humans_qos)
@@ -99,7 +103,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
             executor.add_node(x)
         halt_spinner = replay.spin_in_background(executor)
         player = replay.Replayer(player_node, source, rate, rc.image_topic, rc.camera_info_topic,
-                                 on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
+                                 compressed_topic=compressed, on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
         player.timer.cancel()  # start once the node is connected
         deadline = time.monotonic() + 10  # start once the node (and the recorder) hear both topics
         while ((player.pub_image.get_subscription_count() < 1 or player.pub_info.get_subscription_count() < 2)

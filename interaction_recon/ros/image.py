@@ -125,6 +125,21 @@ def image_message(rgb: np.ndarray, stamp=None, frame_id: str = "", encoding: str
     return msg
 
 
+def compressed_message(rgb: np.ndarray, stamp=None, frame_id: str = "", quality: int = 90):
+    """RGB uint8 [H, W, 3] -> sensor_msgs/CompressedImage, JPEG (format as compressed_image_transport
+    writes it: "rgb8; jpeg compressed bgr8")."""
+    from PIL import Image as PILImage
+    from sensor_msgs.msg import CompressedImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, format="JPEG", quality=quality)
+    msg = CompressedImage(format="rgb8; jpeg compressed bgr8", data=buf.getvalue())
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
 def camera_info_message(K: np.ndarray, width: int, height: int, stamp=None, frame_id: str = ""):
     """A distortion-free pinhole sensor_msgs/CameraInfo."""
     from sensor_msgs.msg import CameraInfo

@@ -43,6 +43,7 @@ DROP_REASONS = FRAME_DROPS + OTHER_DROPS
 ERROR_DROPS = ("perception_error", "estimate_error", "reconstruction_error")
 TRANSPORT_GAP = 1.5  # a stamp step over this many typical periods means frames were lost on the way
 TRANSPORT_PERIODS = 32  # stamp steps whose median is the typical period
+TRANSPORT_SPREAD = 0.25  # the middle half of those steps within this share of their median: a regular camera
 
 
 @dataclass
@@ -249,11 +250,21 @@ class Pipeline:
             return {"intake": len(self.intake), "estimate": len(self.estimates), "fit": len(self.jobs)}
 
     # -- input ---------------------------------------------------------------------------
+    def _camera_period(self) -> float | None:
+        """The typical stamp step (s) when the stamps are regular (a camera's clock: the middle
+        half of the recent steps within TRANSPORT_SPREAD of their median), else None: stamps
+        taken when a busy publisher got round to it say nothing about frames lost."""
+        if len(self.steps) < 4:
+            return None
+        lo, period, hi = np.percentile(self.steps, [25, 50, 75])
+        regular = period > 0 and lo >= (1 - TRANSPORT_SPREAD) * period and hi <= (1 + TRANSPORT_SPREAD) * period
+        return float(period) if regular else None
+
     def submit(self, frame: Frame) -> str | None:
         """Queue a decoded frame; returns the drop reason, or None when accepted. Stamps must
         increase: duplicates and older stamps are dropped (the window needs time order). A
         step in the stamps over TRANSPORT_GAP typical periods counts the frames it skipped
-        as ``transport`` drops."""
+        as ``transport`` drops (when the stamps are regular enough to tell, :meth:`_camera_period`)."""
         lost = 0
         with self.cond:
             if self.last_stamp is not None and frame.stamp <= self.last_stamp:
@@ -262,10 +273,9 @@ class Pipeline:
                 reason = None
                 if self.last_stamp is not None:
                     step = frame.stamp - self.last_stamp
-                    if len(self.steps) >= 4:
-                        period = float(np.median(self.steps))
-                        if step > TRANSPORT_GAP * period:
-                            lost = int(round(step / period)) - 1
+                    period = self._camera_period()
+                    if period and step > TRANSPORT_GAP * period:
+                        lost = int(round(step / period)) - 1
                     if not lost:
                         self.steps.append(step)
                 self.last_stamp = frame.stamp

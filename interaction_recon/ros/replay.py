@@ -161,15 +161,18 @@ class Replayer:
     def __init__(self, node, source: Source, rate: float, image_topic: str = "/camera/image_raw",
                  camera_info_topic: str = "/camera/camera_info", frame_id: str = "camera_optical_frame",
                  encoding: str = "rgb8", fov_deg: float = 60.0, loop: bool = False, on_frame=None,
-                 max_frames: int | None = None):
+                 max_frames: int | None = None, compressed_topic: str | None = None):
+        """compressed_topic: also publish each frame as JPEG sensor_msgs/CompressedImage there
+        (same stamp), e.g. ``<image_topic>/compressed`` as image_transport names it."""
         from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import CameraInfo, Image
+        from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         self.node, self.source, self.loop, self.max_frames = node, source, loop, max_frames
         self.frame_id, self.encoding, self.fov_deg = frame_id, encoding, fov_deg
         self.pub_image = node.create_publisher(Image, image_topic, qos)
         self.pub_info = node.create_publisher(CameraInfo, camera_info_topic, qos)
+        self.pub_compressed = node.create_publisher(CompressedImage, compressed_topic, qos) if compressed_topic else None
         self.frames = source.open()
         self._pending = None  # a frame read ahead by prime()
         self.published = 0
@@ -213,6 +216,8 @@ class Replayer:
         stamp = self.node.get_clock().now().to_msg()
         self.pub_info.publish(self._camera_info(rgb, stamp))
         self.pub_image.publish(image.image_message(rgb, stamp, self.frame_id, self.encoding))
+        if self.pub_compressed is not None:
+            self.pub_compressed.publish(image.compressed_message(rgb, stamp, self.frame_id))
         self.published += 1
         if self.on_frame is not None:
             self.on_frame(self.published, stamp)
