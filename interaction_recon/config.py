@@ -118,6 +118,7 @@ class FittingConfig:
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
+    unseen_joint_share: float = 0.3  # share of the person's confidence a joint keeps when no keypoint saw it (fitting/visibility.py)
     fov_deg: float = 60.0  # horizontal field of view when no intrinsics are given
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
@@ -150,7 +151,6 @@ class RosConfig:
     frame_id: str = ""  # frame of the outputs ("" = the image header's frame_id)
     default_frame_id: str = "camera_optical_frame"  # when the image header has none
     body_frame_prefix: str = "body_"  # REP-155 TF frames body_<id>
-    id_prefix: str = "p"  # body id = prefix + tracker id (ROS names cannot start with a digit)
     camera_info_timeout: float = 2.0  # seconds without CameraInfo before default intrinsics
     default_fov_deg: float = 60.0  # horizontal FOV of the default intrinsics
     intake_queue: int = 8  # frames waiting for perception; the oldest is dropped when full

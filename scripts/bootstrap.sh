@@ -25,6 +25,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi
-"$venv/bin/python" scripts/build_msgs.py   # interaction_recon_msgs into the venv, without colcon
+"$venv/bin/python" scripts/build_msgs.py   # tf2_msgs, hri_msgs, interaction_recon_msgs into the venv, without colcon
 "$venv/bin/interaction-recon" build-cache
 "$venv/bin/python" -m interaction_recon.perception.assets   # packaged tflite models (+ test media) into .cache/perception, once

@@ -162,3 +162,28 @@ def test_live_prior_choices_are_checked(body):
     with pytest.raises(ValueError, match="engine_path"):
         load_live_prior(_prior_config(prior="tensorrt").causal, None, "cpu")
     assert load_live_prior(_prior_config().causal, None, "cpu") is None
+
+
+def test_joint_confidence_is_lower_for_a_limb_out_of_the_image_or_hidden(body):
+    """Person 0's right arm leaves the image (x < 0), person 1's left leg is hidden (keypoint
+    confidence 0.05): their joints' confidence falls below the seen joints'; the rest match."""
+    from interaction_recon.body.skeleton import BLAZEPOSE33, SMPL_JOINTS
+
+    _, kp = truth(body, 6)
+    conf = np.ones(kp.shape[:3], np.float32)
+    arm = [BLAZEPOSE33.index(n) for n in ("right_elbow", "right_wrist", "right_pinky", "right_index", "right_thumb")]
+    kp[0, :, arm, 0] = -40.0
+    leg = [BLAZEPOSE33.index(n) for n in ("left_knee", "left_ankle", "left_heel", "left_foot_index")]
+    conf[1, :, leg] = 0.05
+    filt = CausalFilter(body, Config().fitting)
+    run(filt, kp, conf, range(5))
+    people = SimpleNamespace(index=5, keypoints=kp[:, 5], confidence=conf[:, 5], track_ids=np.array([3, 4]),
+                             image_size=(480, 640))  # (H, W): a PeopleFrame's
+    out = filt.update(people, 0.5, K)
+    assert out.joint_confidence.shape == (2, 1, 24)
+    jc = out.joint_confidence[:, 0]
+    j = {n: i for i, n in enumerate(SMPL_JOINTS)}
+    assert jc[0, j["right_wrist"]] < 0.5 * jc[0, j["left_wrist"]]
+    assert jc[0, j["right_elbow"]] < 0.5 * jc[0, j["left_elbow"]]
+    assert jc[1, j["left_ankle"]] < 0.5 * jc[1, j["right_ankle"]]
+    np.testing.assert_allclose(jc[1, j["pelvis"]], jc[1, j["right_ankle"]], rtol=1e-5)

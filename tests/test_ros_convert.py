@@ -13,6 +13,7 @@ from scipy.spatial.transform import Rotation
 pytest.importorskip("rclpy")
 pytest.importorskip("interaction_recon_msgs.msg")
 
+from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.config import Config, field_at
 from interaction_recon.fitting.result import Contact, Reconstruction
 from interaction_recon.ros import convert, image, markers, params, tf
@@ -36,25 +37,35 @@ def make_result(T: int = 6, track_ids=(3, 11), conf=0.8) -> Reconstruction:
 
 def test_humans_message_field_by_field():
     r = make_result()
-    msg, sel = convert.humans_message(r, "cam", pos=-1, id_prefix="p", contact_frames=3)
+    ids = convert.BodyIds()
+    r.joint_confidence[1, -1, 20] = 0.1  # a wrist no keypoint saw
+    r.joints[0, -1, :, 2] += 1.0  # person 0 a metre further away
+    velocities = convert.Velocities()
+    convert.humans_message(r, "cam", pos=-2, ids=ids, velocities=velocities)
+    msg, sel = convert.humans_message(r, "cam", pos=-1, ids=ids, contact_frames=3, velocities=velocities)
     assert msg.header.frame_id == "cam"
     assert convert.to_seconds(msg.header.stamp) == pytest.approx(r.stamps[-1], abs=1e-9)
     assert convert.to_seconds(msg.window_start) == pytest.approx(r.stamps[0], abs=1e-9)
     assert convert.to_seconds(msg.window_end) == pytest.approx(r.stamps[-1], abs=1e-9)
-    assert [h.track_id for h in msg.humans] == ["p3", "p11"] and sel.slots == [0, 1]
+    assert [h.track_id for h in msg.humans] == [ids(3), ids(11)] and sel.slots == [0, 1]
+    assert [h.depth_rank for h in msg.humans] == [1, 0]
     for p, h in enumerate(msg.humans):
-        assert h.body_model == "anny"
+        assert h.body_model == "anny" and h.shape_space == h.SHAPE_ANNY_PHENOTYPE
+        assert list(h.joint_names) == list(SMPL_JOINTS)
+        hips = lambda t: (r.joints[p, t, 1] + r.joints[p, t, 2]) / 2  # noqa: E731
+        np.testing.assert_allclose([h.velocity.x, h.velocity.y, h.velocity.z],
+                                   (hips(-1) - hips(-2)) / (r.stamps[-1] - r.stamps[-2]), rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(h.global_orient, r.global_orient[p, -1])
         np.testing.assert_allclose(h.body_pose, r.body_pose[p, -1].reshape(-1))
         np.testing.assert_allclose(h.shape, r.shape[p])
         np.testing.assert_allclose(h.transl, r.transl[p, -1])
         np.testing.assert_allclose([[q.x, q.y, q.z] for q in h.joints], r.joints[p, -1], atol=1e-6)
-        np.testing.assert_allclose(h.joint_confidence, np.full(24, 0.8), rtol=1e-6)
+        np.testing.assert_allclose(h.joint_confidence, r.joint_confidence[p, -1], rtol=1e-6)
         assert h.confidence == pytest.approx(0.8)
     # newest 3 frames: the head contact (frame 100) is out; right-hand pair deduplicated to the most confident
     assert [(c.part_a, c.part_b) for c in msg.contacts] == [("right hand", "right hand"), ("left hand", "right shoulder")]
     c = msg.contacts[0]
-    assert (c.track_id_a, c.track_id_b) == ("p3", "p11")
+    assert (c.track_id_a, c.track_id_b) == (ids(3), ids(11))
     assert (c.point.x, c.point.y, c.point.z) == pytest.approx((0.1, 0.25, 3.0))
     assert c.distance == pytest.approx(0.002) and c.confidence == pytest.approx(0.9)
     assert msg.contact_evidence is False  # the result says no evidence was available
@@ -67,7 +78,7 @@ def test_humans_message_field_by_field():
 def test_humans_message_leaves_out_untracked_unsure_and_nan_people_and_their_contacts():
     r = make_result(track_ids=(3, -1))
     msg, _ = convert.humans_message(r, "cam")
-    assert [h.track_id for h in msg.humans] == ["p3"] and msg.contacts == []
+    assert len(msg.humans) == 1 and msg.contacts == []
     r = make_result(conf=0.05)
     assert convert.humans_message(r, "cam", min_confidence=0.1)[0].humans == []
     r = make_result()
@@ -83,7 +94,15 @@ def test_time_conversion_round_trips_and_ids_are_valid_ros_names():
         t = convert.to_time(s)
         assert 0 <= t.nanosec < 1_000_000_000
         assert convert.to_seconds(t) == pytest.approx(s, abs=1e-6)
-    assert convert.body_id(7) == "p7" and not convert.body_id(7)[0].isdigit()
+
+
+
+def test_body_ids_are_random_letters_stable_per_track_and_never_reused():
+    ids = convert.BodyIds()
+    assert ids(7) == ids(7) and len(ids(7)) == 5 and ids(7).isalpha() and ids(7).islower()
+    drawn = {ids(t) for t in range(300)}
+    assert len(drawn) == 300  # never handed out twice
+    assert convert.BodyIds()(7) != ids(7) or convert.BodyIds()(7) != ids(7)  # a new node: new ids
 
 
 def test_frame_markers_are_valid_for_rviz_and_carry_people_and_contacts():
@@ -100,7 +119,7 @@ def test_frame_markers_are_valid_for_rviz_and_carry_people_and_contacts():
     assert bones.type == Marker.LINE_LIST and len(bones.points) == 2 * 23
     assert (bones.points[0].x, bones.points[0].y, bones.points[0].z) == pytest.approx(tuple(r.joints[1, -1, 0]))
     assert len(by[("joints", 0)].points) == 24
-    assert by[("label", 1)].text.startswith("p11") and by[("label", 1)].type == Marker.TEXT_VIEW_FACING
+    assert by[("label", 1)].text.startswith(sel.ids[1]) and by[("label", 1)].type == Marker.TEXT_VIEW_FACING
     dots = by[("contacts", 0)]
     assert len(dots.points) == len(dots.colors) == 2
     assert dots.colors[0].r > dots.colors[1].r  # more confident = redder
@@ -170,14 +189,23 @@ def test_body_transforms_are_stamped_named_and_normalised():
     r = make_result()
     msg, sel = convert.humans_message(r, "cam")
     out = tf.body_transforms(r, sel, "cam", msg.header.stamp, "body_")
-    assert [x.child_frame_id for x in out] == ["body_p3", "body_p11"]
-    for p, x in enumerate(out):
-        assert x.header.frame_id == "cam" and x.header.stamp == msg.header.stamp
+    bodies = [x for x in out if x.header.frame_id == "cam"]
+    assert [x.child_frame_id for x in bodies] == [f"body_{sel.ids[0]}", f"body_{sel.ids[1]}"]
+    assert len(out) == 2 * 25
+    for p, x in enumerate(bodies):
+        assert x.header.stamp == msg.header.stamp
         q = x.transform.rotation
         assert q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 == pytest.approx(1.0)
         hip = (r.joints[p, -1, 1] + r.joints[p, -1, 2]) / 2
         t = x.transform.translation
         np.testing.assert_allclose([t.x, t.y, t.z], hip, atol=1e-6)
+        # each joint frame, composed with its body frame, lands on the joint
+        R = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+        joints = [j for j in out if j.header.frame_id == x.child_frame_id]
+        assert [j.child_frame_id for j in joints] == [f"{x.child_frame_id}_{n}" for n in SMPL_JOINTS]
+        local = np.array([[j.transform.translation.x, j.transform.translation.y, j.transform.translation.z]
+                          for j in joints])
+        np.testing.assert_allclose(local @ R.T + [t.x, t.y, t.z], r.joints[p, -1], atol=1e-5)
 
 
 def test_decode_handles_row_padding_big_endian_and_bad_sizes():

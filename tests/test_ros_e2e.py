@@ -32,7 +32,7 @@ def test_replay_node_subscriber_two_people_near_ground_truth(replayed):
     # /humans: the causal estimate of every image, at once, with the image's stamp
     causal = got["/humans"]
     assert len(causal) == summary["frames_published"] == 152, summary
-    images = [m.header.stamp for m in got["/camera/image_raw"]]
+    images = [m.header.stamp for m in got["/camera/image_raw/compressed"]]
     assert [(m.header.stamp.sec, m.header.stamp.nanosec) for m in causal] == [(s.sec, s.nanosec) for s in images]
     assert summary["causal"]["frames_with_both"] >= 140 and summary["causal"]["pa_mpjpe_mm"] < 150, summary["causal"]
     # /humans/refined: the first window whole, then 32 new frames per window, oldest first

@@ -230,19 +230,19 @@ def test_node_publishes_two_people_with_contacts_every_stride(harness):
     assert [m.estimate for m in h.humans] == [Humans.ESTIMATE_CAUSAL] * 16
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.humans]
     np.testing.assert_allclose(stamps, 1.0 + np.arange(16) / 30, atol=1e-6)
-    assert [x.track_id for x in h.humans[-1].humans] == ["p7", "p9"] and not h.humans[-1].contact_evidence
+    assert [x.track_id for x in h.humans[-1].humans] == [h.node.body_ids(7), h.node.body_ids(9)] and not h.humans[-1].contact_evidence
     # /humans/refined, publish_frames "new": the first window whole, then each window's 4 new frames
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in h.refined]
     np.testing.assert_allclose(stamps, 1.0 + np.arange(16) / 30, atol=1e-6)
     assert len(h.refined) == 16
     msg = h.refined[-1]
     assert msg.estimate == Humans.ESTIMATE_REFINED
-    assert [x.track_id for x in msg.humans] == ["p7", "p9"]
+    assert [x.track_id for x in msg.humans] == [h.node.body_ids(7), h.node.body_ids(9)]
     assert msg.header.frame_id == "cam"
     assert abs(msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9 - (1.0 + 15 / 30)) < 1e-6
     assert abs(msg.window_start.sec + msg.window_start.nanosec * 1e-9 - (1.0 + 8 / 30)) < 1e-6
     assert len(msg.contacts) == 1 and msg.contacts[0].part_a == "right hand"
-    assert (msg.contacts[0].track_id_a, msg.contacts[0].track_id_b) == ("p7", "p9")
+    assert (msg.contacts[0].track_id_a, msg.contacts[0].track_id_b) == (h.node.body_ids(7), h.node.body_ids(9))
     assert wait_for(lambda: len(h.markers) >= 3, 5)
     for array in h.markers:
         assert markers.validate(array) == []
@@ -385,7 +385,7 @@ def test_bad_images_are_dropped_by_reason_and_output_resumes(harness):
     assert not h.refined
     feed(h, 3.0 + np.arange(12) / 30)  # the node still works
     assert wait_for(lambda: len(h.humans) >= 2, 10), h.node.snapshot()
-    assert [x.track_id for x in h.humans[-1].humans] == ["p7", "p9"]
+    assert [x.track_id for x in h.humans[-1].humans] == [h.node.body_ids(7), h.node.body_ids(9)]
 
 
 def test_each_supported_encoding_reaches_perception_as_rgb(harness):
@@ -497,7 +497,8 @@ def test_rep155_body_position_topics_carry_the_hip_midpoint(harness):
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     h = harness()
-    got = {"p7": [], "p9": []}
+    ids = [h.node.body_ids(7), h.node.body_ids(9)]  # drawn now, used by the node from its first message
+    got = {bid: [] for bid in ids}
     for bid, box in got.items():
         h.client.create_subscription(PointStamped, f"/humans/bodies/{bid}/position", box.append,
                                      QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
@@ -508,9 +509,9 @@ def test_rep155_body_position_topics_carry_the_hip_midpoint(harness):
     # the publishers appear with the first result; a second window reaches the now-matched subscribers
     time.sleep(0.5)
     feed(h, 2.0 + np.arange(4) / 30)
-    assert wait_for(lambda: got["p7"] and got["p9"], 5), list(h.node._body_pubs)
+    assert wait_for(lambda: all(got.values()), 5), list(h.node.bodies.pubs)
     last = h.node.last_result
-    for p, bid in enumerate(["p7", "p9"]):
+    for p, bid in enumerate(ids):
         msg = got[bid][-1]
         hip = (last.joints[p, -1, 1] + last.joints[p, -1, 2]) / 2
         np.testing.assert_allclose([msg.point.x, msg.point.y, msg.point.z], hip, atol=1e-5)
@@ -551,6 +552,6 @@ def test_bag_recorder_writes_an_mcap_that_reads_back(harness, tmp_path):
     got = bag.read_bag(tmp_path / "bag")
     assert len(got[h.topics["refined"]]) == counts[h.topics["refined"]]
     last = got[h.topics["refined"]][-1]
-    assert [x.track_id for x in last.humans] == ["p7", "p9"] and len(last.humans[0].joints) == 24
+    assert [x.track_id for x in last.humans] == [h.node.body_ids(7), h.node.body_ids(9)] and len(last.humans[0].joints) == 24
     assert last.contacts[0].part_a == "right hand"
     assert any(a.markers and a.markers[0].ns == "skeleton" for a in got[h.topics["markers"]])

@@ -61,6 +61,17 @@ BLAZEPOSE33 = (
     "right_heel", "left_foot_index", "right_foot_index",
 )
 
+# The 2D keypoint layouts the fit accepts, by name.
+KEYPOINT_LAYOUTS = {"coco17": COCO17, "blazepose33": BLAZEPOSE33, "smpl24": SMPL_JOINTS}
+
+
+def layout_names(layout: str) -> tuple[str, ...]:
+    """The keypoint names of ``layout`` in order; ValueError for an unknown layout."""
+    if layout not in KEYPOINT_LAYOUTS:
+        raise ValueError(f"unknown keypoint layout {layout!r}; choose from {sorted(KEYPOINT_LAYOUTS)}")
+    return KEYPOINT_LAYOUTS[layout]
+
+
 # Every landmark a backend must place (the union of both layouts).
 LANDMARKS = tuple(dict.fromkeys(COCO17 + BLAZEPOSE33))
 

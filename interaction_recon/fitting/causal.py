@@ -31,6 +31,7 @@ from interaction_recon.fitting import losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 from interaction_recon.fitting.window import gap_factor
 
 PRIORS = ("none", "onnx", "tensorrt", "torch")
@@ -150,7 +151,10 @@ class CausalFilter:
             frames=np.array([frame], np.int64), stamps=np.array([stamp], np.float64), global_orient=p.global_orient,
             body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
             confidence=confidence[:, None].astype(np.float32), track_ids=self.track_ids.copy(), K=K,
-            fps=1.0 / dt if dt > 0 else 0.0, body_model=self.body.name)
+            fps=1.0 / dt if dt > 0 else 0.0, body_model=self.body.name,
+            joint_confidence=joint_confidence(
+                confidence[:, None], joint_evidence(kp, conf, self.layout, getattr(people, "image_size", None)),
+                cfg.unseen_joint_share))
 
     def _predict(self, dt: float) -> BodyParams:
         """The previous solution, pelvis moved by the velocity over ``dt`` s (pose held)."""

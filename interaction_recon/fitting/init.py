@@ -20,7 +20,6 @@ from interaction_recon.body import skeleton
 from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.fitting.camera import back_project
 
-LAYOUTS = {"coco17": skeleton.COCO17, "blazepose33": skeleton.BLAZEPOSE33, "smpl24": skeleton.SMPL_JOINTS}
 OUTPUT_FIELD = {"coco17": "coco17", "blazepose33": "blazepose33", "smpl24": "joints"}
 SEGMENTS = (("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "left_knee"),
             ("right_hip", "right_knee"), ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
@@ -29,9 +28,8 @@ ARMS_DOWN = 1.1  # rad: shoulders lowered from the T-pose
 
 
 def layout_index(layout: str, names) -> list[int]:
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown keypoint layout {layout!r}; choose from {sorted(LAYOUTS)}")
-    return [LAYOUTS[layout].index(n) for n in names]
+    names_in = skeleton.layout_names(layout)
+    return [names_in.index(n) for n in names]
 
 
 def _interpolate(values: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -45,6 +45,8 @@ class Reconstruction:
     contacts:      per-frame contacts (any order).
     contact_evidence: [T] bool, contact evidence was available in that frame (both people
                    placed, or an external source answered); without it, no contact is no news.
+    joint_confidence: [2, T, 24] in [0, 1], the frame confidence lowered for joints no keypoint
+                   saw (fitting/visibility.py); default: the frame confidence for every joint.
     """
 
     frames: np.ndarray
@@ -61,10 +63,13 @@ class Reconstruction:
     body_model: str
     contacts: list[Contact] = field(default_factory=list)
     contact_evidence: np.ndarray | None = None
+    joint_confidence: np.ndarray | None = None
 
     def __post_init__(self):
         if self.contact_evidence is None:
             self.contact_evidence = np.zeros(len(self.frames), bool)
+        if self.joint_confidence is None:
+            self.joint_confidence = np.repeat(np.asarray(self.confidence, np.float32)[..., None], 24, -1)
 
     @property
     def num_frames(self) -> int:
@@ -84,7 +89,8 @@ class Reconstruction:
             body_pose=self.body_pose[:, index], transl=self.transl[:, index], shape=self.shape,
             joints=self.joints[:, index], confidence=self.confidence[:, index], track_ids=self.track_ids,
             K=self.K, fps=self.fps, body_model=self.body_model,
-            contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index])
+            contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index],
+            joint_confidence=self.joint_confidence[:, index])
 
     def contacts_at(self, frame: int) -> list[Contact]:
         return [c for c in self.contacts if c.frame == frame]
@@ -105,7 +111,8 @@ class Reconstruction:
             contact_points=np.array([x.point for x in c], dtype=np.float32).reshape(-1, 3),
             contact_distance=np.array([x.distance for x in c], dtype=np.float32),
             contact_confidence=np.array([x.confidence for x in c], dtype=np.float32),
-            contact_evidence=self.contact_evidence.astype(bool))
+            contact_evidence=self.contact_evidence.astype(bool),
+            joint_confidence=self.joint_confidence.astype(np.float32))
         summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
                    "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
                    "mean_confidence": self.confidence.mean(1).round(3).tolist(),
@@ -124,4 +131,5 @@ class Reconstruction:
                    body_pose=z["body_pose"], transl=z["transl"], shape=z["shape"], joints=z["joints"],
                    confidence=z["confidence"], track_ids=z["track_ids"], K=z["K"], fps=float(z["fps"]),
                    body_model=str(z["body_model"]), contacts=contacts,
-                   contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None)
+                   contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None,
+                   joint_confidence=z["joint_confidence"] if "joint_confidence" in z.files else None)

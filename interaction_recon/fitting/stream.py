@@ -38,6 +38,7 @@ class WindowStream:
         self._buffer: deque = deque(maxlen=self.config.fitting.window)
         self._since_job = 0
         self._jobs = 0
+        self._image_size: tuple[int, int] | None = None  # (H, W) of the newest image, when perception says
         lang = self.config.fitting.contact.language
         self.language = None  # the vision-language contact source, when configured
         self.wait_for_language = False  # offline: a window waits (up to the timeout) for its key frames' answers
@@ -68,6 +69,7 @@ class WindowStream:
         world = getattr(people, "world", None)
         world = None if world is None else np.asarray(world, dtype=np.float32)
         self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world))
+        self._image_size = getattr(people, "image_size", None)
         if self.language is not None and image is not None:
             self.language.offer(frame, image, kp, conf)
         self._since_job += 1
@@ -93,7 +95,8 @@ class WindowStream:
         frames = np.array(frames, dtype=np.int64)
         told = [] if self.language is None else self.language.answers(frames, wait=self.wait_for_language)
         return WindowJob(frames, np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
-                         self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told, world=world)
+                         self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told, world=world,
+                         image_size=self._image_size)
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -123,6 +126,7 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
     out = {k: np.full((2, len(frames)) + getattr(last, k).shape[2:], np.nan, np.float32)
            for k in ("global_orient", "body_pose", "transl", "joints")}
     confidence = np.zeros((2, len(frames)), np.float32)
+    joint_confidence = np.zeros((2, len(frames), 24), np.float32)
     stamps, evidence = np.zeros(len(frames)), np.zeros(len(frames), bool)
     owner = {}
     for i, r in enumerate(results):
@@ -130,11 +134,12 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
         for k, values in out.items():
             values[:, pos] = getattr(r, k)
         confidence[:, pos], stamps[pos], evidence[pos] = r.confidence, r.stamps, r.contact_evidence
+        joint_confidence[:, pos] = r.joint_confidence
         owner.update({int(f): i for f in r.frames})
     contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
     return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
                           track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
-                          contacts=contacts, contact_evidence=evidence, **out)
+                          contacts=contacts, contact_evidence=evidence, joint_confidence=joint_confidence, **out)
 
 
 def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:

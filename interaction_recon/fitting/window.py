@@ -31,6 +31,7 @@ from interaction_recon.fitting import losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 
 log = logging.getLogger(__name__)
 CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
@@ -45,7 +46,8 @@ class WindowJob:
     frames [L] int64 absolute indices; stamps [L] float64 s; keypoints [2, L, K, 2] px (NaN
     allowed); confidence [2, L, K] (0 = missing); layout: "blazepose33" | "coco17" | "smpl24";
     track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence);
-    world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``).
+    world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``);
+    image_size (H, W) px or None: keypoints outside it count as unseen in the joint confidence.
     """
 
     frames: np.ndarray
@@ -58,12 +60,13 @@ class WindowJob:
     fps: float = 30.0
     contacts: list[tuple[int, str, str, float]] = field(default_factory=list)
     world: np.ndarray | None = None
+    image_size: tuple[int, int] | None = None
 
     def swapped(self) -> WindowJob:
         """The same job with the two people's slots exchanged."""
         flip = lambda a: None if a is None else a[::-1].copy()  # noqa: E731
         return WindowJob(self.frames, self.stamps, flip(self.keypoints), flip(self.confidence), self.layout,
-                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world))
+                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world), self.image_size)
 
 
 def motion_basis(n: int, per_frame: float, device=None) -> torch.Tensor:
@@ -330,7 +333,10 @@ class WindowFitter:
             body_pose=p.body_pose, transl=p.transl, shape=p.shape, joints=joints.astype(np.float32),
             confidence=confidence.astype(np.float32), track_ids=np.asarray(job.track_ids, dtype=np.int64),
             K=job.K.astype(np.float64), fps=job.fps, body_model=self.body.name, contacts=found,
-            contact_evidence=evidence.available & known.all(0))
+            contact_evidence=evidence.available & known.all(0),
+            joint_confidence=joint_confidence(
+                confidence, joint_evidence(job.keypoints, job.confidence, job.layout, job.image_size),
+                self.config.unseen_joint_share))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:

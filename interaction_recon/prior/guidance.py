@@ -31,7 +31,6 @@ from interaction_recon.prior.diffusion import Diffusion
 from interaction_recon.prior.model import MOTION_DIM, NUM_SHAPE, Denoiser, PriorConfig, decode, encode
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default.pt"
-LAYOUTS = {"blazepose33": skeleton.BLAZEPOSE33, "coco17": skeleton.COCO17, "smpl24": skeleton.SMPL_JOINTS}
 
 
 def load_prior(path: str | Path | None = None, device: str | torch.device = "cpu") -> Denoiser:
@@ -57,12 +56,10 @@ def condition(keypoints, confidence, K, layout: str = "blazepose33") -> Tensor:
     elbows, wrists, hips, knees and ankles do (SMPL's hip joints sit inside the body, a few
     cm from BlazePose's hip landmarks). Training drops the non-COCO slots in 15 % of windows.
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown keypoint layout {layout!r}; choose from {sorted(LAYOUTS)}")
     kp = torch.as_tensor(np.asarray(keypoints), dtype=torch.float32)
     conf = torch.as_tensor(np.asarray(confidence), dtype=torch.float32)
     K = torch.as_tensor(np.asarray(K), dtype=torch.float32)
-    names = LAYOUTS[layout]
+    names = skeleton.layout_names(layout)
     if kp.shape[-2] != len(names) or conf.shape != kp.shape[:-1]:
         raise ValueError(f"{layout} keypoints must be [2, T, {len(names)}, 2] with confidence [2, T, {len(names)}], "
                          f"got {tuple(kp.shape)} and {tuple(conf.shape)}")

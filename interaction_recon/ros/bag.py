@@ -2,7 +2,9 @@
 
 Subscriptions are raw (CDR bytes straight from the middleware); rosbags writes them with the
 message definitions, so ``ros2 bag info/play`` and Foxglove read the bag. interaction_recon_msgs
-definitions are registered from ros_ws/src/interaction_recon_msgs/msg (or the installed share).
+definitions are registered from ros_ws/src/interaction_recon_msgs/msg, and hri_msgs / tf2_msgs
+ones from ros_ws/upstream/<pkg>/msg where rosbags' own store lacks them (or from the installed
+shares).
 """
 from __future__ import annotations
 
@@ -10,28 +12,44 @@ import threading
 import time
 from pathlib import Path
 
-MSG_DIRS = (Path(__file__).resolve().parents[2] / "ros_ws" / "src" / "interaction_recon_msgs" / "msg",)
+_ROS_WS = Path(__file__).resolve().parents[2] / "ros_ws"
+# package -> folders of its .msg files, tried in order (then the installed share).
+MSG_DIRS = {
+    "interaction_recon_msgs": (_ROS_WS / "src" / "interaction_recon_msgs" / "msg",),
+    "hri_msgs": (_ROS_WS / "upstream" / "hri_msgs" / "msg",),
+    "tf2_msgs": (_ROS_WS / "upstream" / "tf2_msgs" / "msg",),
+}
 
 
-def typestore():
-    """rosbags' Jazzy typestore plus interaction_recon_msgs."""
-    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-
-    store = get_typestore(Stores.ROS2_JAZZY)
-    dirs = list(MSG_DIRS)
+def _msg_dir(pkg: str, dirs) -> Path | None:
+    for d in dirs:
+        if d.is_dir():
+            return d
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        dirs.append(Path(get_package_share_directory("interaction_recon_msgs")) / "msg")
+        d = Path(get_package_share_directory(pkg)) / "msg"
+        return d if d.is_dir() else None
     except (ImportError, LookupError, ValueError, OSError):
-        pass
-    for d in dirs:
-        if d.is_dir():
-            types = {}
-            for f in sorted(d.glob("*.msg")):
-                types.update(get_types_from_msg(f.read_text(), f"interaction_recon_msgs/msg/{f.stem}"))
+        return None
+
+
+def typestore():
+    """rosbags' Jazzy typestore plus interaction_recon_msgs, hri_msgs and tf2_msgs."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    store = get_typestore(Stores.ROS2_JAZZY)
+    for pkg, dirs in MSG_DIRS.items():
+        d = _msg_dir(pkg, dirs)
+        if d is None:
+            continue
+        types = {}
+        for f in sorted(d.glob("*.msg")):
+            name = f"{pkg}/msg/{f.stem}"
+            if name not in store.fielddefs:  # never re-register what rosbags has (tf2_msgs)
+                types.update(get_types_from_msg(f.read_text(), name))
+        if types:
             store.register(types)
-            break
     return store
 
 

@@ -1,17 +1,25 @@
 """Reconstruction (interaction_recon.fitting.result) -> interaction_recon_msgs/Humans.
 
-One Humans message stands for one frame of a window (the newest by default: the live
-output); ``window_start``/``window_end`` are the window's first and last stamps. Contacts are
-those of the newest ``contact_frames`` frames, one per part pair (the most confident).
+One Humans message stands for one frame of a result (a window's, or the causal filter's
+one frame); ``window_start``/``window_end`` are the result's first and last stamps. Contacts
+are those of the newest ``contact_frames`` frames, one per part pair (the most confident).
 People whose slot has no track (-1), NaN joints or a confidence under ``min_confidence`` at
-that frame are left out, and so are their contacts.
+that frame are left out, and so are their contacts. Body ids come from :class:`BodyIds`
+(REP-155: random, never reused); velocities from :class:`Velocities`.
 """
 from __future__ import annotations
 
 import math
+import secrets
+import string
+import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+from interaction_recon.body.skeleton import SMPL_JOINTS
+
+SHAPE_SPACES = {"anny": "anny_phenotype", "smpl": "smpl_betas"}  # body model -> Human.shape_space
 
 
 def to_time(seconds: float):
@@ -26,9 +34,39 @@ def to_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def body_id(track_id: int, prefix: str = "p") -> str:
-    """REP-155 style string id of a tracker id (a valid ROS name token: never starts with a digit)."""
-    return f"{prefix}{int(track_id)}"
+class BodyIds:
+    """Tracker id -> REP-155 body id: 5 random lowercase letters drawn at the id's first use and
+    never handed out again by this object (so a new node start gives new ids). Thread-safe."""
+
+    def __init__(self, length: int = 5):
+        self.length, self.ids, self.used = length, {}, set()
+        self._lock = threading.Lock()
+
+    def __call__(self, track_id: int) -> str:
+        with self._lock:
+            tid = int(track_id)
+            if tid not in self.ids:
+                new = "".join(secrets.choice(string.ascii_lowercase) for _ in range(self.length))
+                while new in self.used:
+                    new = "".join(secrets.choice(string.ascii_lowercase) for _ in range(self.length))
+                self.ids[tid] = new
+                self.used.add(new)
+            return self.ids[tid]
+
+
+class Velocities:
+    """Pelvis velocity (m/s) of each body id from its previous published position: a finite
+    difference over at most ``max_gap`` s (zero for a first sighting or after a longer gap)."""
+
+    def __init__(self, max_gap: float = 0.5):
+        self.max_gap, self.last = max_gap, {}
+
+    def __call__(self, body: str, stamp: float, position: np.ndarray) -> np.ndarray:
+        previous = self.last.get(body)
+        self.last[body] = (stamp, np.asarray(position, np.float64))
+        if previous is None or not 0 < stamp - previous[0] <= self.max_gap:
+            return np.zeros(3)
+        return (self.last[body][1] - previous[1]) / (stamp - previous[0])
 
 
 @dataclass
@@ -40,7 +78,9 @@ class Selection:
     ids: dict[int, str]  # slot -> body id
 
 
-def select(result, pos: int = -1, min_confidence: float = 0.1, id_prefix: str = "p") -> Selection:
+def select(result, pos: int = -1, min_confidence: float = 0.1, ids=None) -> Selection:
+    """Who of ``result`` is published at ``pos``; ids: tracker id -> body id (a :class:`BodyIds`)."""
+    ids = ids or BodyIds()
     pos = pos % result.num_frames
     slots = []
     for p in range(2):
@@ -50,7 +90,7 @@ def select(result, pos: int = -1, min_confidence: float = 0.1, id_prefix: str = 
         if tid < 0 or not math.isfinite(conf) or conf < min_confidence or not np.all(np.isfinite(joints)):
             continue
         slots.append(p)
-    return Selection(pos=pos, slots=slots, ids={p: body_id(result.track_ids[p], id_prefix) for p in slots})
+    return Selection(pos=pos, slots=slots, ids={p: ids(result.track_ids[p]) for p in slots})
 
 
 def window_contacts(result, sel: Selection, contact_frames: int, min_probability: float = 0.0) -> list:
@@ -73,15 +113,17 @@ def window_contacts(result, sel: Selection, contact_frames: int, min_probability
 
 
 def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float = 0.1,
-                   id_prefix: str = "p", contact_frames: int = 32, contact_min_probability: float = 0.0,
-                   refined: bool = True, stamp=None):
+                   ids=None, contact_frames: int = 32, contact_min_probability: float = 0.0,
+                   refined: bool = True, stamp=None, velocities: Velocities | None = None):
     """Build the Humans message of frame ``pos`` of ``result``; returns (msg, Selection).
-    refined: a window's reconstruction (else the causal per-frame estimate); stamp: the
-    image's own header stamp (builtin_interfaces/Time) to copy, else the result's float stamp."""
-    from geometry_msgs.msg import Point
+    ids: a :class:`BodyIds` (default: a fresh one); refined: a window's reconstruction (else
+    the causal per-frame estimate); stamp: the image's own header stamp
+    (builtin_interfaces/Time) to copy, else the result's float stamp; velocities: where each
+    body's previous position is kept (default: none, velocity 0)."""
+    from geometry_msgs.msg import Point, Vector3
     from interaction_recon_msgs.msg import Contact, Human, Humans
 
-    sel = select(result, pos, min_confidence, id_prefix)
+    sel = select(result, pos, min_confidence, ids)
     msg = Humans()
     msg.header.frame_id = frame_id
     msg.estimate = Humans.ESTIMATE_REFINED if refined else Humans.ESTIMATE_CAUSAL
@@ -89,20 +131,25 @@ def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float =
     msg.window_start = to_time(result.stamps[0])
     msg.window_end = to_time(result.stamps[-1])
     msg.contact_evidence = bool(result.contact_evidence[sel.pos])
+    seconds = float(result.stamps[sel.pos])
+    near_first = sorted(sel.slots, key=lambda p: float(result.joints[p, sel.pos, 0, 2]))
     for p in sel.slots:
         h = Human()
         h.track_id = sel.ids[p]
         h.body_model = str(result.body_model)
         h.global_orient = np.asarray(result.global_orient[p, sel.pos], dtype=np.float64).reshape(3)
         h.body_pose = np.asarray(result.body_pose[p, sel.pos], dtype=np.float64).reshape(69)
+        h.shape_space = SHAPE_SPACES.get(str(result.body_model), str(result.body_model))
         h.shape = np.asarray(result.shape[p], dtype=np.float64).reshape(-1)
         h.transl = np.asarray(result.transl[p, sel.pos], dtype=np.float64).reshape(3)
         joints = np.asarray(result.joints[p, sel.pos], dtype=np.float64)
+        h.joint_names = list(SMPL_JOINTS)
         h.joints = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in joints]
-        conf = float(np.clip(result.confidence[p, sel.pos], 0.0, 1.0))
-        # The result carries one confidence per person and frame; every joint gets it.
-        h.joint_confidence = np.full(len(joints), conf, dtype=np.float32)
-        h.confidence = conf
+        h.joint_confidence = np.clip(result.joint_confidence[p, sel.pos], 0.0, 1.0).astype(np.float32)
+        h.confidence = float(np.clip(result.confidence[p, sel.pos], 0.0, 1.0))
+        v = velocities(sel.ids[p], seconds, (joints[1] + joints[2]) / 2) if velocities is not None else np.zeros(3)
+        h.velocity = Vector3(x=float(v[0]), y=float(v[1]), z=float(v[2]))
+        h.depth_rank = near_first.index(p)
         msg.humans.append(h)
     for c in window_contacts(result, sel, contact_frames, contact_min_probability):
         x, y, z = (float(v) for v in c.point)

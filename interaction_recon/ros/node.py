@@ -16,9 +16,9 @@ Publications (reliable QoS)
                                      (``ros.publish_frames: new``) or the newest only (ESTIMATE_REFINED)
     /humans/markers                  MarkerArray: skeletons, joints, labels every image; contacts
                                      every window; meshes every ``ros.mesh_every`` windows
-    TF body_<id>                     REP-155 (tf2_ros, else /tf via tf2_msgs, else off), every image
-    /humans/bodies/<id>/position     geometry_msgs/PointStamped (hip midpoint), every image
-    /humans/bodies/tracked           hri_msgs/IdsList where hri_msgs imports
+    TF body_<id>, body_<id>_<joint>  REP-155 (tf2_ros, else /tf via tf2_msgs), every image
+    /humans/bodies/tracked           hri_msgs/IdsList, every image
+    /humans/bodies/<id>/...          roi, skeleton2d (hri_msgs), position, velocity (ros/bodies.py)
     /diagnostics                     diagnostic_msgs/DiagnosticArray where it imports
 
 ``perception``, ``stream`` and ``estimator`` are constructor arguments (tests inject small real
@@ -26,7 +26,6 @@ objects); :func:`build_pipeline` makes the real ones from the config.
 """
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from interaction_recon.config import Config
 from interaction_recon.ros import convert, image, markers, params, tf
+from interaction_recon.ros.bodies import BodyTopics
 from interaction_recon.ros.pipeline import Frame, Pipeline, Stats, Thresholds, diagnostic_level
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ class InteractionReconNode(Node):
         self._frame_id = rc.frame_id or rc.default_frame_id
         self._windows_published = 0
         self._last_frame: int | None = None  # newest frame already on /humans
-        self._body_pubs: collections.OrderedDict = collections.OrderedDict()
+        self.body_ids = convert.BodyIds()  # REP-155 ids, one per tracker id, never reused
+        self._velocities = {"causal": convert.Velocities(), "refined": convert.Velocities()}
         self.last_result = None  # the newest refined window
 
         reliability = ReliabilityPolicy.RELIABLE if rc.input_reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
@@ -113,14 +114,7 @@ class InteractionReconNode(Node):
         self.pub_markers = self.create_publisher(MarkerArray, rc.markers_topic, self.reliable)
         self.tf_out = tf.TfOut(self) if rc.publish_tf else None
         self.stats.info["tf"] = self.tf_out.backend if self.tf_out else "disabled"
-        self.pub_tracked = None
-        if rc.publish_bodies:
-            try:
-                from hri_msgs.msg import IdsList
-
-                self.pub_tracked = self.create_publisher(IdsList, "/humans/bodies/tracked", self.reliable)
-            except ImportError:
-                self.get_logger().info("hri_msgs not importable: /humans/bodies/tracked is off")
+        self.bodies = BodyTopics(self, self.reliable, rc.max_bodies) if rc.publish_bodies else None
         self.pub_diag = None
         try:
             from diagnostic_msgs.msg import DiagnosticArray
@@ -202,15 +196,15 @@ class InteractionReconNode(Node):
         rc = self.config.ros
         frame_id = self._frame_id
         msg, sel = convert.humans_message(result, frame_id, pos=0, min_confidence=rc.min_confidence,
-                                          id_prefix=rc.id_prefix, contact_frames=1, refined=False,
-                                          stamp=info.get("header"))
+                                          ids=self.body_ids, contact_frames=1, refined=False,
+                                          stamp=info.get("header"), velocities=self._velocities["causal"])
         self.pub_humans.publish(msg)
         stamp = msg.header.stamp
         self.pub_markers.publish(markers.frame_markers(result, sel, frame_id, stamp, None, rc.marker_lifetime))
         if self.tf_out is not None:
             self.tf_out.send(tf.body_transforms(result, sel, frame_id, stamp, rc.body_frame_prefix))
-        if rc.publish_bodies:
-            self._publish_bodies(result, sel, frame_id, stamp)
+        if self.bodies is not None:
+            self.bodies.publish(msg, {i: p for p, i in sel.ids.items()}, info.get("people"), msg.header)
 
     def new_positions(self, result) -> list[int]:
         """Positions along the window that /humans/refined carries: ``new`` = frames after the
@@ -228,9 +222,10 @@ class InteractionReconNode(Node):
         contact_frames = rc.contact_frames or (1 if rc.publish_frames == "new" else stride)
         for pos in self.new_positions(result):
             msg, sel = convert.humans_message(result, frame_id, pos=pos, min_confidence=rc.min_confidence,
-                                              id_prefix=rc.id_prefix, contact_frames=contact_frames,
+                                              ids=self.body_ids, contact_frames=contact_frames,
                                               contact_min_probability=rc.contact_min_probability,
-                                              stamp=self.pipeline.header(result.stamps[pos]))
+                                              stamp=self.pipeline.header(result.stamps[pos]),
+                                              velocities=self._velocities["refined"])
             self.pub_refined.publish(msg)
         self._last_frame = int(result.frames[-1])
         array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime,
@@ -259,30 +254,6 @@ class InteractionReconNode(Node):
         if full:
             return out.vertices[:, 0].cpu().numpy(), body.faces.cpu().numpy()
         return out.collision_vertices[:, 0].cpu().numpy(), body.collision_faces.cpu().numpy()
-
-    def _publish_bodies(self, result, sel, frame_id: str, stamp) -> None:
-        from geometry_msgs.msg import PointStamped
-
-        for p in sel.slots:
-            bid = sel.ids[p]
-            pub = self._body_pubs.pop(bid, None)
-            if pub is None:
-                pub = self.create_publisher(PointStamped, f"/humans/bodies/{bid}/position", self.reliable)
-            self._body_pubs[bid] = pub  # most recently seen last
-            t, _ = tf.body_pose(result.global_orient[p, sel.pos], result.joints[p, sel.pos])
-            point = PointStamped()
-            point.header.frame_id, point.header.stamp = frame_id, stamp
-            point.point.x, point.point.y, point.point.z = (float(v) for v in t)
-            pub.publish(point)
-        while len(self._body_pubs) > self.config.ros.max_bodies:
-            _, old = self._body_pubs.popitem(last=False)
-            self.destroy_publisher(old)
-        if self.pub_tracked is not None:
-            from hri_msgs.msg import IdsList
-
-            ids = IdsList(ids=[sel.ids[p] for p in sel.slots])
-            ids.header.frame_id, ids.header.stamp = frame_id, stamp
-            self.pub_tracked.publish(ids)
 
     # -- diagnostics ---------------------------------------------------------------------
     def snapshot(self) -> dict:

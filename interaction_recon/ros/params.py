@@ -68,7 +68,6 @@ PARAMS: tuple[Param, ...] = (
     Param("ros.frame_id", "", "frame of the outputs ('' = the image header's frame_id)", launch="frame_id"),
     Param("ros.default_frame_id", "camera_optical_frame", "frame used when the image header has none"),
     Param("ros.body_frame_prefix", "body_", "REP-155 TF frame prefix (body_<id>)"),
-    Param("ros.id_prefix", "p", "body id = prefix + tracker id"),
     # QoS, queues, rates
     Param("ros.input_reliability", "reliable", "QoS reliability of the image and camera-info subscriptions",
           choices=("reliable", "best_effort"), launch="input_reliability"),

@@ -370,7 +370,7 @@ class Pipeline:
                 estimate = self.estimator.update(people, frame.stamp, frame.K)
                 self.stats.add("estimate_seconds", time.perf_counter() - t0)
                 if self.running:
-                    self.on_estimate(estimate, {"header": frame.header, "arrived": frame.received})
+                    self.on_estimate(estimate, {"header": frame.header, "arrived": frame.received, "people": people})
                     self.stats.add("latency", time.monotonic() - frame.received)
                     self.stats.count("frames_published")
                     self.stats.tick("out")

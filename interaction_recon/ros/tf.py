@@ -4,6 +4,7 @@
 forward (the way the person faces), y to the person's left and z up, all following the
 pelvis orientation ``global_orient``. In SMPL's rest pose the body faces +z with y up and
 its left at +x, so the body frame's axes in SMPL-local coordinates are x=+z, y=+x, z=+y.
+Frames ``body_<id>_<joint>`` (children of ``body_<id>``, same axes) sit at the SMPL-24 joints.
 
 :class:`TfOut` broadcasts through tf2_ros where it imports (a system ROS 2), else publishes
 tf2_msgs/TFMessage on /tf where that imports, else logs once and does nothing.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+
+from interaction_recon.body.skeleton import SMPL_JOINTS
 
 # Columns: body-frame axes (x forward, y left, z up) in SMPL-local coordinates.
 SMPL_TO_BODY = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
@@ -40,12 +43,19 @@ def transform_stamped(parent: str, child: str, stamp, translation, quaternion):
     return msg
 
 
-def body_transforms(result, sel, parent: str, stamp, prefix: str = "body_") -> list:
-    """TransformStamped parent -> ``prefix + id`` for every published person of ``sel``."""
+def body_transforms(result, sel, parent: str, stamp, prefix: str = "body_", joints: bool = True) -> list:
+    """TransformStamped parent -> ``prefix + id`` for every published person of ``sel`` and,
+    with ``joints``, ``prefix + id`` -> ``prefix + id + "_" + joint`` for each SMPL-24 joint
+    (placed at the joint, axes those of the body frame)."""
     out = []
     for p in sel.slots:
         t, q = body_pose(result.global_orient[p, sel.pos], result.joints[p, sel.pos])
-        out.append(transform_stamped(parent, prefix + sel.ids[p], stamp, t, q))
+        body = prefix + sel.ids[p]
+        out.append(transform_stamped(parent, body, stamp, t, q))
+        if joints:
+            local = (np.asarray(result.joints[p, sel.pos], np.float64) - t) @ Rotation.from_quat(q).as_matrix()
+            identity = (0.0, 0.0, 0.0, 1.0)
+            out.extend(transform_stamped(body, f"{body}_{name}", stamp, x, identity) for name, x in zip(SMPL_JOINTS, local))
     return out
 
 
