@@ -139,8 +139,8 @@ def test_replay_of_a_recorded_bag_plays_its_images_with_their_intrinsics(tmp_pat
 
 
 def test_the_demo_recording_path_keeps_jpeg_images_that_replay(tmp_path):
-    """Replayer with a compressed topic -> BagRecorder (as the demo wires them) -> the bag's JPEG
-    CompressedImages replay as the same frames."""
+    """Replayer with a compressed topic and nominal stamps -> BagRecorder (as the demo wires
+    them) -> the bag's JPEG CompressedImages replay as the same frames."""
     from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import CameraInfo, CompressedImage
 
@@ -160,7 +160,7 @@ def test_the_demo_recording_path_keeps_jpeg_images_that_replay(tmp_path):
     executor.add_node(node)
     try:
         player = replay.Replayer(node, source, 20.0, prefix + "/image", prefix + "/info",
-                                 compressed_topic=prefix + "/image/compressed")
+                                 compressed_topic=prefix + "/image/compressed", clock="nominal")
         deadline = time.monotonic() + 20
         while not player.done.is_set() and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.05)
@@ -172,6 +172,9 @@ def test_the_demo_recording_path_keeps_jpeg_images_that_replay(tmp_path):
         node.destroy_node()
         rclpy.shutdown(context=ctx)
     assert counts[prefix + "/image/compressed"] == 4, counts
+    stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+              for m in bag.read_bag(tmp_path / "bag")[prefix + "/image/compressed"]]
+    assert np.diff(stamps).tolist() == [50_000_000] * 3  # the camera's own clock: exactly 1 / rate apart
     code, out, images, infos = collect([str(tmp_path / "bag"), "--rate", "20"], expect=4)
     assert code == 0 and "published 4 frames" in out, out
     assert [int(decode_image(m)[0, 0, 0]) for m in images] == pytest.approx([60 * t for t in range(4)][-len(images):], abs=3)

@@ -349,3 +349,17 @@ def _defaults_without(ignored):
     config = Config()
     assert all(params._lookup(config, name) is None for name in ignored)
     return config
+
+
+def test_parameter_docs_are_generated_from_the_declarations(tmp_path):
+    """README.md and docs/ros.md list every declared parameter as params.py writes them (run
+    `python -m interaction_recon.ros.params` after changing a declaration)."""
+    import shutil
+
+    (tmp_path / "docs").mkdir()
+    for f in ("README.md", "docs/ros.md"):
+        shutil.copy(ROOT / f, tmp_path / f)
+    params.write_docs(tmp_path)
+    for f in ("README.md", "docs/ros.md"):
+        assert (tmp_path / f).read_text() == (ROOT / f).read_text(), f"{f} is stale"
+    assert all(f"`{p.name}`" in (ROOT / "docs" / "ros.md").read_text() for p in params.PARAMS)

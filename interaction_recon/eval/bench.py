@@ -313,7 +313,8 @@ def git_commit() -> str | None:
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=PROJECT_ROOT, capture_output=True, text=True,  # noqa: E731
                                         timeout=10, check=True).stdout.strip()
-        changed = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results", ":!README.md", ":!docs")
+        changed = run("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results", ":!README.md",
+                      ":!docs")
         return run("rev-parse", "--short", "HEAD") + ("+" if changed else "")
     except (OSError, subprocess.SubprocessError):
         return None

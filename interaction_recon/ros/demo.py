@@ -103,7 +103,7 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
             executor.add_node(x)
         halt_spinner = replay.spin_in_background(executor)
         player = replay.Replayer(player_node, source, rate, rc.image_topic, rc.camera_info_topic,
-                                 compressed_topic=compressed, on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
+                                 compressed_topic=compressed, clock="nominal", on_frame=lambda i, s: stamps.__setitem__(i - 1, s.sec + s.nanosec * 1e-9))
         player.timer.cancel()  # start once the node is connected
         deadline = time.monotonic() + 10  # start once the node (and the recorder) hear both topics
         while ((player.pub_image.get_subscription_count() < 1 or player.pub_info.get_subscription_count() < 2)

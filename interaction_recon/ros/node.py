@@ -47,11 +47,14 @@ NODE_NAME = "interaction_recon"
 def build_pipeline(config: Config):
     """The real perception front-end, window stream and per-frame estimator for ``config``
     (imported lazily)."""
+    import torch
+
     from interaction_recon.body import create
     from interaction_recon.fitting.causal import CausalFilter
     from interaction_recon.fitting.stream import WindowStream
     from interaction_recon.perception import Perception
 
+    torch.set_num_threads(config.ros.torch_threads)
     body = create(config.body)
     fitter = None
     if config.ros.refine_process:

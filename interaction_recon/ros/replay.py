@@ -161,9 +161,15 @@ class Replayer:
     def __init__(self, node, source: Source, rate: float, image_topic: str = "/camera/image_raw",
                  camera_info_topic: str = "/camera/camera_info", frame_id: str = "camera_optical_frame",
                  encoding: str = "rgb8", fov_deg: float = 60.0, loop: bool = False, on_frame=None,
-                 max_frames: int | None = None, compressed_topic: str | None = None):
+                 max_frames: int | None = None, compressed_topic: str | None = None, clock: str = "wall"):
         """compressed_topic: also publish each frame as JPEG sensor_msgs/CompressedImage there
-        (same stamp), e.g. ``<image_topic>/compressed`` as image_transport names it."""
+        (same stamp), e.g. ``<image_topic>/compressed`` as image_transport names it. clock:
+        "wall" stamps each frame when it is published (a driver stamping on arrival), "nominal"
+        the first frame's time plus n / rate (a camera's own clock: regular even when this
+        process is late)."""
+        if clock not in ("wall", "nominal"):
+            raise ValueError(f"clock must be wall or nominal, got {clock!r}")
+        self.clock, self.rate, self._t0 = clock, rate, None
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -213,7 +219,11 @@ class Replayer:
             self.done.set()
             self.timer.cancel()
             return
-        stamp = self.node.get_clock().now().to_msg()
+        now = self.node.get_clock().now()
+        if self.clock == "nominal":
+            self._t0 = now.nanoseconds if self._t0 is None else self._t0
+            now = type(now)(nanoseconds=self._t0 + round(self.published * 1e9 / self.rate), clock_type=now.clock_type)
+        stamp = now.to_msg()
         self.pub_info.publish(self._camera_info(rgb, stamp))
         self.pub_image.publish(image.image_message(rgb, stamp, self.frame_id, self.encoding))
         if self.pub_compressed is not None:
