@@ -14,14 +14,14 @@ other=$([ $flavour = cpu ] && echo gpu || echo cpu)
 [ -x "$venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 stamp="$venv/.bootstrap-$flavour"
-want=$(cat requirements/base.txt "requirements/$flavour.txt" setup.py | sha256sum | cut -d' ' -f1)
+want=$(cat requirements/base.txt requirements/test.txt "requirements/$flavour.txt" setup.py | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing requirements ($flavour) into $venv"
   if [ -e "$venv/.bootstrap-$other" ]; then
     "${pip[@]}" uninstall -y onnxruntime onnxruntime-gpu || true
     rm -f "$venv/.bootstrap-$other"
   fi
-  "${pip[@]}" install -q -r requirements/base.txt -r "requirements/$flavour.txt"
+  "${pip[@]}" install -q -r requirements/base.txt -r requirements/test.txt -r "requirements/$flavour.txt"
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

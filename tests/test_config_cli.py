@@ -43,3 +43,18 @@ def test_demo_writes_a_picture_and_measures_the_handshake(tmp_path, capsys):
     assert summary["body_model"] == "anny"
     assert 0.0 <= summary["right_hand_gap_m"] < 0.1  # the right hands meet
     assert json.loads(capsys.readouterr().out) == summary
+
+
+def test_cli_help_loads_no_heavy_library():
+    """`interaction-recon --help` (and each subcommand's) answers without importing torch,
+    rclpy or the perception runtimes."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom interaction_recon import cli\n"
+            "for argv in (['--help'], ['reconstruct', '--help'], ['live', '--help'], ['export-prior', '--help']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "heavy = [m for m in ('torch', 'rclpy', 'onnxruntime', 'tflite_runtime', 'cv2') if m in sys.modules]\n"
+            "assert not heavy, heavy\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]

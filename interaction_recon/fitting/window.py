@@ -23,7 +23,7 @@ import torch
 from scipy.ndimage import uniform_filter1d
 
 from interaction_recon.body.collision import BodyCollider
-from interaction_recon.body.model import BodyModel, BodyParams
+from interaction_recon.body.model import BodyModel, BodyOutput, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
@@ -446,7 +446,8 @@ class _State:
             c.data.zero_()
         self.shape = start.shape.detach().clone().requires_grad_()
 
-    def loss(self, rest, collision: bool, together: bool = True) -> torch.Tensor:
+    def loss(self, rest, collision: bool, together: bool = True) -> tuple[torch.Tensor, BodyOutput]:
+        """(the scalar fitting loss, the body's output at the current parameters)."""
         f, cfg, w = self.f, self.f.config, self.f.config.weights
         params = self.params(whole=False)
         out = f.body(params, collision=collision)

@@ -10,9 +10,7 @@ ONNX / TensorRT runtimes.
     export.py       ONNX export, onnxruntime runtime, runtime selection
     tensorrt_runtime.py  TensorRT engine builder and runner
     cli.py          the train-prior / export-prior subcommands
-"""
-from interaction_recon.prior.guidance import PriorMotion, PriorRegulariser, condition, load_prior, sample_motion
-from interaction_recon.prior.model import Denoiser, PriorConfig, decode, encode
 
-__all__ = ["Denoiser", "PriorConfig", "PriorMotion", "PriorRegulariser", "condition", "decode", "encode", "load_prior",
-           "sample_motion"]
+Import the modules themselves: this package file imports nothing, so the CLI's argument
+parser does not load torch.
+"""
