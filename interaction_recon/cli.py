@@ -110,6 +110,9 @@ def _reconstruct(args) -> int:
     if args.stride:
         config.fitting.stride = args.stride
     config.fitting.compile = config.fitting.compile or args.compile
+    for name in ("camera_height", "camera_pitch", "camera_roll"):
+        if getattr(args, name) is not None:
+            setattr(config.fitting, name, getattr(args, name))
     K = None
     if args.intrinsics:
         fx, fy, cx, cy = (float(v) for v in args.intrinsics.split(","))
@@ -180,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     recon.add_argument("--intrinsics", help="fx,fy,cx,cy in pixels (default: fitting.fov_deg)")
     recon.add_argument("--stride", type=int, help="frames between windows (overrides fitting.stride)")
     recon.add_argument("--max-frames", type=int, help="only the first N frames")
+    recon.add_argument("--camera-height", type=float, help="m above the floor, when known (fitting.camera_height)")
+    recon.add_argument("--camera-pitch", type=float, help="deg below the horizon, with --camera-height")
+    recon.add_argument("--camera-roll", type=float, help="deg about the optical axis, with --camera-height")
     recon.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
     recon.add_argument("--compile", action="store_true", help="torch.compile the losses")
     recon.add_argument("--body-model", choices=["anny", "smpl"], help="override body.backend")

@@ -29,6 +29,7 @@ ARGUMENTS = {
     "keypoints": "perception.keypoints",
     "prior": "fitting.prior",
     "camera_height": "fitting.camera_height",
+    "camera_pitch": "fitting.camera_pitch",
     "causal_iterations": "fitting.causal.iterations",
     "causal_prior": "fitting.causal.prior",
     "causal_prior_path": "fitting.causal.prior_path",

@@ -113,6 +113,15 @@ def headline() -> str:
                      f"Inter {f(d['inter'])} vs {f(a['inter'])} mm, depth order {f(d['depth_order_accuracy'], '.2f')} "
                      f"vs {f(a['depth_order_accuracy'], '.2f')}",
                      "`interaction-recon bench --suite validation --method default` (and `independent`)"))
+        known = _load("validation-camera-pose")
+        if known:
+            k = known["overall"]
+            rows.append(("the same clips, the camera's height and pitch over the floor given (as a robot's TF gives them)",
+                         f"MPJPE {f(k['mpjpe'])} mm, PA-MPJPE {f(k['pa_mpjpe'])}, Inter {f(k['inter'])} mm; pelvis "
+                         f"position error {f(k.get('root_position_error'), '.0f')} mm (default "
+                         f"{f(d.get('root_position_error'), '.0f')}), distance between the two "
+                         f"{f(k.get('root_distance_error'), '.0f')} mm off ({f(d.get('root_distance_error'), '.0f')})",
+                         "`interaction-recon bench --suite validation --method camera-pose`"))
         rows.append(("contacts (validation, the default: contact map off)",
                      f"F1 {f(d.get('contact_f1'), '.2f')}, contact-joint distance {f(d['contact_distance_error'], '.0f')} mm",
                      "same; `--method contact-map` for the map"))

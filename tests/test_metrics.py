@@ -23,6 +23,8 @@ from interaction_recon.eval.metrics import (
     pck,
     project,
     reprojection_error,
+    root_distance_error,
+    root_position_error,
     score_sequence,
 )
 
@@ -158,6 +160,24 @@ def test_inter_for_a_person_moved_apart_by_10cm_along_x():
     pred[1] += np.array([0.1, 0.0, 0.0])
     expected = (100.0 + 1000.0 * (math.sqrt(1.01) - 1.0)) / 2.0  # 52.4938 mm
     assert inter(pred, gt) == pytest.approx((expected, 0), abs=1e-9)
+
+
+def test_root_position_error_is_the_mid_hip_offset_and_root_distance_error_the_gap_change():
+    # Person 1 moved 0.3 m further away (z) and 0.4 m to the side (x): its root is 500 mm off,
+    # person 0's 0 -> root position error 250 mm; the two roots were 1 m apart along x and are
+    # now sqrt(1.4^2 + 0.3^2) apart.
+    gt = two_people()
+    gt[1] = gt[0] + np.array([1.0, 0.0, 0.0])
+    pred = gt.copy()
+    pred[1] += np.array([0.4, 0.0, 0.3])
+    assert root_position_error(pred, gt) == pytest.approx((250.0, 0), abs=1e-9)
+    assert root_distance_error(pred, gt) == pytest.approx((1000.0 * (math.hypot(1.4, 0.3) - 1.0), 0), abs=1e-9)
+    shifted = gt + np.array([0.0, 0.0, 2.0])  # a common shift: every root 2 m off, the gap unchanged
+    assert root_position_error(shifted, gt) == pytest.approx((2000.0, 0), abs=1e-9)
+    assert root_distance_error(shifted, gt) == pytest.approx((0.0, 0), abs=1e-9)
+    unknown = shifted.copy()
+    unknown[0, 0] = np.nan
+    assert root_position_error(unknown, gt)[1] == 1 and root_distance_error(unknown, gt)[1] == 1
 
 
 def test_person_order_full_swap_is_matched_without_counting_a_swap():

@@ -3,6 +3,7 @@ the term on differs from the same fit with its weight at 0 in the way the term p
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from interaction_recon.body.skeleton import BLAZEPOSE33
@@ -143,3 +144,39 @@ def test_the_held_keypoints_keep_a_relational_pull_off_the_evidence(anny_body, a
         return float(np.linalg.norm(uv - kp, axis=-1).mean())
 
     assert reprojection(evidence=300.0) < 0.75 * reprojection()
+
+
+def test_a_known_floor_puts_a_small_person_at_its_true_distance(anny_body, anny_collider):
+    """A person 0.8x the average height 3 m away looks like an average one farther away. With
+    the camera's height over the floor known (level camera), the floor sizing and then the
+    feet-on-floor term bring the fit to the true distance: the term beats sizing alone, and
+    both beat an unknown floor."""
+    from interaction_recon.fitting import floor, scale
+
+    truth = facing_camera(anny_body, 10, x=(-0.4, 0.4))
+    truth.shape = anny_body.resized(truth.shape, torch.tensor([0.8, 0.8]))
+    kp, conf = observe_params(anny_body, truth)
+    with torch.no_grad():
+        joints = anny_body(truth).joints
+    up = torch.as_tensor(floor.up_vector(0.0, 0.0), dtype=joints.dtype)
+    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin() + scale.FOOT_ABOVE_FLOOR)  # camera above the floor
+    depth = lambda r: float(np.abs(r.joints[:, :, 0, 2] - joints[:, :, 0, 2].numpy()).mean())  # noqa: E731  pelvis z error, m
+    known = {"floor_sizing": True, "camera_height": height}
+    on = depth(_fit(anny_body, anny_collider, job_of(kp, conf), known, floor=10.0))
+    sizing_only = depth(_fit(anny_body, anny_collider, job_of(kp, conf), known, floor=0.0))
+    unknown = depth(_fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True}))
+    assert on < 0.7 * sizing_only and sizing_only < 0.7 * unknown, (on, sizing_only, unknown)
+
+
+def test_floor_pose_round_trips_through_extrinsics():
+    from interaction_recon.fitting import floor
+
+    for pitch, roll in ((0.0, 0.0), (18.0, 0.0), (10.0, -7.0), (-5.0, 12.0)):
+        up = floor.up_vector(pitch, roll)
+        # a world-to-camera rotation whose image of the world's z axis is `up`
+        z = up / np.linalg.norm(up)
+        x = np.cross([0.0, 0.0, 1.0], z) if abs(z[2]) < 0.99 else np.array([1.0, 0.0, 0.0])
+        x /= np.linalg.norm(x)
+        R = np.stack([x, np.cross(z, x), z], 1)  # columns: the world axes in the camera frame
+        h, p, r = floor.camera_pose(R, np.array([0.3, -2.0, 1.6]))
+        assert (h, p, r) == pytest.approx((1.6, pitch, roll), abs=1e-9)

@@ -210,6 +210,25 @@ def inter(pred, gt) -> Average:
     return _average(1000.0 * err, (_known(pred) & _known(gt)).all(axis=0))
 
 
+def root_position_error(pred, gt) -> Average:
+    """Root position error (mm): distance between the predicted and true root (mid-hip) in
+    absolute camera coordinates, where a robot would place the person. pred, gt:
+    ``[2, T, 24, 3]`` m. Samples are (person, frame) pairs with both known."""
+    err = np.linalg.norm(root(pred) - root(gt), axis=-1)
+    return _average(1000.0 * err, _known(pred) & _known(gt))
+
+
+def root_distance_error(pred, gt) -> Average:
+    """Root distance error (mm): ``| |r0 - r1|_pred - |r0 - r1|_gt |`` of the two people's roots
+    (how far apart they are). pred, gt: ``[2, T, 24, 3]`` m. Samples are frames with both
+    people known in both."""
+    def gap(j):
+        r = root(j)
+        return np.linalg.norm(r[0] - r[1], axis=-1)
+
+    return _average(1000.0 * np.abs(gap(pred) - gap(gt)), (_known(pred) & _known(gt)).all(axis=0))
+
+
 def depth_order_accuracy(pred_depth, gt_depth, gt_boxes, min_gap=DEPTH_GAP_M) -> tuple[float, int]:
     """Share of frames in which the predicted nearer person is the true nearer person.
 
@@ -386,7 +405,8 @@ def score_sequence(pred: dict, gt: dict) -> dict:
         out[f"{name}_excluded"] = result.excluded
 
     for name, metric in (("mpjpe", mpjpe), ("pa_mpjpe", pa_mpjpe), ("joint_pa_mpjpe", joint_pa_mpjpe),
-                         ("accel_error", accel_error), ("inter", inter)):
+                         ("accel_error", accel_error), ("inter", inter),
+                         ("root_position_error", root_position_error), ("root_distance_error", root_distance_error)):
         put(name, metric(pred_joints, gt_joints))
 
     if "vertices" in pred and "vertices" in gt:

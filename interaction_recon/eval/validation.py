@@ -22,6 +22,7 @@ import numpy as np
 
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.eval import metrics
+from interaction_recon.fitting.floor import camera_pose
 from interaction_recon.paths import PROJECT_ROOT
 
 BOX_MARGIN = 0.1  # ground-truth boxes: the 2D joints' extent widened by this share of its height each side
@@ -47,7 +48,12 @@ METHODS: dict[str, dict] = {
     "contact-map": {"fitting.contact.source": "learned"},
     "contact-map-no-pull": {"fitting.contact.source": "learned", "fitting.weights.contact": 0.0},
     "contact-map-strict": {"fitting.contact.source": "learned", "fitting.contact.enter": 0.7, "fitting.contact.leave": 0.5},
+    # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
+    "camera-pose": {},
+    "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
+    "camera-pose-floor-2": {"fitting.weights.floor": 2.0},
 }
+KNOWN_CAMERA = ("camera-pose", "camera-pose-floor-10", "camera-pose-floor-2")  # methods given each clip's camera pose (gt R, C)
 
 
 LANDMARKS = "landmarks"  # not a fit: the keypoint model's own 3D landmarks, scored as they come
@@ -197,7 +203,8 @@ def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) ->
 
 HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_distance_median",
             "contact_f1", "contact_precision", "contact_recall", "contact_false_frames", "depth_order_accuracy",
-            "identity_swaps", "accel_error", "penetration_mean", "published_share")
+            "identity_swaps", "accel_error", "penetration_mean", "published_share", "root_position_error",
+            "root_distance_error")
 
 
 def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progress=None) -> dict:
@@ -212,6 +219,9 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
             gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
             row = metrics.score_sequence({"joints": landmark_joints(track, scene.gt["K"]), "K": scene.gt["K"]}, gt)
         else:
+            if method in KNOWN_CAMERA:
+                fc = config.fitting
+                fc.camera_height, fc.camera_pitch, fc.camera_roll = camera_pose(scene.gt["R"], scene.gt["C"])
             row = evaluate(scene, track, config, keep=cache / "validation" / scene.name / method)
         rows.append({"scene": scene.name, "frames": track.num_frames, "seconds_perception": round(t1 - t0, 1),
                      "seconds_fit": round(time.perf_counter() - t1, 1), **row})

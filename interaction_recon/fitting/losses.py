@@ -103,6 +103,18 @@ FOOT_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankl
 UP_FROM = skeleton.SMPL_JOINTS.index("pelvis"), skeleton.SMPL_JOINTS.index("neck")
 
 
+def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, above: float) -> Tensor:
+    """Standing people's feet on the known floor: squared height (m^2) of each person's lowest
+    foot joint above the plane ``up . p = -camera_height``, minus ``above`` (a foot joint's own
+    height), averaged over the observed (person, frame) pairs. joints [2, T, 24, 3] camera
+    frame; seen [2, T] bool; up [3] unit (fitting/floor.py). This fixes each person's distance
+    and size, which one camera cannot."""
+    if not seen.any():
+        return joints.new_zeros(())
+    height = (joints[:, :, FOOT_JOINTS] @ up).amin(-1) + camera_height  # [2, T]
+    return (height - above)[seen].pow(2).mean()
+
+
 def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
     """Both people stand on one floor: squared difference (m^2) of their lowest foot joint's
     height along the shared up direction (mean of both spines over the window).

@@ -24,9 +24,10 @@ from interaction_recon.fitting.losses import FOOT_JOINTS, UP_FROM
 FOOT_ABOVE_FLOOR = 0.025  # m: a standing body's lowest foot joint (ankle or foot) above the floor
 
 
-def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8) -> np.ndarray | None:
+def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8, up: np.ndarray | None = None) -> np.ndarray | None:
     """Median height [2] (m, up positive: negative below the camera) of each person's lowest
-    foot joint relative to the camera, along the pair's mean spine direction.
+    foot joint relative to the camera, along ``up`` [3] (camera frame, e.g. the known floor's
+    normal, :mod:`interaction_recon.fitting.floor`) or else the pair's mean spine direction.
 
     joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed. None
     with fewer than ``min_frames`` such frames.
@@ -34,9 +35,12 @@ def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8) -> np.ndarr
     if int(valid.sum()) < min_frames:
         return None
     with torch.no_grad():
-        spine = joints[:, valid][:, :, UP_FROM[1]] - joints[:, valid][:, :, UP_FROM[0]]
-        up = spine.mean((0, 1))
-        up = up / up.norm().clamp_min(1e-6)
+        if up is None:
+            spine = joints[:, valid][:, :, UP_FROM[1]] - joints[:, valid][:, :, UP_FROM[0]]
+            up = spine.mean((0, 1))
+            up = up / up.norm().clamp_min(1e-6)
+        else:
+            up = torch.as_tensor(up, dtype=joints.dtype, device=joints.device)
         height = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] lowest foot, up positive
     return height.median(dim=1).values.cpu().numpy().astype(np.float64)
 
@@ -55,11 +59,11 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
 
 
 def height_factors(joints: Tensor, valid: Tensor, camera_height: float, min_height: float = 0.4,
-                   min_frames: int = 8, limit: float = 1.6) -> np.ndarray | None:
+                   min_frames: int = 8, limit: float = 1.6, up: np.ndarray | None = None) -> np.ndarray | None:
     """Per-person size factors [2] that stand both people on the floor ``camera_height`` m
     below the camera, each within [1/limit, limit]. Arguments as :func:`foot_heights`. None
     when the feet are not at least ``min_height`` m below the camera in the fit."""
-    h = foot_heights(joints, valid, min_frames)
+    h = foot_heights(joints, valid, min_frames, up)
     if h is None or (-h).min() < min_height:
         return None
     return np.clip((camera_height - FOOT_ABOVE_FLOOR) / -h, 1.0 / limit, limit)

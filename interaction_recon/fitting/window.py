@@ -27,7 +27,7 @@ from interaction_recon.body.model import BodyModel, BodyOutput, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import losses, pose3d, scale
+from interaction_recon.fitting import floor, losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
@@ -295,6 +295,10 @@ class WindowFitter:
             state.source.load_state_dict(self._prior_weights)
         state.rebase(start)
 
+    def _floor_up(self) -> np.ndarray:
+        """The known floor's up direction [3] in the camera frame (fitting.camera_pitch / roll)."""
+        return floor.up_vector(self.config.camera_pitch, self.config.camera_roll)
+
     def _size_from_floor(self, state: _State) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
         (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
@@ -304,7 +308,7 @@ class WindowFitter:
             params = state.params()
             joints = self.body(params, collision=False).joints
         if self.config.camera_height > 0:
-            asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height)
+            asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height, up=self._floor_up())
         else:
             ratio = scale.ground_ratio(joints, state.seen.all(0))
             asked = None if ratio is None else scale.split_ratio(ratio)
@@ -466,6 +470,10 @@ class _State:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
+        if cfg.camera_height > 0 and w.floor:
+            up = torch.as_tensor(f._floor_up(), dtype=out.joints.dtype, device=out.joints.device)
+            total = total + w.floor * losses.on_floor(out.joints, self.seen, up, cfg.camera_height,
+                                                      scale.FOOT_ABOVE_FLOOR)
         if together and cfg.two_person and w.ground:
             total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
         if self.regulariser is not None and together and w.prior:
