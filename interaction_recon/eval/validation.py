@@ -50,10 +50,10 @@ METHODS: dict[str, dict] = {
     "contact-map-strict": {"fitting.contact.source": "learned", "fitting.contact.enter": 0.7, "fitting.contact.leave": 0.5},
     # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
     "camera-pose": {},
+    "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
-    "camera-pose-floor-2": {"fitting.weights.floor": 2.0},
 }
-KNOWN_CAMERA = ("camera-pose", "camera-pose-floor-10", "camera-pose-floor-2")  # methods given each clip's camera pose (gt R, C)
+KNOWN_CAMERA = ("camera-pose", "camera-pose-sizing-only", "camera-pose-floor-10")  # methods given each clip's camera pose (gt R, C)
 
 
 LANDMARKS = "landmarks"  # not a fit: the keypoint model's own 3D landmarks, scored as they come
