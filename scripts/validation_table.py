@@ -104,6 +104,7 @@ def headline() -> str:
     """The README's one table: the current figure of each thing a user asks about, with the
     command that measured it."""
     f = lambda v, spec=".1f": "-" if v is None else format(v, spec)  # noqa: E731
+    pose = lambda o: f"MPJPE {f(o['mpjpe'])} mm, PA-MPJPE {f(o['pa_mpjpe'])}, Inter {f(o['inter'])} mm"  # noqa: E731
     rows = []
     default, alone = _load("validation-default"), _load("validation-independent")
     if default and alone:
@@ -117,8 +118,7 @@ def headline() -> str:
         if known:
             k = known["overall"]
             rows.append(("the same clips, the camera's height and pitch over the floor given (as a robot's TF gives them)",
-                         f"MPJPE {f(k['mpjpe'])} mm, PA-MPJPE {f(k['pa_mpjpe'])}, Inter {f(k['inter'])} mm; pelvis "
-                         f"position error {f(k.get('root_position_error'), '.0f')} mm (default "
+                         f"{pose(k)}; pelvis position error {f(k.get('root_position_error'), '.0f')} mm (default "
                          f"{f(d.get('root_position_error'), '.0f')}), distance between the two "
                          f"{f(k.get('root_distance_error'), '.0f')} mm off ({f(d.get('root_distance_error'), '.0f')})",
                          "`interaction-recon bench --suite validation --method camera-pose`"))
@@ -129,8 +129,7 @@ def headline() -> str:
     if dev:
         o = dev["overall"]
         rows.append(("the project's own synthetic world (dev, 12 clips, simulated 2D)",
-                     f"MPJPE {f(o['mpjpe'])} mm, PA-MPJPE {f(o['pa_mpjpe'])}, Inter {f(o['inter'])} mm",
-                     "`interaction-recon bench --suite dev --method two-person+prior-closeapp`"))
+                     pose(o), "`interaction-recon bench --suite dev --method two-person+prior-closeapp`"))
     live = _load("live")
     if live:
         run = next((r for r in live["runs"] if r["rate_hz"] == 10 and not r["loaded"]), None)
