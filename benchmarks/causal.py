@@ -6,10 +6,11 @@ frames). The validation clips are shorter than a window (100-120 frames < 128), 
 are never re-anchored before they end: the causal rows are the filter alone. The refined rows
 are the validation ``default`` reconstruction of the same clip (what ``/humans/refined``
 carries), read from ``benchmarks/results/validation-default.json`` and re-scored from its
-kept result when present. Writes benchmarks/results/causal.json (merged into live.json by
-benchmarks/live.py) and prints the table.
+kept result when present (``camera-pose`` with ``--known-camera``). Writes
+benchmarks/results/causal.json (merged into live.json by benchmarks/live.py) and prints the table.
 
     .venv/bin/python benchmarks/causal.py [--iterations 4] [--prior onnx --out benchmarks/results/causal-prior.json]
+    .venv/bin/python benchmarks/causal.py --known-camera --out benchmarks/results/causal-camera-pose.json
 """
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ from interaction_recon.config import Config, override  # noqa: E402
 from interaction_recon.eval import metrics, validation  # noqa: E402
 from interaction_recon.eval.bench import _models, git_commit  # noqa: E402
 from interaction_recon.fitting.causal import CausalFilter, load_live_prior  # noqa: E402
+from interaction_recon.fitting.floor import camera_pose  # noqa: E402
 from interaction_recon.fitting.result import Reconstruction  # noqa: E402
 from interaction_recon.paths import cache_dir  # noqa: E402
 
-METRICS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "depth_order_accuracy", "accel_error", "published_share")
+METRICS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "depth_order_accuracy", "accel_error", "published_share",
+           "root_position_error", "root_distance_error")
 
 
 def causal_run(track, K: np.ndarray, config: Config, prior=None) -> tuple[np.ndarray, list[float]]:
@@ -65,6 +68,8 @@ def main() -> None:
     ap.add_argument("--prior", default=None, help="fitting.causal.prior: none | onnx | tensorrt | torch (default: the config's)")
     ap.add_argument("--prior-weight", type=float, default=None, help="fitting.causal.prior_weight (default: the config's)")
     ap.add_argument("--prior-level", type=float, default=None, help="fitting.causal.prior_level (default: the config's)")
+    ap.add_argument("--known-camera", action="store_true",
+                    help="give each clip's true camera height, pitch and roll (gt R, C), as a robot's TF would")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "causal.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -77,8 +82,11 @@ def main() -> None:
     rows = []
     for scene in validation.load_suite():
         track = validation.perceive(scene, cache)
+        if args.known_camera:
+            fc = config.fitting
+            fc.camera_height, fc.camera_pitch, fc.camera_roll = camera_pose(scene.gt["R"], scene.gt["C"])
         joints, seconds = causal_run(track, scene.gt["K"], config, prior)
-        kept = cache / "validation" / scene.name / "default" / "results.npz"
+        kept = cache / "validation" / scene.name / ("camera-pose" if args.known_camera else "default") / "results.npz"
         refined = score(scene, Reconstruction.load(kept).joints) if kept.exists() else None
         rows.append({"scene": scene.name, "frames": track.num_frames, "causal": score(scene, joints),
                      "refined": refined, "causal_ms": {"mean": round(1000 * float(np.mean(seconds[1:])), 1),

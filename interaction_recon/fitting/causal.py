@@ -3,8 +3,10 @@
 Each perceived frame is fitted on its own, warm-started from the previous frame's solution
 moved by a constant-velocity prediction: a few Adam steps on the robust reprojection error,
 the 3D landmarks' bone directions, the pull towards the prediction, the pose prior, joint
-limits and the body-size depth estimate. No collision term runs here (it costs more than a
-frame's budget); the refined windows behind it carry it. The proxemics prior can serve the
+limits, the body-size depth estimate and, with the camera's pose over the floor known
+(``fitting.camera_height`` / ``camera_pitch`` / ``camera_roll``), the feet on that floor. No
+collision term runs here (it costs more than a frame's budget); the refined windows behind
+it carry it. The proxemics prior can serve the
 filter plug-and-play (``fitting.causal.prior``): once per frame the denoiser, through
 onnxruntime, a TensorRT engine or PyTorch, sees the newest ``prior_frames`` of both people
 diffused to a low noise level, and its clean newest frame becomes a joint target (no gradient
@@ -27,10 +29,11 @@ from interaction_recon.config import CausalConfig, FittingConfig
 from interaction_recon.prior.diffusion import Diffusion
 from interaction_recon.prior.guidance import condition
 from interaction_recon.prior.model import NUM_SHAPE, decode, encode
-from interaction_recon.fitting import losses, pose3d
+from interaction_recon.fitting import floor, losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 from interaction_recon.fitting.window import gap_factor
 
@@ -196,6 +199,8 @@ class CausalFilter:
         depth_t = torch.as_tensor(np.nan_to_num(depth, nan=1.0), dtype=torch.float32)
         seen_t = torch.as_tensor(seen[:, None])
         bones = self._bones(people, kp, conf, K_np)
+        up = (torch.as_tensor(floor.up_vector(cfg.camera_pitch, cfg.camera_roll), dtype=torch.float32)
+              if cfg.camera_height > 0 and w.floor else None)  # the known floor (fitting/floor.py)
         with torch.no_grad():
             target = self.body(start, collision=False).joints  # the prediction's joints [2, 1, 24, 3]
         values = (start.global_orient, start.body_pose, start.transl)
@@ -223,6 +228,8 @@ class CausalFilter:
                 total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
             if prior_joints is not None:
                 total = total + c.prior_weight * (out.joints - prior_joints).pow(2).sum(-1).mean()
+            if up is not None:
+                total = total + w.floor * losses.on_floor(out.joints, seen_t, up, cfg.camera_height, FOOT_ABOVE_FLOOR)
             total.backward()
             opt.step()
         params = start.map(lambda t: t.detach().clone())  # the variables are reused next frame
