@@ -9,6 +9,7 @@ that frame are left out, and so are their contacts. Body ids come from :class:`B
 """
 from __future__ import annotations
 
+import collections
 import math
 import secrets
 import string
@@ -56,14 +57,17 @@ class BodyIds:
 
 class Velocities:
     """Pelvis velocity (m/s) of each body id from its previous published position: a finite
-    difference over at most ``max_gap`` s (zero for a first sighting or after a longer gap)."""
+    difference over at most ``max_gap`` s (zero for a first sighting or after a longer gap).
+    Keeps the ``keep`` most recently seen bodies."""
 
-    def __init__(self, max_gap: float = 0.5):
-        self.max_gap, self.last = max_gap, {}
+    def __init__(self, max_gap: float = 0.5, keep: int = 64):
+        self.max_gap, self.keep, self.last = max_gap, keep, collections.OrderedDict()
 
     def __call__(self, body: str, stamp: float, position: np.ndarray) -> np.ndarray:
-        previous = self.last.get(body)
+        previous = self.last.pop(body, None)
         self.last[body] = (stamp, np.asarray(position, np.float64))
+        while len(self.last) > self.keep:
+            self.last.popitem(last=False)
         if previous is None or not 0 < stamp - previous[0] <= self.max_gap:
             return np.zeros(3)
         return (self.last[body][1] - previous[1]) / (stamp - previous[0])
