@@ -110,7 +110,7 @@ class InteractionReconNode(Node):
 
         self.reliable = QoSProfile(depth=rc.output_qos_depth, reliability=ReliabilityPolicy.RELIABLE)
         # A window's new frames go out at once (the whole first window): keep them all in the history.
-        window = getattr(getattr(self.config, "fitting", None), "window", 128)
+        window = self.config.fitting.window
         self.humans_qos = QoSProfile(depth=max(rc.output_qos_depth, window), reliability=ReliabilityPolicy.RELIABLE)
         self.pub_humans = self.create_publisher(Humans, rc.humans_topic, self.reliable)
         self.pub_refined = self.create_publisher(Humans, rc.humans_refined_topic, self.humans_qos)
@@ -221,7 +221,7 @@ class InteractionReconNode(Node):
         """A refined window (window worker): /humans/refined, its contacts and meshes."""
         rc = self.config.ros
         frame_id = self._frame_id
-        stride = getattr(getattr(self.config, "fitting", None), "stride", 32)
+        stride = self.config.fitting.stride
         contact_frames = rc.contact_frames or (1 if rc.publish_frames == "new" else stride)
         for pos in self.new_positions(result):
             msg, sel = convert.humans_message(result, frame_id, pos=pos, min_confidence=rc.min_confidence,
@@ -250,7 +250,7 @@ class InteractionReconNode(Node):
 
         body = self.stream.body
         pos = pos % result.num_frames
-        device = getattr(getattr(self.config, "body", None), "device", "cpu")
+        device = self.config.body.device
         full = self.config.ros.mesh_resolution == "full" or len(body.collision_faces) == 0
         with torch.no_grad():
             out = body(result.select(slice(pos, pos + 1)).params(device), full_mesh=full)

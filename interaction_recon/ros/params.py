@@ -4,8 +4,8 @@ A ROS parameter's name is the dotted path of the :class:`interaction_recon.confi
 field it sets (``fitting.window``, ``ros.image_topic``); defaults come from ``Config`` so the
 YAML config and the ROS parameters cannot disagree. ``config/live.yaml`` holds them in
 ROS params-file form; ``launch/live.launch.py`` exposes the ``LAUNCH`` ones as arguments.
-Parameters whose config section does not exist in this build are declared, reported once
-and ignored (a parameter of a section a build leaves out).
+A config object that lacks a section (a build that leaves one out) still gets every
+parameter declared, with ``Config()``'s default; those are reported once and ignored.
 """
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from interaction_recon.config import field_at
 
 @dataclass(frozen=True)
 class Param:
-    name: str  # = config path
-    default: Any  # used only when the config has no such field
+    name: str  # = config path (its default, type and unit: interaction_recon/config.py)
     description: str
     range: tuple | None = None  # (min, max) for int / float parameters
     choices: tuple | None = None  # allowed string values
@@ -27,99 +26,106 @@ class Param:
 
 PARAMS: tuple[Param, ...] = (
     # reconstruction core
-    Param("fitting.window", 128, "frames per reconstruction window", (8, 1024), launch="window"),
-    Param("fitting.stride", 32, "new frames between reconstructions (one /humans message each)", (1, 1024),
+    Param("fitting.window", "frames per reconstruction window", (8, 1024), launch="window"),
+    Param("fitting.stride", "new frames between reconstructions (one /humans message each)", (1, 1024),
           launch="stride"),
-    Param("fitting.causal.iterations", 4, "optimisation steps of the per-frame estimate on /humans", (1, 200),
+    Param("fitting.causal.iterations", "optimisation steps of the per-frame estimate on /humans", (1, 200),
           launch="causal_iterations"),
-    Param("fitting.causal.prior", "none", "the prior as a per-frame target on /humans: none | onnx | tensorrt | torch",
+    Param("fitting.causal.prior", "the prior as a per-frame target on /humans: none | onnx | tensorrt | torch",
           choices=("none", "onnx", "tensorrt", "torch"), launch="causal_prior"),
-    Param("fitting.causal.prior_path", "", "onnx: the export ('' = exported to the cache); tensorrt: the engine",
+    Param("fitting.causal.prior_path", "onnx: the export ('' = exported to the cache); tensorrt: the engine",
           launch="causal_prior_path"),
-    Param("fitting.two_person", True, "fit both people jointly (contact, penetration terms)"),
-    Param("fitting.prior", "closeapp", "proxemics prior: none | regulariser | closeapp",
+    Param("fitting.two_person", "fit both people jointly (contact, penetration terms)"),
+    Param("fitting.prior", "proxemics prior: none | regulariser | closeapp",
           choices=("none", "regulariser", "closeapp"), launch="prior"),
-    Param("fitting.prior_path", "", "prior checkpoint ('' = the shipped one)"),
-    Param("fitting.camera_height", 0.0, "camera height above the floor in m, e.g. from the URDF (0 = unknown)",
+    Param("fitting.prior_path", "prior checkpoint ('' = the shipped one)"),
+    Param("fitting.camera_height", "camera height above the floor in m, e.g. from the URDF (0 = unknown)",
           (0.0, 10.0), launch="camera_height"),
-    Param("fitting.camera_pitch", 0.0, "with camera_height: deg the optical axis points below the horizon",
+    Param("fitting.camera_pitch", "with camera_height: deg the optical axis points below the horizon",
           (-90.0, 90.0), launch="camera_pitch"),
-    Param("fitting.camera_roll", 0.0, "with camera_height: deg about the optical axis", (-180.0, 180.0)),
-    Param("body.backend", "anny", "body model: anny (embedded) | smpl (your files)", choices=("anny", "smpl"),
+    Param("fitting.camera_roll", "with camera_height: deg about the optical axis", (-180.0, 180.0)),
+    Param("body.backend", "body model: anny (embedded) | smpl (your files)", choices=("anny", "smpl"),
           launch="body_model"),
-    Param("body.model_path", "", "smpl: SMPL_NEUTRAL.pkl or its folder ('' = none)", launch="body_model_path"),
-    Param("body.device", "cpu", "torch device of the body model and optimiser: cpu | cuda | cuda:N",
+    Param("body.model_path", "smpl: SMPL_NEUTRAL.pkl or its folder ('' = none)", launch="body_model_path"),
+    Param("body.device", "torch device of the body model and optimiser: cpu | cuda | cuda:N",
           launch="device"),
-    Param("perception.detector", "movenet", "person detector: movenet (packaged) | onnx (perception.detector_model)",
+    Param("perception.detector", "person detector: movenet (packaged) | onnx (perception.detector_model)",
           choices=("movenet", "onnx"), launch="detector"),
-    Param("perception.detector_model", "", "onnx detector model path ('' = none)"),
-    Param("perception.keypoints", "blazepose", "2D keypoints: blazepose (packaged) | onnx",
+    Param("perception.detector_model", "onnx detector model path ('' = none)"),
+    Param("perception.keypoints", "2D keypoints: blazepose (packaged) | onnx",
           choices=("blazepose", "onnx"), launch="keypoints"),
-    Param("perception.keypoint_model", "", "onnx keypoint model path ('' = none)"),
-    Param("perception.masks", True, "per-person masks"),
-    Param("perception.num_threads", 1, "tflite/onnxruntime CPU threads", (1, 64)),
+    Param("perception.keypoint_model", "onnx keypoint model path ('' = none)"),
+    Param("perception.masks", "per-person masks"),
+    Param("perception.num_threads", "tflite/onnxruntime CPU threads", (1, 64)),
     # topics and frames
-    Param("ros.image_topic", "/camera/image_raw", "sensor_msgs/Image input (SensorDataQoS)", launch="image_topic"),
-    Param("ros.compressed_topic", "", "sensor_msgs/CompressedImage input ('' = none)", launch="compressed_topic"),
-    Param("ros.camera_info_topic", "/camera/camera_info", "sensor_msgs/CameraInfo input",
+    Param("ros.image_topic", "sensor_msgs/Image input (SensorDataQoS)", launch="image_topic"),
+    Param("ros.compressed_topic", "sensor_msgs/CompressedImage input ('' = none)", launch="compressed_topic"),
+    Param("ros.camera_info_topic", "sensor_msgs/CameraInfo input",
           launch="camera_info_topic"),
-    Param("ros.humans_topic", "/humans", "interaction_recon_msgs/Humans output: the causal estimate of every image",
+    Param("ros.humans_topic", "interaction_recon_msgs/Humans output: the causal estimate of every image",
           launch="humans_topic"),
-    Param("ros.humans_refined_topic", "/humans/refined", "interaction_recon_msgs/Humans output: window reconstructions"),
-    Param("ros.markers_topic", "/humans/markers", "visualization_msgs/MarkerArray output"),
-    Param("ros.diagnostics_topic", "/diagnostics", "diagnostic_msgs/DiagnosticArray output"),
-    Param("ros.frame_id", "", "frame of the outputs ('' = the image header's frame_id)", launch="frame_id"),
-    Param("ros.default_frame_id", "camera_optical_frame", "frame used when the image header has none"),
-    Param("ros.body_frame_prefix", "body_", "REP-155 TF frame prefix (body_<id>)"),
+    Param("ros.humans_refined_topic", "interaction_recon_msgs/Humans output: window reconstructions"),
+    Param("ros.markers_topic", "visualization_msgs/MarkerArray output"),
+    Param("ros.diagnostics_topic", "diagnostic_msgs/DiagnosticArray output"),
+    Param("ros.frame_id", "frame of the outputs ('' = the image header's frame_id)", launch="frame_id"),
+    Param("ros.default_frame_id", "frame used when the image header has none"),
+    Param("ros.body_frame_prefix", "REP-155 TF frame prefix (body_<id>)"),
     # QoS, queues, rates
-    Param("ros.input_reliability", "reliable", "QoS reliability of the image and camera-info subscriptions",
+    Param("ros.input_reliability", "QoS reliability of the image and camera-info subscriptions",
           choices=("reliable", "best_effort"), launch="input_reliability"),
-    Param("ros.input_qos_depth", 5, "history depth of the image and camera-info subscriptions", (1, 100)),
-    Param("ros.output_qos_depth", 10, "history depth of the reliable output publishers", (1, 1000)),
-    Param("ros.camera_info_timeout", 2.0, "seconds without CameraInfo before default intrinsics", (0.0, 60.0)),
-    Param("ros.default_fov_deg", 60.0, "horizontal field of view of the default intrinsics (deg)", (10.0, 170.0),
+    Param("ros.input_qos_depth", "history depth of the image and camera-info subscriptions", (1, 100)),
+    Param("ros.output_qos_depth", "history depth of the reliable output publishers", (1, 1000)),
+    Param("ros.camera_info_timeout", "seconds without CameraInfo before default intrinsics", (0.0, 60.0)),
+    Param("ros.default_fov_deg", "horizontal field of view of the default intrinsics (deg)", (10.0, 170.0),
           launch="default_fov_deg"),
-    Param("ros.intake_queue", 8, "frames waiting for perception (oldest dropped when full)", (1, 1024)),
-    Param("ros.estimate_queue", 4, "perceived frames waiting for the per-frame estimate (oldest dropped when full)",
+    Param("ros.intake_queue", "frames waiting for perception (oldest dropped when full)", (1, 1024)),
+    Param("ros.estimate_queue", "perceived frames waiting for the per-frame estimate (oldest dropped when full)",
           (1, 64)),
-    Param("ros.torch_threads", 1, "torch CPU threads of the node's process (the window fits set their own)", (1, 64)),
-    Param("ros.refine_process", True, "window fits in a child process (keeps the live path responsive)"),
-    Param("ros.refine_nice", 10, "CPU priority of that process below the node's (0 = same)", (0, 19)),
-    Param("ros.fit_queue", 4, "windows waiting for reconstruction (the newest warm-startable is fitted, older skipped)",
+    Param("ros.torch_threads", "torch CPU threads of the node's process (the window fits set their own)", (1, 64)),
+    Param("ros.refine_process", "window fits in a child process (keeps the live path responsive)"),
+    Param("ros.refine_nice", "CPU priority of that process below the node's (0 = same)", (0, 19)),
+    Param("ros.fit_queue", "windows waiting for reconstruction (the newest warm-startable is fitted, older skipped)",
           (1, 16)),
-    Param("ros.mesh_every", 4, "mesh markers every N published windows (0 = never)", (0, 1000),
+    Param("ros.mesh_every", "mesh markers every N published windows (0 = never)", (0, 1000),
           launch="mesh_every"),
-    Param("ros.mesh_resolution", "collision", "mesh markers: collision (decimated) | full",
+    Param("ros.mesh_resolution", "mesh markers: collision (decimated) | full",
           choices=("collision", "full")),
-    Param("ros.publish_frames", "new", "/humans/refined per window: new (one message per newly covered frame, "
+    Param("ros.publish_frames", "/humans/refined per window: new (one message per newly covered frame, "
           "oldest first) | last (the newest frame only)", choices=("new", "last")),
-    Param("ros.contact_frames", 0, "contacts from the newest N frames up to a message's frame "
+    Param("ros.contact_frames", "contacts from the newest N frames up to a message's frame "
           "(0 = 1 for publish_frames new, stride for last)", (0, 1024)),
-    Param("ros.contact_min_probability", 0.5, "contacts below this probability are not published", (0.0, 1.0)),
-    Param("ros.min_confidence", 0.1, "people below this confidence are not published", (0.0, 1.0)),
-    Param("ros.publish_tf", True, "broadcast TF body_<id> frames", launch="publish_tf"),
-    Param("ros.publish_bodies", True, "REP-155 per-body topics under /humans/bodies/"),
-    Param("ros.max_bodies", 16, "per-body publishers kept (least recently seen destroyed)", (1, 1000)),
-    Param("ros.diagnostics_period", 1.0, "seconds between /diagnostics messages", (0.05, 60.0)),
-    Param("ros.diagnostics_window", 5.0, "seconds over which /diagnostics counts rates and drops", (0.5, 600.0)),
-    Param("ros.diagnostics_no_input", 5.0, "seconds without an image before /diagnostics says ERROR", (0.1, 3600.0)),
-    Param("ros.diagnostics_min_output_ratio", 0.5, "published / received frames below this: ERROR", (0.0, 1.0)),
-    Param("ros.diagnostics_warn_drop_share", 0.02, "dropped / received frames above this: WARN", (0.0, 1.0)),
-    Param("ros.marker_lifetime", 0.0, "seconds RViz keeps a marker (0 = until replaced)", (0.0, 3600.0)),
+    Param("ros.contact_min_probability", "contacts below this probability are not published", (0.0, 1.0)),
+    Param("ros.min_confidence", "people below this confidence are not published", (0.0, 1.0)),
+    Param("ros.publish_tf", "broadcast TF body_<id> frames", launch="publish_tf"),
+    Param("ros.publish_bodies", "REP-155 per-body topics under /humans/bodies/"),
+    Param("ros.max_bodies", "per-body publishers kept (least recently seen destroyed)", (1, 1000)),
+    Param("ros.diagnostics_period", "seconds between /diagnostics messages", (0.05, 60.0)),
+    Param("ros.diagnostics_window", "seconds over which /diagnostics counts rates and drops", (0.5, 600.0)),
+    Param("ros.diagnostics_no_input", "seconds without an image before /diagnostics says ERROR", (0.1, 3600.0)),
+    Param("ros.diagnostics_min_output_ratio", "published / received frames below this: ERROR", (0.0, 1.0)),
+    Param("ros.diagnostics_warn_drop_share", "dropped / received frames above this: WARN", (0.0, 1.0)),
+    Param("ros.marker_lifetime", "seconds RViz keeps a marker (0 = until replaced)", (0.0, 3600.0)),
 )
 BY_NAME = {p.name: p for p in PARAMS}
 LAUNCH = {p.launch: p.name for p in PARAMS if p.launch}
 
 
 def default(param: Param, config) -> Any:
-    """The parameter's default: the config's value (None -> ''), else the table's."""
-    found = field_at(config, param.name)
+    """The parameter's default: ``config``'s value, else ``Config()``'s (None -> ''), as the
+    field's declared type (a float field written as an int is declared as a float)."""
+    import dataclasses
+
+    from interaction_recon.config import Config
+
+    found = field_at(config, param.name) or field_at(Config(), param.name)
     if found is None:
-        return param.default
-    value = getattr(*found)
+        raise KeyError(f"parameter {param.name} is no field of interaction_recon.config.Config")
+    obj, leaf = found
+    value = getattr(obj, leaf)
     if value is None:
         return ""
-    if isinstance(param.default, float) and isinstance(value, int) and not isinstance(value, bool):
+    declared = next(f.type for f in dataclasses.fields(obj) if f.name == leaf)
+    if str(declared) in ("float", "<class 'float'>") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
 
@@ -215,7 +221,9 @@ def load_params_file(path, config, node_name: str = "interaction_recon") -> list
 
 def coerce(param: Param, text: str) -> Any:
     """A launch-argument string -> the parameter's type (bool, int, float or str)."""
-    kind = type(param.default)
+    from interaction_recon.config import Config
+
+    kind = type(default(param, Config()))
     if kind is bool:
         lowered = text.strip().lower()
         if lowered not in ("true", "false", "1", "0"):
