@@ -149,6 +149,7 @@ class RosConfig:
     camera_info_topic: str = "/camera/camera_info"
     humans_topic: str = "/humans"  # the causal per-frame estimate, one message per image
     humans_refined_topic: str = "/humans/refined"  # window reconstructions, one message per newly covered frame
+    floor_frame: str = "humans_floor"  # TF frame of the floor each refined window found or was given, z up ("" = none)
     torch_threads: int = 1  # torch CPU threads of the node's process: the per-frame estimate is too small to share, more only contend with perception
     markers_topic: str = "/humans/markers"
     diagnostics_topic: str = "/diagnostics"

@@ -363,3 +363,18 @@ def test_parameter_docs_are_generated_from_the_declarations(tmp_path):
     for f in ("README.md", "docs/ros.md"):
         assert (tmp_path / f).read_text() == (ROOT / f).read_text(), f"{f} is stale"
     assert all(f"`{p.name}`" in (ROOT / "docs" / "ros.md").read_text() for p in params.PARAMS)
+
+
+def test_floor_marker_lies_on_the_plane_under_the_people():
+    from interaction_recon.fitting.floor import up_vector
+
+    plane = np.append(up_vector(12.0, 3.0), 1.4)
+    centre = np.array([0.2, 0.3, 3.5])
+    array = markers.floor_marker(plane, centre, "cam", convert.to_time(1.0))
+    assert markers.validate(array) == []
+    m = array.markers[0]
+    p = np.array([m.pose.position.x, m.pose.position.y, m.pose.position.z])
+    assert p @ plane[:3] + plane[3] == pytest.approx(0.0, abs=1e-9)  # on the floor
+    np.testing.assert_allclose(np.cross(p - centre, plane[:3]), 0.0, atol=1e-9)  # straight below the centre
+    q = m.pose.orientation
+    np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()[:, 2], plane[:3], atol=1e-9)

@@ -68,10 +68,15 @@ class BufferStream:
         if self.cancelled.wait(self.delay):
             raise RuntimeError("abandoned")
         self.fitted.append(job[-1][1])
-        return reconstruction(job)
+        result = reconstruction(job)
+        result.floor = FLOOR
+        return result
 
     def cancel(self):
         self.cancelled.set()
+
+
+FLOOR = np.array([0.0, -1.0, 0.0, 1.5])  # the refined windows' floor: 1.5 m below a level camera
 
 
 class FixedEstimator:
@@ -516,6 +521,25 @@ def test_rep155_body_position_topics_carry_the_hip_midpoint(harness):
         hip = (last.joints[p, -1, 1] + last.joints[p, -1, 2]) / 2
         np.testing.assert_allclose([msg.point.x, msg.point.y, msg.point.z], hip, atol=1e-5)
         assert msg.header.frame_id == "cam"
+
+
+def test_refined_windows_publish_their_floor_as_a_marker_and_a_tf_frame(harness):
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from tf2_msgs.msg import TFMessage
+
+    h = harness(publish_tf=True)
+    frames = []
+    h.client.create_subscription(TFMessage, "/tf", lambda m: frames.extend(
+        t for t in m.transforms if t.child_frame_id == "humans_floor"), QoSProfile(depth=100,
+                                                                                   reliability=ReliabilityPolicy.RELIABLE))
+    h.info()
+    assert wait_for(lambda: h.node._camera_info is not None, 3)
+    feed(h, 1.0 + np.arange(8) / 30)
+    floors = lambda: [m for a in h.markers for m in a.markers if m.ns == "floor"]  # noqa: E731
+    assert wait_for(lambda: floors() and frames, 5), (len(h.markers), len(frames))
+    t = frames[-1].transform.translation
+    assert (t.x, t.y, t.z) == pytest.approx((0.0, 1.5, 0.0)) and frames[-1].header.frame_id == "cam"
+    assert floors()[-1].pose.position.y == pytest.approx(1.5)
 
 
 def test_publish_frames_last_sends_one_message_per_window_with_the_strides_contacts(harness):

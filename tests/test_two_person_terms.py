@@ -180,3 +180,27 @@ def test_floor_pose_round_trips_through_extrinsics():
         R = np.stack([x, np.cross(z, x), z], 1)  # columns: the world axes in the camera frame
         h, p, r = floor.camera_pose(R, np.array([0.3, -2.0, 1.6]))
         assert (h, p, r) == pytest.approx((1.6, pitch, roll), abs=1e-9)
+
+
+def test_the_floor_is_found_under_the_fitted_people_and_framed_for_tf(anny_body):
+    """Two people standing 1.5 m below a camera pitched 15 deg down: the plane estimated from
+    their feet has the true up direction and height; its TF frame sits on it, z up."""
+    from scipy.spatial.transform import Rotation
+
+    from interaction_recon.fitting import floor, scale
+
+    truth = facing_camera(anny_body, 10, x=(-0.4, 0.4))
+    pitch = np.radians(15.0)
+    tilt = torch.as_tensor(Rotation.from_euler("x", pitch).as_matrix(), dtype=torch.float32)  # level -> pitched camera
+    with torch.no_grad():
+        joints = anny_body(truth).joints @ tilt.T
+    up = floor.up_vector(15.0, 0.0)
+    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32)).amin()) \
+        + scale.FOOT_ABOVE_FLOOR
+    plane = floor.estimate(joints, torch.ones(10, dtype=torch.bool))
+    assert np.degrees(np.arccos(np.clip(plane[:3] @ up, -1, 1))) < 3.0  # deg: the spine is the body's up
+    assert abs(plane[3] - height) < 0.05  # m
+    origin, q = floor.frame_pose(plane)
+    assert abs(origin @ plane[:3] + plane[3]) < 1e-9  # on the plane
+    np.testing.assert_allclose(Rotation.from_quat(q).as_matrix()[:, 2], plane[:3], atol=1e-9)
+    assert floor.estimate(joints, torch.zeros(10, dtype=torch.bool)) is None

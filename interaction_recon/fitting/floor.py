@@ -7,10 +7,17 @@ with ``up . p = -h``; a point's height above it is ``up . p + h``.
 
     up = up_vector(pitch, roll)                      # [3] unit, camera frame
     h, pitch, roll = camera_pose(R, C)               # from extrinsics, world z up, floor z = 0
+    plane = estimate(joints, valid)                  # [4] (up, height) from the fitted people's feet
+    origin, quat = frame_pose(plane)                 # a floor frame for TF
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from interaction_recon.fitting.losses import FOOT_JOINTS, spine_up
+from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 
 
 def up_vector(pitch_deg: float, roll_deg: float) -> np.ndarray:
@@ -28,3 +35,29 @@ def camera_pose(R: np.ndarray, C: np.ndarray, up_world=(0.0, 0.0, 1.0)) -> tuple
     pitch = np.degrees(np.arcsin(np.clip(-u[2], -1.0, 1.0)))
     roll = np.degrees(np.arctan2(u[0], -u[1]))
     return float(np.asarray(C, np.float64) @ up_w), float(pitch), float(roll)
+
+
+def estimate(joints, valid, min_frames: int = 8) -> np.ndarray | None:
+    """The floor the fitted people stand on, [4] = (up [3] unit, camera height m) in the camera
+    frame: up along the pair's mean spine, the height from the median of each frame's lowest
+    foot joint (the joint's own height over the floor added). joints [2, T, 24, 3] torch
+    camera frame; valid [T] frames with both people observed. None with fewer than
+    ``min_frames`` such frames or a camera not above the feet."""
+    if int(valid.sum()) < min_frames:
+        return None
+    with torch.no_grad():
+        up = spine_up(joints, valid)
+        lowest = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] up positive, camera at 0
+    height = -float(lowest.median()) + FOOT_ABOVE_FLOOR
+    up = up.cpu().numpy().astype(np.float64)
+    return np.append(up / np.linalg.norm(up), height) if height > 0 else None
+
+
+def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """(origin [3], quaternion [x, y, z, w]) in the camera frame of a frame on the floor
+    ``plane`` [4] (up, height): the origin below the camera, z up, x along the camera's
+    ``forward`` direction laid onto the floor."""
+    up, height = np.asarray(plane[:3], np.float64), float(plane[3])
+    x = np.asarray(forward, np.float64) - (np.asarray(forward, np.float64) @ up) * up
+    x = x / max(np.linalg.norm(x), 1e-9)
+    return -height * up, Rotation.from_matrix(np.stack([x, np.cross(up, x), up], 1)).as_quat()

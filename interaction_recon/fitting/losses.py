@@ -115,6 +115,14 @@ def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, abo
     return (height - above)[seen].pow(2).mean()
 
 
+def spine_up(joints: Tensor, valid: Tensor) -> Tensor:
+    """The pair's up direction [3] (unit, camera frame, no gradient): the mean pelvis-to-neck
+    direction over the frames ``valid`` [T] of joints [2, T, 24, 3]."""
+    spine = joints[:, valid][:, :, UP_FROM[1]] - joints[:, valid][:, :, UP_FROM[0]]
+    up = spine.mean((0, 1)).detach()
+    return up / up.norm().clamp_min(1e-6)
+
+
 def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
     """Both people stand on one floor: squared difference (m^2) of their lowest foot joint's
     height along the shared up direction (mean of both spines over the window).
@@ -124,8 +132,5 @@ def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
     """
     if not valid.any():
         return joints.new_zeros(())
-    spine = joints[:, :, UP_FROM[1]] - joints[:, :, UP_FROM[0]]
-    up = spine[:, valid].mean((0, 1)).detach()
-    up = up / up.norm().clamp_min(1e-6)
-    height = (joints[:, :, FOOT_JOINTS] @ up).amin(-1)  # [2,T] (up points away from the floor)
+    height = (joints[:, :, FOOT_JOINTS] @ spine_up(joints, valid)).amin(-1)  # [2,T] (up points away from the floor)
     return (height[0] - height[1])[valid].pow(2).mean()

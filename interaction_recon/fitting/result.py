@@ -47,6 +47,9 @@ class Reconstruction:
                    placed, or an external source answered); without it, no contact is no news.
     joint_confidence: [2, T, 24] in [0, 1], the frame confidence lowered for joints no keypoint
                    saw (fitting/visibility.py); default: the frame confidence for every joint.
+    floor:         [4] (up [3] unit, camera height m) of the floor in the camera frame: the
+                   known one (fitting.camera_height) or the one the people stand on
+                   (fitting/floor.py); None when it cannot be told.
     """
 
     frames: np.ndarray
@@ -64,6 +67,7 @@ class Reconstruction:
     contacts: list[Contact] = field(default_factory=list)
     contact_evidence: np.ndarray | None = None
     joint_confidence: np.ndarray | None = None
+    floor: np.ndarray | None = None
 
     def __post_init__(self):
         if self.contact_evidence is None:
@@ -90,7 +94,7 @@ class Reconstruction:
             joints=self.joints[:, index], confidence=self.confidence[:, index], track_ids=self.track_ids,
             K=self.K, fps=self.fps, body_model=self.body_model,
             contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index],
-            joint_confidence=self.joint_confidence[:, index])
+            joint_confidence=self.joint_confidence[:, index], floor=self.floor)
 
     def contacts_at(self, frame: int) -> list[Contact]:
         return [c for c in self.contacts if c.frame == frame]
@@ -112,7 +116,8 @@ class Reconstruction:
             contact_distance=np.array([x.distance for x in c], dtype=np.float32),
             contact_confidence=np.array([x.confidence for x in c], dtype=np.float32),
             contact_evidence=self.contact_evidence.astype(bool),
-            joint_confidence=self.joint_confidence.astype(np.float32))
+            joint_confidence=self.joint_confidence.astype(np.float32),
+            floor=np.full(4, np.nan) if self.floor is None else np.asarray(self.floor, np.float64))
         summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
                    "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
                    "mean_confidence": self.confidence.mean(1).round(3).tolist(),
@@ -132,4 +137,5 @@ class Reconstruction:
                    confidence=z["confidence"], track_ids=z["track_ids"], K=z["K"], fps=float(z["fps"]),
                    body_model=str(z["body_model"]), contacts=contacts,
                    contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None,
-                   joint_confidence=z["joint_confidence"] if "joint_confidence" in z.files else None)
+                   joint_confidence=z["joint_confidence"] if "joint_confidence" in z.files else None,
+                   floor=z["floor"] if "floor" in z.files and np.isfinite(z["floor"]).all() else None)

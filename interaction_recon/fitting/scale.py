@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body.model import BodyModel, BodyParams
-from interaction_recon.fitting.losses import FOOT_JOINTS, UP_FROM
+from interaction_recon.fitting.losses import FOOT_JOINTS, spine_up
 
 
 FOOT_ABOVE_FLOOR = 0.025  # m: a standing body's lowest foot joint (ankle or foot) above the floor
@@ -35,12 +35,7 @@ def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8, up: np.ndar
     if int(valid.sum()) < min_frames:
         return None
     with torch.no_grad():
-        if up is None:
-            spine = joints[:, valid][:, :, UP_FROM[1]] - joints[:, valid][:, :, UP_FROM[0]]
-            up = spine.mean((0, 1))
-            up = up / up.norm().clamp_min(1e-6)
-        else:
-            up = torch.as_tensor(up, dtype=joints.dtype, device=joints.device)
+        up = spine_up(joints, valid) if up is None else torch.as_tensor(up, dtype=joints.dtype, device=joints.device)
         height = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] lowest foot, up positive
     return height.median(dim=1).values.cpu().numpy().astype(np.float64)
 

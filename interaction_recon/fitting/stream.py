@@ -139,7 +139,8 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
     contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
     return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
                           track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
-                          contacts=contacts, contact_evidence=evidence, joint_confidence=joint_confidence, **out)
+                          contacts=contacts, contact_evidence=evidence, joint_confidence=joint_confidence,
+                          floor=last.floor, **out)
 
 
 def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:

@@ -340,7 +340,9 @@ class WindowFitter:
             contact_evidence=evidence.available & known.all(0),
             joint_confidence=joint_confidence(
                 confidence, joint_evidence(job.keypoints, job.confidence, job.layout, job.image_size),
-                self.config.unseen_joint_share))
+                self.config.unseen_joint_share),
+            floor=(np.append(self._floor_up(), self.config.camera_height) if self.config.camera_height > 0
+                   else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device))))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:

@@ -105,6 +105,26 @@ def frame_markers(result, sel, frame_id: str, stamp, contacts=(), lifetime: floa
     return out
 
 
+def floor_marker(plane: np.ndarray, centre: np.ndarray, frame_id: str, stamp, lifetime: float = 0.0,
+                 size: float = 4.0):
+    """The floor ``plane`` [4] (up, camera height; fitting/floor.py) as a thin translucent square
+    ``size`` m wide under ``centre`` [3] (e.g. the people's mean pelvis), in a MarkerArray."""
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from interaction_recon.fitting.floor import frame_pose
+
+    origin, q = frame_pose(plane)
+    up = np.asarray(plane[:3], np.float64)
+    below = centre - (centre @ up + plane[3]) * up  # centre dropped onto the floor
+    m = _marker("floor", 0, Marker.CUBE, frame_id, stamp, lifetime)
+    m.pose.position.x, m.pose.position.y, m.pose.position.z = (float(v) for v in below)
+    m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z, m.pose.orientation.w = (float(v) for v in q)
+    m.scale.x = m.scale.y = size
+    m.scale.z = 0.005
+    m.color = _color((0.6, 0.6, 0.6), 0.35)
+    return MarkerArray(markers=[m])
+
+
 def mesh_markers(vertices: np.ndarray, faces: np.ndarray, sel, frame_id: str, stamp, lifetime: float = 0.0):
     """TRIANGLE_LIST per published person. vertices [2, V, 3] (this frame), faces [F, 3]."""
     from visualization_msgs.msg import Marker, MarkerArray

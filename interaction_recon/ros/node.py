@@ -36,6 +36,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from interaction_recon.config import Config
+from interaction_recon.fitting import floor
 from interaction_recon.ros import convert, image, markers, params, tf
 from interaction_recon.ros.bodies import BodyTopics
 from interaction_recon.ros.pipeline import Frame, Pipeline, Stats, Thresholds, diagnostic_level
@@ -240,6 +241,13 @@ class InteractionReconNode(Node):
                                                           rc.marker_lifetime).markers)
             except Exception as err:  # noqa: BLE001 - meshes are a visual extra
                 self.stats.drop("mesh_error", type(err).__name__)
+        if result.floor is not None:
+            centre = np.nanmean(result.joints[sel.slots, sel.pos, 0], axis=0) if sel.slots else -result.floor[:3]
+            array.markers.extend(markers.floor_marker(result.floor, centre, frame_id, msg.header.stamp,
+                                                      rc.marker_lifetime).markers)
+            if self.tf_out is not None and rc.floor_frame:
+                origin, q = floor.frame_pose(result.floor)
+                self.tf_out.send([tf.transform_stamped(frame_id, rc.floor_frame, msg.header.stamp, origin, q)])
         self.pub_markers.publish(array)
         self._windows_published += 1
         self.last_result = result

@@ -69,6 +69,7 @@ PARAMS: tuple[Param, ...] = (
     Param("ros.diagnostics_topic", "diagnostic_msgs/DiagnosticArray output"),
     Param("ros.frame_id", "frame of the outputs ('' = the image header's frame_id)", launch="frame_id"),
     Param("ros.default_frame_id", "frame used when the image header has none"),
+    Param("ros.floor_frame", "TF frame of the floor each refined window found or was given, z up ('' = none)"),
     Param("ros.body_frame_prefix", "REP-155 TF frame prefix (body_<id>)"),
     # QoS, queues, rates
     Param("ros.input_reliability", "QoS reliability of the image and camera-info subscriptions",
