@@ -122,6 +122,7 @@ class FittingConfig:
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
+    swap_ratio: float = 0.7  # warm start: the previous window's people are taken as swapped when the other slot order reprojects with below this share of the error
     unseen_joint_share: float = 0.3  # share of the person's confidence a joint keeps when no keypoint saw it (fitting/visibility.py)
     fov_deg: float = 60.0  # horizontal field of view when no intrinsics are given
     compile: bool = False  # torch.compile the loss (opt-in)

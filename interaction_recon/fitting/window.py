@@ -172,7 +172,7 @@ class WindowFitter:
             return (e * conf).sum() / max(conf.sum(), 1)
 
         same, swapped = err((0, 1)), err((1, 0))
-        return swapped < 0.7 * same
+        return swapped < self.config.swap_ratio * same
 
     def _warm_params(self, job: WindowJob, previous: Reconstruction, init: BodyParams) -> tuple[BodyParams, np.ndarray]:
         """Previous solution on the overlap; in the new frames the last overlap pose is held and
