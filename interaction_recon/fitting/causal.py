@@ -43,21 +43,18 @@ PRIORS = ("none", "onnx", "tensorrt", "torch")
 def load_live_prior(causal: CausalConfig, checkpoint: str | None, device: str):
     """The denoiser runtime ``fitting.causal.prior`` names (None for none): a callable
     (x_t, step, cond) -> x0 with the model's ``cfg`` and statistics (prior/export.py)."""
-    from interaction_recon.prior.export import RuntimeConfig, cached_onnx, make_runtime
-    from interaction_recon.prior.guidance import load_prior
+    from interaction_recon.prior.export import RuntimeConfig, make_runtime
 
     if causal.prior not in PRIORS:
         raise ValueError(f"fitting.causal.prior must be one of {PRIORS}, got {causal.prior!r}")
     if causal.prior == "none":
         return None
-    if causal.prior == "torch":
-        return make_runtime(RuntimeConfig("torch", checkpoint=checkpoint, device=device))
-    if causal.prior == "onnx":
-        cuda = str(device).startswith("cuda")
-        return make_runtime(RuntimeConfig(
-            "onnx", onnx_path=causal.prior_path or str(cached_onnx(load_prior(checkpoint))),
-            providers=["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]))
-    return make_runtime(RuntimeConfig("tensorrt", engine_path=causal.prior_path))
+    cuda = str(device).startswith("cuda")
+    return make_runtime(RuntimeConfig(
+        causal.prior, checkpoint=checkpoint, device=device,
+        onnx_path=causal.prior_path if causal.prior == "onnx" else None,
+        engine_path=causal.prior_path if causal.prior == "tensorrt" else None,
+        providers=["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]))
 
 
 class CausalFilter:

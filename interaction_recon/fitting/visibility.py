@@ -9,6 +9,8 @@ body, the motion terms or the prior placed without any keypoint keeps the ``floo
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from interaction_recon.body import skeleton
@@ -36,8 +38,10 @@ OBSERVERS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def observer_matrix(layout: str) -> np.ndarray:
-    """[24, K] averaging weights from a layout's K keypoints to the SMPL-24 joints."""
+    """[24, K] averaging weights from a layout's K keypoints to the SMPL-24 joints (built once
+    per layout: it is read every frame; do not modify the returned array)."""
     names = skeleton.layout_names(layout)
     weights = np.zeros((len(skeleton.SMPL_JOINTS), len(names)), np.float32)
     for j, joint in enumerate(skeleton.SMPL_JOINTS):

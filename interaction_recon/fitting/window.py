@@ -388,6 +388,9 @@ class _State:
         n = start.transl.shape[1] - first
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
+        cfg = fitter.config  # the known floor's up [3], for the feet-on-floor term (None: no term)
+        self.floor_up = (torch.as_tensor(fitter._floor_up(), dtype=torch.float32, device=kp.device)
+                         if cfg.camera_height > 0 and cfg.weights.floor else None)
         nb = self.basis.shape[1]
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
         self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
@@ -472,9 +475,8 @@ class _State:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
-        if cfg.camera_height > 0 and w.floor:
-            up = torch.as_tensor(f._floor_up(), dtype=out.joints.dtype, device=out.joints.device)
-            total = total + w.floor * losses.on_floor(out.joints, self.seen, up, cfg.camera_height,
+        if self.floor_up is not None:
+            total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
                                                       scale.FOOT_ABOVE_FLOOR)
         if together and cfg.two_person and w.ground:
             total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))

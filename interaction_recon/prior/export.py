@@ -36,8 +36,8 @@ class RuntimeConfig:
     """Which runtime runs the denoiser. backend: torch | onnx | tensorrt."""
 
     backend: str = "torch"
-    checkpoint: str | None = None  # torch: None = the shipped default
-    onnx_path: str | None = None  # onnx
+    checkpoint: str | None = None  # torch, and onnx without onnx_path: None = the shipped default
+    onnx_path: str | None = None  # onnx (None: the checkpoint exported to the cache on first use)
     engine_path: str | None = None  # tensorrt
     providers: list[str] = field(default_factory=lambda: ["CPUExecutionProvider"])  # onnxruntime, in order of preference
     threads: int = 1  # onnxruntime intra-op threads
@@ -130,9 +130,11 @@ def make_runtime(cfg: RuntimeConfig):
 
         return load_prior(cfg.checkpoint, cfg.device)
     if cfg.backend == "onnx":
-        if not cfg.onnx_path:
-            raise ValueError("prior runtime 'onnx' needs onnx_path (write one with `interaction-recon export-prior`)")
-        return OnnxPrior(cfg.onnx_path, cfg.providers, cfg.threads)
+        if cfg.onnx_path:
+            return OnnxPrior(cfg.onnx_path, cfg.providers, cfg.threads)
+        from interaction_recon.prior.guidance import load_prior
+
+        return OnnxPrior(cached_onnx(load_prior(cfg.checkpoint)), cfg.providers, cfg.threads)
     if cfg.backend == "tensorrt":
         from interaction_recon.prior.tensorrt_runtime import TensorRTPrior
 

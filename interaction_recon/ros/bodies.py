@@ -18,12 +18,14 @@ import collections
 import numpy as np
 
 from interaction_recon.body.skeleton import BLAZEPOSE33
+from interaction_recon.ros.tf import hip_midpoint
 
 # hri_msgs/Skeleton2D order (OpenPose COCO-18) -> BlazePose-33 keypoints averaged for it.
 SKELETON2D = (("nose",), ("left_shoulder", "right_shoulder"), ("right_shoulder",), ("right_elbow",), ("right_wrist",),
               ("left_shoulder",), ("left_elbow",), ("left_wrist",), ("right_hip",), ("right_knee",), ("right_ankle",),
               ("left_hip",), ("left_knee",), ("left_ankle",), ("left_eye",), ("right_eye",), ("left_ear",),
               ("right_ear",))
+_SKELETON2D_INDEX = [[BLAZEPOSE33.index(n) for n in names] for names in SKELETON2D]
 
 
 def normalised_skeleton(keypoints: np.ndarray, confidence: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
@@ -31,8 +33,7 @@ def normalised_skeleton(keypoints: np.ndarray, confidence: np.ndarray, image_siz
     normalised, in Skeleton2D order; a point averaged from several takes their lowest confidence."""
     h, w = image_size
     out = np.zeros((len(SKELETON2D), 3), np.float32)
-    for i, names in enumerate(SKELETON2D):
-        idx = [BLAZEPOSE33.index(n) for n in names]
+    for i, idx in enumerate(_SKELETON2D_INDEX):
         pts, conf = np.asarray(keypoints, np.float64)[idx], np.nan_to_num(np.asarray(confidence, np.float64)[idx])
         if not np.isfinite(pts).all():
             continue
@@ -59,33 +60,30 @@ class BodyTopics:
         self.node, self.qos, self.max_bodies = node, qos, max_bodies
         self.pubs: collections.OrderedDict = collections.OrderedDict()  # id -> {topic: publisher}, oldest first
         try:
-            from hri_msgs.msg import IdsList  # noqa: F401
-
-            self.hri = True
+            from hri_msgs.msg import IdsList
         except ImportError:
-            self.hri = False
+            self.hri, self.tracked = False, None
             node.get_logger().info("hri_msgs not importable: /humans/bodies/tracked, roi and skeleton2d are off "
                                    "(scripts/build_msgs.py builds it)")
-        self.tracked = None
-        if self.hri:
-            from hri_msgs.msg import IdsList
-
-            self.tracked = node.create_publisher(IdsList, "/humans/bodies/tracked", qos)
+        else:
+            self.hri, self.tracked = True, node.create_publisher(IdsList, "/humans/bodies/tracked", qos)
 
     def _publishers(self, body: str) -> dict:
         from geometry_msgs.msg import PointStamped, TwistStamped
 
-        pubs = self.pubs.pop(body, None)
-        if pubs is None:
-            topic = f"/humans/bodies/{body}/"
-            pubs = {"position": self.node.create_publisher(PointStamped, topic + "position", self.qos),
-                    "velocity": self.node.create_publisher(TwistStamped, topic + "velocity", self.qos)}
-            if self.hri:
-                from hri_msgs.msg import NormalizedRegionOfInterest2D, Skeleton2D
+        pubs = self.pubs.get(body)
+        if pubs is not None:
+            self.pubs.move_to_end(body)  # most recently seen last
+            return pubs
+        topic = f"/humans/bodies/{body}/"
+        pubs = {"position": self.node.create_publisher(PointStamped, topic + "position", self.qos),
+                "velocity": self.node.create_publisher(TwistStamped, topic + "velocity", self.qos)}
+        if self.hri:
+            from hri_msgs.msg import NormalizedRegionOfInterest2D, Skeleton2D
 
-                pubs["roi"] = self.node.create_publisher(NormalizedRegionOfInterest2D, topic + "roi", self.qos)
-                pubs["skeleton2d"] = self.node.create_publisher(Skeleton2D, topic + "skeleton2d", self.qos)
-        self.pubs[body] = pubs  # most recently seen last
+            pubs["roi"] = self.node.create_publisher(NormalizedRegionOfInterest2D, topic + "roi", self.qos)
+            pubs["skeleton2d"] = self.node.create_publisher(Skeleton2D, topic + "skeleton2d", self.qos)
+        self.pubs[body] = pubs
         while len(self.pubs) > self.max_bodies:
             _, old = self.pubs.popitem(last=False)
             for pub in old.values():
@@ -101,10 +99,9 @@ class BodyTopics:
         image_known = people is not None and min(getattr(people, "image_size", (0, 0))) > 0
         for h in msg.humans:
             pubs = self._publishers(h.track_id)
-            left_hip, right_hip = h.joints[1], h.joints[2]
             point = PointStamped(header=header)
-            point.point.x, point.point.y, point.point.z = ((getattr(left_hip, a) + getattr(right_hip, a)) / 2
-                                                           for a in "xyz")
+            point.point.x, point.point.y, point.point.z = (float(v) for v in hip_midpoint(
+                np.array([[j.x, j.y, j.z] for j in h.joints])))
             pubs["position"].publish(point)
             twist = TwistStamped(header=header)
             twist.twist.linear = h.velocity

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from interaction_recon.body.skeleton import SMPL_JOINTS
+from interaction_recon.ros.tf import hip_midpoint
 
 SHAPE_SPACES = {"anny": "anny_phenotype", "smpl": "smpl_betas"}  # body model -> Human.shape_space
 
@@ -46,12 +47,11 @@ class BodyIds:
     def __call__(self, track_id: int) -> str:
         with self._lock:
             tid = int(track_id)
-            if tid not in self.ids:
+            while tid not in self.ids:
                 new = "".join(secrets.choice(string.ascii_lowercase) for _ in range(self.length))
-                while new in self.used:
-                    new = "".join(secrets.choice(string.ascii_lowercase) for _ in range(self.length))
-                self.ids[tid] = new
-                self.used.add(new)
+                if new not in self.used:
+                    self.ids[tid] = new
+                    self.used.add(new)
             return self.ids[tid]
 
 
@@ -151,7 +151,7 @@ def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float =
         h.joints = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in joints]
         h.joint_confidence = np.clip(result.joint_confidence[p, sel.pos], 0.0, 1.0).astype(np.float32)
         h.confidence = float(np.clip(result.confidence[p, sel.pos], 0.0, 1.0))
-        v = velocities(sel.ids[p], seconds, (joints[1] + joints[2]) / 2) if velocities is not None else np.zeros(3)
+        v = velocities(sel.ids[p], seconds, hip_midpoint(joints)) if velocities is not None else np.zeros(3)
         h.velocity = Vector3(x=float(v[0]), y=float(v[1]), z=float(v[2]))
         h.depth_rank = near_first.index(p)
         msg.humans.append(h)

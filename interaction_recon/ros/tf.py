@@ -21,13 +21,18 @@ SMPL_TO_BODY = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 LEFT_HIP, RIGHT_HIP = 1, 2
 
 
+def hip_midpoint(joints: np.ndarray) -> np.ndarray:
+    """SMPL-24 joints [..., 24, 3] -> [..., 3] the mean of left_hip and right_hip (body_<id>'s origin)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    return (joints[..., LEFT_HIP, :] + joints[..., RIGHT_HIP, :]) / 2.0
+
+
 def body_pose(global_orient: np.ndarray, joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(translation [3], quaternion [x, y, z, w] unit) of body_<id> in the camera frame."""
     R = Rotation.from_rotvec(np.asarray(global_orient, dtype=np.float64)).as_matrix() @ SMPL_TO_BODY
     q = Rotation.from_matrix(R).as_quat()
     q /= np.linalg.norm(q)
-    joints = np.asarray(joints, dtype=np.float64)
-    return (joints[LEFT_HIP] + joints[RIGHT_HIP]) / 2.0, q
+    return hip_midpoint(joints), q
 
 
 def transform_stamped(parent: str, child: str, stamp, translation, quaternion):
