@@ -216,3 +216,48 @@ def test_a_known_floor_brings_a_small_person_to_its_true_distance(body):
 
     known, unknown = depth_error(height), depth_error(0.0)
     assert known < 0.6 * unknown, (known, unknown)  # m
+
+
+def test_the_live_estimate_stands_people_up_on_the_known_or_the_windows_floor(body):
+    """A camera pitched 20 deg down over two upright people: with its pose known the filter's
+    trunks follow the floor's up (upright term) instead of the image's vertical; with only a
+    height assumed, it takes the up of the last refined window it is anchored to."""
+    from interaction_recon.fitting import floor, losses, scale
+    from interaction_recon.fitting.result import Reconstruction
+
+    from test_fitting import lean_deg, pitched_view
+
+    n, pitch = 12, 20.0
+    params = body.neutral_params(2, n)
+    params.global_orient = torch.tensor([np.pi, 0.0, 0.0]).expand(2, n, 3).clone()
+    params.transl = torch.tensor([[-0.5, 0.0, 4.0], [0.5, 0.0, 4.0]])[:, None].expand(2, n, 3).clone()
+    params = pitched_view(body, params, pitch)
+    with torch.no_grad():
+        out = body(params, collision=False)
+    kp = project(out.blazepose33, torch.as_tensor(K, dtype=torch.float32)).numpy()
+    conf = np.ones(kp.shape[:3], np.float32)
+    up = floor.up_vector(pitch, 0.0)
+    height = float(-(out.joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32)).amin()
+                   + scale.FOOT_ABOVE_FLOOR)
+
+    def lean(filt) -> float:
+        return lean_deg(np.stack([o.joints[:, 0] for o in run(filt, kp, conf, range(n))], 1)[:, n // 2:], up)
+
+    config = Config().fitting
+    config.camera_height, config.camera_pitch = height, pitch
+    on = lean(CausalFilter(body, config))
+    config.weights.upright = 0.0
+    off = lean(CausalFilter(body, config))
+    assert on < off - 5.0, (on, off)
+
+    assumed = Config().fitting
+    assumed.assumed_camera_height = height
+    filt = CausalFilter(body, assumed)
+    assert filt._up() is None  # nothing to stand on before a window
+    window = Reconstruction(frames=np.array([0]), stamps=np.zeros(1), global_orient=np.zeros((2, 1, 3)),
+                            body_pose=np.zeros((2, 1, 23, 3)), transl=np.zeros((2, 1, 3)), shape=np.zeros((2, 1)),
+                            joints=np.full((2, 1, 24, 3), np.nan, np.float32), confidence=np.zeros((2, 1), np.float32),
+                            track_ids=np.array([3, 4]), K=K, fps=FPS, body_model=body.name,
+                            floor=np.append(up, height))
+    filt.anchor(window)
+    assert lean(filt) < off - 5.0

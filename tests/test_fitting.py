@@ -39,6 +39,28 @@ def facing_camera(body, T, x=(-0.35, 0.35), z=(3.0, 3.0), yaw=(0.3, -0.3)):
     return params
 
 
+def pitched_view(body, truth, pitch_deg: float):
+    """``truth`` [2, T] as a camera pitched ``pitch_deg`` down sees it (the people upright in
+    the world): every joint p -> R p, R the level-to-pitched camera rotation."""
+    from scipy.spatial.transform import Rotation
+
+    tilt = torch.as_tensor(Rotation.from_euler("x", np.radians(pitch_deg)).as_matrix(), dtype=torch.float32)
+    out = truth.map(lambda t: t.clone())
+    out.global_orient = roma.rotmat_to_rotvec(tilt @ roma.rotvec_to_rotmat(truth.global_orient))
+    with torch.no_grad():
+        root = body.rest(truth.shape).joints[:, 0, 0][:, None]  # [2, 1, 3] the rest pelvis, the rotation's centre
+    out.transl = (root + truth.transl) @ tilt.T - root
+    return out
+
+
+def lean_deg(joints: np.ndarray, up: np.ndarray) -> float:
+    """Mean angle (deg) between the pelvis-to-neck directions of joints [2, T, 24, 3] and ``up`` [3]."""
+    a, b = losses.UP_FROM
+    spine = joints[:, :, b] - joints[:, :, a]
+    cos = spine @ up / np.linalg.norm(spine, axis=-1)
+    return float(np.degrees(np.arccos(np.clip(cos, -1, 1))).mean())
+
+
 def observe_params(body, params):
     """Exact BlazePose-33 keypoints [2, T, 33, 2] and full confidence of posed people."""
     with torch.no_grad():

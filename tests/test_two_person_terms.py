@@ -10,7 +10,7 @@ from interaction_recon.body.skeleton import BLAZEPOSE33
 from interaction_recon.fitting import losses, pose3d
 from interaction_recon.fitting.window import WindowFitter, WindowJob
 
-from test_fitting import K, facing_camera, job_of, observe_params, small_config
+from test_fitting import K, facing_camera, job_of, lean_deg, observe_params, pitched_view, small_config
 
 ELBOW_FORWARD = (0.0, math.pi / 2, 0.0)  # axis-angle that bends a hanging right forearm towards the camera
 FAST = dict(iterations_rigid=5, iterations_alone=5, iterations=15, floor_sizing=False)
@@ -204,3 +204,45 @@ def test_the_floor_is_found_under_the_fitted_people_and_framed_for_tf(anny_body)
     assert abs(origin @ plane[:3] + plane[3]) < 1e-9  # on the plane
     np.testing.assert_allclose(Rotation.from_quat(q).as_matrix()[:, 2], plane[:3], atol=1e-9)
     assert floor.estimate(joints, torch.zeros(10, dtype=torch.bool)) is None
+
+
+def test_the_upright_term_stands_people_up_in_the_world_not_in_the_image(anny_body, anny_collider):
+    """Two upright people seen from a camera pitched 20 deg down lean towards it by the pitch
+    in the camera frame, which their keypoints barely show. With the camera's pose known, the
+    upright term brings the fitted trunks to the floor's up; without it they stay near the
+    image's vertical, as the initialisation put them."""
+    from interaction_recon.fitting import floor, scale
+
+    pitch = 20.0
+    truth = pitched_view(anny_body, facing_camera(anny_body, 8, x=(-0.4, 0.4)), pitch)
+    kp, conf = observe_params(anny_body, truth)
+    up = floor.up_vector(pitch, 0.0)
+    with torch.no_grad():
+        joints = anny_body(truth).joints
+    assert lean_deg(joints.numpy(), up) < 3.0  # the truth stands upright
+    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32)).amin()) \
+        + scale.FOOT_ABOVE_FLOOR
+    known = {"camera_height": height, "camera_pitch": pitch}
+    on = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), known).joints, up)
+    off = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), known, upright=0.0).joints, up)
+    assert on < 5.0 and off > on + 5.0, (on, off)
+    # the camera's height assumed instead of its pose: the pitch is estimated from the feet
+    assumed = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), {"assumed_camera_height": height}).joints, up)
+    assert assumed < off - 4.0, (assumed, off)
+
+
+def test_the_pitch_follows_from_an_assumed_camera_height(anny_body):
+    """People whose feet are 1.6 m below a camera pitched 12 deg: that height gives back the
+    pitch; a height 20 cm off moves it by a few degrees at 3 m, in the right direction."""
+    from interaction_recon.fitting import floor, scale
+
+    truth = pitched_view(anny_body, facing_camera(anny_body, 6, x=(-0.4, 0.4)), 12.0)
+    with torch.no_grad():
+        joints = anny_body(truth).joints
+    up = torch.as_tensor(floor.up_vector(12.0, 0.0), dtype=torch.float32)
+    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin()) + scale.FOOT_ABOVE_FLOOR
+    seen = torch.ones(2, 6, dtype=torch.bool)
+    assert floor.pitch_from_height(joints, seen, height) == pytest.approx(12.0, abs=1.0)
+    higher = floor.pitch_from_height(joints, seen, height + 0.2)
+    assert 12.5 < higher < 18.0
+    assert floor.pitch_from_height(joints, torch.zeros(2, 6, dtype=torch.bool), height) is None

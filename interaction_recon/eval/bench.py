@@ -264,6 +264,9 @@ METHODS = {
         scene, rng, True, settings={"camera_height": round(camera_height(scene), 3)}),
     "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
     "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
+    # the default without the upright term (no pitch estimated from fitting.assumed_camera_height)
+    "two-person+prior-closeapp-no-upright": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp", settings={"weights.upright": 0.0}),
     # the default with the learned contact map (fitting.contact.source: learned), pulled or only reported
     "contact-map": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp",
                                                         settings={"contact.source": "learned"}),

@@ -52,8 +52,13 @@ METHODS: dict[str, dict] = {
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
+    "no-upright": {"fitting.weights.upright": 0.0},
+    "independent-no-upright": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.upright": 0.0},
+    "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
+    "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
+    "camera-pose-upright-50": {"fitting.weights.upright": 50.0},
 }
-KNOWN_CAMERA = ("camera-pose", "camera-pose-sizing-only", "camera-pose-floor-10")  # methods given each clip's camera pose (gt R, C)
+KNOWN_CAMERA = tuple(m for m in METHODS if m.startswith("camera-pose"))  # methods given each clip's camera pose (gt R, C)
 
 
 LANDMARKS = "landmarks"  # not a fit: the keypoint model's own 3D landmarks, scored as they come

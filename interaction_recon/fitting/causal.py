@@ -96,6 +96,7 @@ class CausalFilter:
         self._opt: torch.optim.Adam | None = None  # kept from frame to frame: its moment estimates scale the steps
         self.recent: list[tuple[BodyParams, torch.Tensor]] = []  # the prior's context: (params [2, 1], cond [2, 1, 33, 3])
         self._noise = torch.Generator().manual_seed(0)
+        self.window_up: torch.Tensor | None = None  # [3] the floor's up of the last anchored window
 
     # ------------------------------------------------------------------ per frame
     def update(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> Reconstruction:
@@ -196,8 +197,7 @@ class CausalFilter:
         depth_t = torch.as_tensor(np.nan_to_num(depth, nan=1.0), dtype=torch.float32)
         seen_t = torch.as_tensor(seen[:, None])
         bones = self._bones(people, kp, conf, K_np)
-        up = (torch.as_tensor(floor.up_vector(cfg.camera_pitch, cfg.camera_roll), dtype=torch.float32)
-              if cfg.camera_height > 0 and w.floor else None)  # the known floor (fitting/floor.py)
+        up = self._up()
         with torch.no_grad():
             target = self.body(start, collision=False).joints  # the prediction's joints [2, 1, 24, 3]
         values = (start.global_orient, start.body_pose, start.transl)
@@ -225,7 +225,9 @@ class CausalFilter:
                 total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
             if prior_joints is not None:
                 total = total + c.prior_weight * (out.joints - prior_joints).pow(2).sum(-1).mean()
-            if up is not None:
+            if up is not None and w.upright:
+                total = total + w.upright * losses.upright(out.joints, seen_t, up)
+            if up is not None and w.floor and cfg.camera_height > 0:
                 total = total + w.floor * losses.on_floor(out.joints, seen_t, up, cfg.camera_height, FOOT_ABOVE_FLOOR)
             total.backward()
             opt.step()
@@ -233,6 +235,15 @@ class CausalFilter:
         with torch.no_grad():
             out = self.body(params, collision=False)
         return params, out
+
+    def _up(self) -> torch.Tensor | None:
+        """The floor's up [3] for the upright and feet-on-floor terms: the known floor
+        (fitting/floor.py), else, with fitting.assumed_camera_height, the last anchored
+        window's (its pitch estimated), else None."""
+        cfg = self.config
+        if cfg.camera_height > 0:
+            return torch.as_tensor(floor.up_vector(cfg.camera_pitch, cfg.camera_roll), dtype=torch.float32)
+        return self.window_up if cfg.assumed_camera_height > 0 else None
 
     def _bones(self, people, kp, conf, K_np):
         """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None."""
@@ -248,6 +259,8 @@ class CausalFilter:
         """Take a refined window's shapes, and shift each person by the difference between the
         refined and the filter's pelvis at the newest frame both have. People are matched by
         track id. Returns whether anything was corrected."""
+        if refined.floor is not None:
+            self.window_up = torch.as_tensor(refined.floor[:3], dtype=torch.float32)
         if self.params is None:
             return False
         common = [f for f in refined.frames[::-1].tolist() if f in self.pelvis]

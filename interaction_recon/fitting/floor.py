@@ -8,6 +8,7 @@ with ``up . p = -h``; a point's height above it is ``up . p + h``.
     up = up_vector(pitch, roll)                      # [3] unit, camera frame
     h, pitch, roll = camera_pose(R, C)               # from extrinsics, world z up, floor z = 0
     plane = estimate(joints, valid)                  # [4] (up, height) from the fitted people's feet
+    pitch = pitch_from_height(joints, seen, 1.5)     # deg, the camera assumed 1.5 m above the floor
     origin, quat = frame_pose(plane)                 # a floor frame for TF
 """
 from __future__ import annotations
@@ -37,20 +38,39 @@ def camera_pose(R: np.ndarray, C: np.ndarray, up_world=(0.0, 0.0, 1.0)) -> tuple
     return float(np.asarray(C, np.float64) @ up_w), float(pitch), float(roll)
 
 
-def estimate(joints, valid, min_frames: int = 8) -> np.ndarray | None:
+def estimate(joints, valid, up=None, min_frames: int = 8) -> np.ndarray | None:
     """The floor the fitted people stand on, [4] = (up [3] unit, camera height m) in the camera
-    frame: up along the pair's mean spine, the height from the median of each frame's lowest
-    foot joint (the joint's own height over the floor added). joints [2, T, 24, 3] torch
-    camera frame; valid [T] frames with both people observed. None with fewer than
-    ``min_frames`` such frames or a camera not above the feet."""
+    frame: up as given (torch [3]) or along the pair's mean spine, the height from the median
+    of each frame's lowest foot joint (the joint's own height over the floor added). joints
+    [2, T, 24, 3] torch camera frame; valid [T] frames with both people observed. None with
+    fewer than ``min_frames`` such frames or a camera not above the feet."""
     if int(valid.sum()) < min_frames:
         return None
     with torch.no_grad():
-        up = spine_up(joints, valid)
+        up = spine_up(joints, valid) if up is None else up.to(joints)
         lowest = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] up positive, camera at 0
     height = -float(lowest.median()) + FOOT_ABOVE_FLOOR
     up = up.cpu().numpy().astype(np.float64)
     return np.append(up / np.linalg.norm(up), height) if height > 0 else None
+
+
+def pitch_from_height(joints, seen, camera_height: float, min_samples: int = 8) -> float | None:
+    """The camera's pitch (deg) that puts the people's feet on a floor ``camera_height`` m below
+    it (no roll): for each observed (person, frame) the lowest foot joint in the image, at
+    distance R along a ray phi below the optical axis, is ``camera_height`` below the camera
+    when sin(pitch + phi) = (camera_height - FOOT_ABOVE_FLOOR) / R; the median over them.
+    joints [2, T, 24, 3] torch camera frame (sized people: their distance sets R); seen [2, T].
+    None with fewer than ``min_samples`` samples. One camera cannot tell its own pitch: this
+    turns an assumed height into one, as good as the assumption and the people's sizes."""
+    with torch.no_grad():
+        feet = joints[..., FOOT_JOINTS, :][seen]  # [n, 4, 3]
+    if feet.shape[0] < min_samples:
+        return None
+    feet = feet.cpu().numpy().astype(np.float64)
+    low = np.take_along_axis(feet, feet[..., 1].argmax(-1)[:, None, None], 1)[:, 0]  # [n, 3] lowest in the image
+    distance, below = np.hypot(low[:, 1], low[:, 2]), np.arctan2(low[:, 1], low[:, 2])
+    sin = np.clip((camera_height - FOOT_ABOVE_FLOOR) / distance, -1.0, 1.0)
+    return float(np.degrees(np.median(np.arcsin(sin) - below)))
 
 
 def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:

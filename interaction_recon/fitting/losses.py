@@ -134,3 +134,16 @@ def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
         return joints.new_zeros(())
     height = (joints[:, :, FOOT_JOINTS] @ spine_up(joints, valid)).amin(-1)  # [2,T] (up points away from the floor)
     return (height[0] - height[1])[valid].pow(2).mean()
+
+
+def upright(joints: Tensor, seen: Tensor, up: Tensor) -> Tensor:
+    """Standing people's trunks along the known floor's up: mean of 1 - cos(angle) between each
+    person's pelvis-to-neck direction and ``up`` [3] (unit, camera frame), over the observed
+    (person, frame) pairs ``seen`` [2, T] of joints [2, T, 24, 3]. One image barely tells a
+    body's lean towards the camera; without this the fit stands upright in the image, leaning
+    by the camera's pitch (about theta^2 / 2 for a lean of theta rad)."""
+    if not seen.any():
+        return joints.new_zeros(())
+    spine = joints[:, :, UP_FROM[1]] - joints[:, :, UP_FROM[0]]  # [2, T, 3]
+    cos = (spine @ up) / spine.norm(dim=-1).clamp_min(1e-6)
+    return (1.0 - cos)[seen].mean()

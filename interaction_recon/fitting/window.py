@@ -229,6 +229,7 @@ class WindowFitter:
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
                        self._bone_targets(job, conf_np, K_np))
+        state.floor_up = self._up(state, estimate=False)
         if not warm:
             state.follow_landmarks(cfg.iterations_pose3d)
             state.run(cfg.iterations_rigid, rigid=True, optimise_shape=False)
@@ -240,16 +241,18 @@ class WindowFitter:
                     self._size_from_floor(state)
                 if cfg.weights.evidence:
                     state.hold_evidence()
+            state.floor_up = self._up(state)  # a pitch estimated from the people as they were placed and sized
             self._attach_prior(state, job, K)
             evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
+            state.floor_up = self._up(state)
             self._attach_prior(state, job, K)
             evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
-        return self._result(job, state.params(), frame_conf, seen, evidence)
+        return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up)
 
     def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: _State) -> Evidence:
         """The window's contact evidence (:mod:`interaction_recon.contact`) from the keypoints and
@@ -299,6 +302,25 @@ class WindowFitter:
         """The known floor's up direction [3] in the camera frame (fitting.camera_pitch / roll)."""
         return floor.up_vector(self.config.camera_pitch, self.config.camera_roll)
 
+    def _up(self, state: _State, estimate: bool = True) -> torch.Tensor | None:
+        """The floor's up [3] for the feet-on-floor and upright terms: the known one
+        (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
+        state's current fit and fitting.assumed_camera_height, else None (no such terms)."""
+        cfg = self.config
+        if cfg.camera_height > 0:
+            up = self._floor_up()
+        elif cfg.assumed_camera_height > 0 and estimate:
+            with torch.no_grad():
+                joints = self.body(state.params(whole=False), collision=False).joints
+            pitch = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
+            if pitch is None:
+                return None
+            log.debug("pitch %.1f deg from an assumed camera height of %.2f m", pitch, cfg.assumed_camera_height)
+            up = floor.up_vector(pitch, 0.0)
+        else:
+            return None
+        return torch.as_tensor(up, dtype=torch.float32, device=state.kp.device)
+
     def _size_from_floor(self, state: _State) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
         (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
@@ -320,9 +342,10 @@ class WindowFitter:
         state.depth = state.depth * factors[:, None]
 
     def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray,
-                evidence: Evidence) -> Reconstruction:
+                evidence: Evidence, up: torch.Tensor | None) -> Reconstruction:
         """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames; the
-        window's contact evidence (its contacts are reported where both people are published)."""
+        window's contact evidence (its contacts are reported where both people are published);
+        the floor's up [3] the fit used (:meth:`_up`), None if none."""
         with torch.no_grad():
             out = self.body(params)
         confidence = frame_conf * unseen_factor(seen, job.stamps, self.config.max_unseen)
@@ -342,7 +365,7 @@ class WindowFitter:
                 confidence, joint_evidence(job.keypoints, job.confidence, job.layout, job.image_size),
                 self.config.unseen_joint_share),
             floor=(np.append(self._floor_up(), self.config.camera_height) if self.config.camera_height > 0
-                   else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device))))
+                   else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device), up)))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:
@@ -388,9 +411,7 @@ class _State:
         n = start.transl.shape[1] - first
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
-        cfg = fitter.config  # the known floor's up [3], for the feet-on-floor term (None: no term)
-        self.floor_up = (torch.as_tensor(fitter._floor_up(), dtype=torch.float32, device=kp.device)
-                         if cfg.camera_height > 0 and cfg.weights.floor else None)
+        self.floor_up = None  # the floor's up [3] (WindowFitter._up), for the upright and feet-on-floor terms
         nb = self.basis.shape[1]
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
         self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
@@ -475,7 +496,9 @@ class _State:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
-        if self.floor_up is not None:
+        if self.floor_up is not None and w.upright:
+            total = total + w.upright * losses.upright(out.joints, self.seen, self.floor_up)
+        if self.floor_up is not None and w.floor and cfg.camera_height > 0:
             total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
                                                       scale.FOOT_ABOVE_FLOOR)
         if together and cfg.two_person and w.ground:
