@@ -77,6 +77,9 @@ class CausalFilter:
             raise ValueError(f"fitting.causal.prior_frames must be at least 2, got {self.causal.prior_frames}")
         self.prior = prior
         self.diffusion = Diffusion.for_model(prior) if prior is not None else None
+        cfg = self.config  # the known floor's up [3] (fitting/floor.py), built once: None without a camera height
+        self._known_up = (torch.as_tensor(floor.up_vector(cfg.camera_pitch, cfg.camera_roll), dtype=torch.float32)
+                          if cfg.camera_height > 0 else None)
         self.reset()
 
     @property
@@ -240,10 +243,9 @@ class CausalFilter:
         """The floor's up [3] for the upright and feet-on-floor terms: the known floor
         (fitting/floor.py), else, with fitting.assumed_camera_height, the last anchored
         window's (its pitch estimated), else None."""
-        cfg = self.config
-        if cfg.camera_height > 0:
-            return torch.as_tensor(floor.up_vector(cfg.camera_pitch, cfg.camera_roll), dtype=torch.float32)
-        return self.window_up if cfg.assumed_camera_height > 0 else None
+        if self._known_up is not None:
+            return self._known_up
+        return self.window_up if self.config.assumed_camera_height > 0 else None
 
     def _bones(self, people, kp, conf, K_np):
         """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None."""
