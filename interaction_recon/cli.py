@@ -118,7 +118,7 @@ def _reconstruct(args) -> int:
         fx, fy, cx, cy = (float(v) for v in args.intrinsics.split(","))
         K = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
     summary = reconstruct.run(args.video, args.out, config, K=K, max_frames=args.max_frames,
-                              overlay=not args.no_overlay)
+                              overlay=not args.no_overlay, depth=args.depth)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     recon.add_argument("--camera-height", type=float, help="m above the floor, when known (fitting.camera_height)")
     recon.add_argument("--camera-pitch", type=float, help="deg below the horizon, with --camera-height")
     recon.add_argument("--camera-roll", type=float, help="deg about the optical axis, with --camera-height")
+    recon.add_argument("--depth", help="depth registered to the video: a folder of 16-bit PNG (mm) / float TIFF or "
+                                       ".npy (m) frames, or one .npy / .npz [T, H, W] stack")
     recon.add_argument("--no-overlay", action="store_true", help="skip the overlay video")
     recon.add_argument("--compile", action="store_true", help="torch.compile the losses")
     recon.add_argument("--body-model", choices=["anny", "smpl"], help="override body.backend")

@@ -43,6 +43,7 @@ class LossWeights:
     depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
     prior: float = 1.0  # fitting.prior = "regulariser": squared distance to the prior's denoised motion
     evidence: float = 0.0  # two-person stage: squared 2D distance (box heights) of keypoints to each person's own fit
+    depth_sensor: float = 100.0  # robust squared distance (m^2) of each pelvis to its depth-sensor measurement
     pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
 
 
@@ -114,6 +115,11 @@ class FittingConfig:
     iterations_alone: int = 15  # cold start, two people: all parameters, each person alone (before the relational terms)
     iterations_pose3d: int = 0  # cold start: orientation and pose towards the 3D landmarks' bone directions alone (0: off)
     learning_rate_pose3d: float = 0.1  # rad per step of that initial stage
+    # the 3D landmarks' depth is stretched by this before their bone directions are targets (weights.pose3d).
+    # They carry 0.66 of the true root-relative depth against 0.85 in the image axes on the dev suite's renders
+    # through the real perception (benchmarks/landmark_depth.py -> landmark-depth.json), but 1.3 (chosen there)
+    # made validation worse (PA-MPJPE 79.3 -> 82.1, validation-pose3d-depth-gain-1.3.json): off
+    pose3d_depth_gain: float = 1.0
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
@@ -135,6 +141,9 @@ class FittingConfig:
     camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     camera_pitch: float = 0.0  # deg, with camera_height: optical axis below the horizon (fitting/floor.py)
     camera_roll: float = 0.0  # deg, with camera_height: rotation about the optical axis (fitting/floor.py)
+    # m: the pelvis lies this far behind the median depth of a person's visible surface (dev suite with the
+    # simulated RGB-D camera: median 0.105, p10-p90 0.04-0.19; benchmarks/depth_offset.py -> depth-offset.json)
+    depth_surface_offset: float = 0.1
     # m: without camera_height, the camera is taken to be this high above the floor (about a standing adult's eye
     # height or a robot's head; set a priori, the only value tried) to estimate its pitch from the people's feet
     # (fitting/floor.py pitch_from_height), for weights.upright only: sizes stay unknown. 0: no pitch, no upright
@@ -145,6 +154,13 @@ class FittingConfig:
     prior: str = "closeapp"
     prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)
     prior_lr: float = 2.0e-5  # closeapp: learning rate of the fine-tuned network
+    # m: the prior joins a window only when the two pelvises (each person's own fit, sized) are within this of
+    # each other for at least a quarter of its frames: within reach, as its training pairs are (per-clip median
+    # distance 0.63 m, 95 % of clips under 1.10 m: benchmarks/results/prior-distance.json). Two walkers passing
+    # each other are not: with the prior their poses were worse than fitted alone (validation crossing_close
+    # PA-MPJPE 81.2 with it, 68.8 without). A median-distance rule (1.25 m) also cut the prior from approach
+    # windows it is needed in (dev hug_from_behind, pat_on_back)
+    prior_max_distance: float = 1.0
     weights: LossWeights = field(default_factory=LossWeights)
     contact: ContactConfig = field(default_factory=ContactConfig)
     causal: CausalConfig = field(default_factory=CausalConfig)
@@ -158,6 +174,10 @@ class RosConfig:
     image_topic: str = "/camera/image_raw"  # sensor_msgs/Image input
     compressed_topic: str = ""  # sensor_msgs/CompressedImage input ("" = none)
     camera_info_topic: str = "/camera/camera_info"
+    # sensor_msgs/Image depth registered to the colour image (16UC1 mm or 32FC1 m; e.g. a RealSense's
+    # /camera/aligned_depth_to_color/image_raw): each person's distance for the fit ("" = none)
+    depth_topic: str = ""
+    depth_max_offset: float = 0.02  # s: a depth image pairs with the colour image whose stamp is within this
     humans_topic: str = "/humans"  # the causal per-frame estimate, one message per image
     humans_refined_topic: str = "/humans/refined"  # window reconstructions, one message per newly covered frame
     floor_frame: str = "humans_floor"  # TF frame of the floor each refined window found or was given, z up ("" = none)
@@ -216,6 +236,8 @@ class PerceptionConfig:
     max_lost: int = 150  # tracker: frames an unseen identity is kept for re-identification
     reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
+    depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
+    depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 
 
 @dataclass

@@ -36,8 +36,9 @@ def contact_pair_counts(contacts) -> dict[str, int]:
 
 
 def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | None = None,
-        max_frames: int | None = None, overlay: bool = True) -> dict:
-    """Reconstruct ``video`` (a file or a folder of images) into ``out_dir``; returns the summary."""
+        max_frames: int | None = None, overlay: bool = True, depth: str | Path | None = None) -> dict:
+    """Reconstruct ``video`` (a file or a folder of images) into ``out_dir``; returns the summary.
+    ``depth``: depth frames registered to the video (:func:`interaction_recon.perception.depth.read_depth`)."""
     from interaction_recon.perception import run_video
     from interaction_recon.perception.video import read_frames
     from interaction_recon.viz.overlay import preview, write_overlay_video
@@ -48,6 +49,12 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
     track = run_video(video, config.perception, progress=True, max_frames=max_frames)
     t_perception = time.perf_counter() - t0
     H, W = track.image_size
+    sensor, depth_dropped = None, 0
+    if depth is not None:
+        from interaction_recon.perception.depth import read_depth, track_depths
+
+        pc = config.perception
+        sensor, depth_dropped = track_depths(track, read_depth(depth, max_frames), pc.depth_erode, pc.depth_min_pixels)
     K = default_intrinsics(W, H, config.fitting.fov_deg) if K is None else check_intrinsics(K)
     stream = WindowStream(config)
     T = track.num_frames
@@ -58,7 +65,8 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
     with tqdm(total=T, desc="reconstruction", unit="frame") as bar:
         result, windows = reconstruct_track(track.keypoints, track.confidence, K, config,
                                             stamps=np.arange(T) / track.fps, track_ids=track.track_ids,
-                                            stream=stream, progress=bar.update, world=track.world, images=images)
+                                            stream=stream, progress=bar.update, world=track.world, images=images,
+                                            depth=sensor)
     t_fit = time.perf_counter() - t0 - t_perception
     result.fps = track.fps
     result.save(out)
@@ -79,6 +87,9 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
         "contact_frames": len({c.frame for c in result.contacts}), "contacts": len(result.contacts),
         "contact_evidence_frames": int(result.contact_evidence.sum()),
         "contact_pairs": contact_pair_counts(result.contacts),
+        # per person: frames with a depth-sensor distance; depth frames dropped (not the colour image's size)
+        "depth_frames": None if sensor is None else np.isfinite(sensor).sum(1).tolist(),
+        "depth_dropped": depth_dropped,
         "language": dict(stream.language.counts) if stream.language is not None else None,
         "seam_jump_mm": round(seam_jump(result.joints, stitched_seams(windows, config.fitting.refit_frames)), 2),
         "live_seam_jump_mm": round(seam_jump(joints, seams), 2),

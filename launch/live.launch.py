@@ -37,6 +37,7 @@ ARGUMENTS = {
     "compressed_topic": "ros.compressed_topic",
     "input_reliability": "ros.input_reliability",
     "camera_info_topic": "ros.camera_info_topic",
+    "depth_topic": "ros.depth_topic",
     "humans_topic": "ros.humans_topic",
     "frame_id": "ros.frame_id",
     "default_fov_deg": "ros.default_fov_deg",

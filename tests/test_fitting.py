@@ -276,6 +276,17 @@ def test_fit_with_the_prior_fits_the_keypoints_and_carries_the_fine_tuned_networ
         assert fitter._prior_weights is None
 
 
+def test_the_prior_sits_out_a_pair_farther_apart_than_it_was_trained_on(anny_body, anny_collider):
+    """Two people 2.4 m apart are no interaction the prior has seen: the window is fitted
+    without it (no network fine-tuned); 0.7 m apart it joins."""
+    fitter = WindowFitter(anny_body, small_config(prior="closeapp", iterations=2), anny_collider)
+    for x, joins in (((-1.2, 1.2), False), ((-0.35, 0.35), True)):
+        kp, conf = observe_params(anny_body, facing_camera(anny_body, 16, x=x))
+        fitter._prior_weights = None
+        fitter.fit(job_of(kp, conf))
+        assert (fitter._prior_weights is not None) == joins, x
+
+
 def test_closeapp_warm_window_joins_the_frozen_frames_whatever_the_network_says(anny_body, anny_collider,
                                                                                monkeypatch):
     """A warm window's first optimised frame continues from the last frozen one even when the

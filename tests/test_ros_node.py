@@ -579,3 +579,52 @@ def test_bag_recorder_writes_an_mcap_that_reads_back(harness, tmp_path):
     assert [x.track_id for x in last.humans] == [h.node.body_ids(7), h.node.body_ids(9)] and len(last.humans[0].joints) == 24
     assert last.contacts[0].part_a == "right hand"
     assert any(a.markers and a.markers[0].ns == "skeleton" for a in got[h.topics["markers"]])
+
+
+class DepthRecorder(FixedEstimator):
+    """FixedEstimator that keeps each frame's people depth (None when the frame had none)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depths = {}
+
+    def update(self, people, stamp, K):
+        self.depths[round(stamp, 3)] = getattr(people, "depth", None)
+        return super().update(people, stamp, K)
+
+
+def test_depth_images_give_each_person_a_distance_and_a_wrong_size_is_dropped_and_counted(harness):
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from interaction_recon.ros.convert import to_time
+
+    topic = f"/t{os.getpid()}_{time.monotonic_ns()}/depth"
+    recorder = DepthRecorder()
+    h = Harness(FixedPerception(), BufferStream(), recorder, depth_topic=topic)
+    try:
+        pub = h.client.create_publisher(Image, topic, QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        assert wait_for(lambda: pub.get_subscription_count() > 0, 5)
+        h.info()
+        assert wait_for(lambda: h.node._camera_info is not None, 3)
+        left_right = np.where(np.arange(W) < W // 2, 2.0, 3.5) * np.ones((H, 1))  # person 0 left, person 1 right
+        frames = [(1.0, "16UC1", np.rint(left_right * 1000).astype(np.uint16)),
+                  (1.1, "32FC1", left_right.astype(np.float32)),
+                  (1.2, "16UC1", np.full((H // 2, W // 2), 2000, np.uint16))]  # not the colour image's size
+        for n, (stamp, encoding, depth) in enumerate(frames, 1):
+            msg = Image(height=depth.shape[0], width=depth.shape[1], encoding=encoding, step=depth.strides[0],
+                        data=depth.tobytes())
+            msg.header.stamp = to_time(stamp)
+            pub.publish(msg)
+            assert wait_for(lambda: h.node.stats.counts["depth_in"] >= n, 3)
+            h.image(stamp)
+        assert wait_for(lambda: len(recorder.depths) == 3, 5), recorder.depths
+        np.testing.assert_allclose(recorder.depths[1.0], [2.0, 3.5], atol=1e-3)
+        np.testing.assert_allclose(recorder.depths[1.1], recorder.depths[1.0], atol=1e-3)
+        assert recorder.depths[1.2] is None  # dropped, the frame itself still estimated
+        assert h.node.snapshot()["drops"]["depth_wrong_size"] == 1
+        h.image(1.3)  # no depth image with this stamp
+        assert wait_for(lambda: len(recorder.depths) == 4, 3) and recorder.depths[1.3] is None
+        assert h.node.stats.counts["depth_missing"] == 1 and h.node.stats.counts["depth_used"] == 2
+    finally:
+        h.close()

@@ -60,7 +60,7 @@ SUITES = {
 HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "accel_error", "penetration_mean", "penetration_max",
             "contact_distance_error", "contact_distance_median", "contact_f1", "contact_precision", "contact_recall",
             "contact_false_frames", "depth_order_accuracy", "seam_jump_mm", "live_seam_jump_mm", "reprojection_error",
-            "identity_swaps")
+            "identity_swaps", "root_position_error", "root_distance_error")
 
 
 def _observed_smpl24(scene: dataset.Scene, rng: np.random.Generator, preset: str) -> observe.Observations:
@@ -148,13 +148,47 @@ def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | Non
     return scene.root / "fits" / digest.hexdigest()[:16]
 
 
+def sensor_depths(scene: dataset.Scene, rng: np.random.Generator) -> np.ndarray:
+    """Each person's distance [2, T] (m, NaN where none) as the product measures it from an
+    RGB-D camera: the true bodies rendered to depth, degraded like a sensor
+    (:func:`~interaction_recon.synth.observe.sensor_depth`), the median under each person's
+    rendered mask (:func:`~interaction_recon.perception.depth.person_depths`)."""
+    import torch
+
+    from interaction_recon.body.model import BodyParams
+    from interaction_recon.perception.depth import person_depths, to_metres
+    from interaction_recon.synth.raster import rasterize
+
+    body = _models()[0]
+    gt, labels = scene.gt, scene.load_masks()
+    H, W = labels.shape[1:]
+    faces = None
+    K = torch.as_tensor(gt["K"], dtype=torch.float32)
+    out = np.full((2, scene.num_frames), np.nan, np.float32)
+    boxes = np.zeros((2, 4))  # used only without masks
+    for t in range(scene.num_frames):
+        params = BodyParams(*(torch.as_tensor(gt[k][:, t:t + 1], dtype=torch.float32)
+                              for k in ("global_orient", "body_pose", "transl")),
+                            torch.as_tensor(gt["shape"], dtype=torch.float32))
+        with torch.no_grad():
+            verts = body(params, full_mesh=True, collision=False).vertices[:, 0]  # [2, V, 3]
+            if faces is None:
+                faces = torch.cat([body.faces, body.faces + verts.shape[1]])
+            depth = rasterize(verts.reshape(-1, 3), faces, K, H, W).depth.numpy()
+        measured = to_metres(observe.sensor_depth(depth, rng), "16UC1")
+        masks = np.stack([labels[t] == p + 1 for p in range(2)]).astype(np.float32)
+        out[:, t] = person_depths(measured, masks, boxes)
+    return out
+
+
 def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person: bool, source: str = "simulated",
-                      refine=None, prior: str = "none", settings: dict | None = None) -> dict:
+                      refine=None, prior: str = "none", settings: dict | None = None, depth: bool = False) -> dict:
     """The window optimiser over the whole clip (sliding windows, warm start) from simulated
     BlazePose-33 observations or from the perception pipeline on the rendered frames, with
     the proxemics ``prior`` mode of ``fitting.prior`` and ``settings`` ({field: value} of
     ``fitting``, ``weights.<name>`` for a weight); person 1 is unobserved over
-    ``scene.meta["hidden"]`` when a suite says so. ``refine(reconstruction) ->
+    ``scene.meta["hidden"]`` when a suite says so; ``depth``: with each person's distance from
+    a simulated RGB-D camera (:func:`sensor_depths`). ``refine(reconstruction) ->
     reconstruction`` (e.g. the appearance stage) runs on its result."""
     from interaction_recon.config import Config, override
     from interaction_recon.fitting.result import Reconstruction
@@ -173,12 +207,15 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
                                FITTING_OBSERVATIONS, rng)
         keypoints, confidence, ids = obs.keypoints, obs.confidence, np.array([0, 1])
+    sensor = sensor_depths(scene, rng) if depth else None
+    if sensor is not None and source != "perception":
+        sensor[:, obs.swapped] = sensor[::-1, obs.swapped]  # follow the simulated identity swaps
     if "hidden" in scene.meta:
         start, stop = scene.meta["hidden"]
         confidence = confidence.copy()
         confidence[1, start:stop] = 0.0
     stream = WindowStream(config, body=body)
-    key = f"{two_person} {prior} {sorted((settings or {}).items())}"
+    key = f"{two_person} {prior} {sorted((settings or {}).items())}" + (" depth" if depth else "")
     if prior != "none":  # the prior's weights are data, not code: they key the fit too
         from interaction_recon.prior.guidance import DEFAULT_CHECKPOINT
 
@@ -189,7 +226,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         seams = {k: v.item() for k, v in np.load(memo / "seams.npz").items()}
     else:
         result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream,
-                                            world=world)
+                                            world=world, depth=sensor)
         seams = _seam_jumps(result, windows, config)
         if memo is not None:
             memo.mkdir(parents=True, exist_ok=True)
@@ -264,6 +301,9 @@ METHODS = {
         scene, rng, True, settings={"camera_height": round(camera_height(scene), 3)}),
     "two-person+prior": lambda scene, rng: fit_window_method(scene, rng, True, prior="regulariser"),
     "two-person+prior-closeapp": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp"),
+    # the default with each person's distance from a simulated RGB-D camera (fitting.weights.depth_sensor)
+    "two-person+prior-closeapp+depth": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp",
+                                                                            depth=True),
     # the default without the upright term (no pitch estimated from fitting.assumed_camera_height)
     "two-person+prior-closeapp-no-upright": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"weights.upright": 0.0}),

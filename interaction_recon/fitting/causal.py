@@ -104,7 +104,8 @@ class CausalFilter:
     # ------------------------------------------------------------------ per frame
     def update(self, people, stamp: float, K: np.ndarray, frame: int | None = None) -> Reconstruction:
         """people: ``keypoints [2, K, 2]`` px, ``confidence [2, K]``, ``track_ids [2]``, optional
-        ``world [2, 33, 3]`` and ``index``; stamp s; K [3, 3]. Returns the frame's estimate."""
+        ``world [2, 33, 3]``, ``depth [2]`` (m from a depth sensor, NaN where none) and ``index``;
+        stamp s; K [3, 3]. Returns the frame's estimate."""
         cfg = self.config
         K = check_intrinsics(K)
         frame = int(getattr(people, "index", 0) if frame is None else frame)
@@ -119,6 +120,9 @@ class CausalFilter:
         ids = np.asarray(people.track_ids, np.int64)
         dt = 0.0 if self.stamp is None else float(np.clip(stamp - self.stamp, 0.0, self.causal.max_gap))
         init, depth = initial_params(self.body, kp, conf, self.layout, K, cfg.min_confidence)
+        measured = self._measured(people, seen)
+        if measured is not None:  # a new person starts at the sensor's depth, not the average body's
+            init = self._at_depth(init, measured)
         fresh = seen & ((stamp - self.last_seen > self.causal.max_gap) | (ids != self.track_ids))
         if self.params is None:
             self.params = init
@@ -132,7 +136,8 @@ class CausalFilter:
             self.recent.clear()  # the context belongs to whoever held the slot before
         cond = condition(kp, conf, K, self.layout) if self.prior is not None else None
         prior_joints = self._prior_joints(start, cond)
-        params, out = self._optimise(start, kp, conf, seen, depth, K, people, iterations, fresh, prior_joints)
+        params, out = self._optimise(start, kp, conf, seen, depth, K, people, iterations, fresh, prior_joints,
+                                     measured)
         if cond is not None:
             self.recent = (self.recent + [(params, cond)])[-(self.causal.prior_frames - 1):]
         if self.stamp is not None and dt > 0:
@@ -159,6 +164,24 @@ class CausalFilter:
             joint_confidence=joint_confidence(
                 confidence[:, None], joint_evidence(kp, conf, self.layout, getattr(people, "image_size", None)),
                 cfg.unseen_joint_share))
+
+    def _measured(self, people, seen: np.ndarray) -> torch.Tensor | None:
+        """Pelvis depth [2, 1] (m, NaN where none) from the people's sensor depth (plus
+        fitting.depth_surface_offset) where they are seen; None without any."""
+        depth = getattr(people, "depth", None)
+        if depth is None or not self.config.weights.depth_sensor:
+            return None
+        d = np.where(seen, np.asarray(depth, np.float32).reshape(2), np.nan) + self.config.depth_surface_offset
+        return torch.as_tensor(d, dtype=torch.float32)[:, None] if np.isfinite(d).any() else None
+
+    def _at_depth(self, params: BodyParams, measured: torch.Tensor) -> BodyParams:
+        """params [2, 1] with each measured person's pelvis moved along its camera ray to the
+        measured depth [2, 1] (the picture unchanged)."""
+        with torch.no_grad():
+            rest = self.body.rest(params.shape).joints[:, 0, 0][:, None]  # [2, 1, 3] rest pelvis
+            pelvis = params.transl + rest
+            ratio = torch.where(torch.isfinite(measured), measured / pelvis[..., 2].clamp_min(0.1), torch.ones_like(measured))
+        return BodyParams(params.global_orient, params.body_pose, ratio[..., None] * pelvis - rest, params.shape)
 
     def _predict(self, dt: float) -> BodyParams:
         """The previous solution, pelvis moved by the velocity over ``dt`` s (pose held)."""
@@ -187,11 +210,12 @@ class CausalFilter:
             return self.body(target, collision=False).joints
 
     def _optimise(self, start: BodyParams, kp, conf, seen, depth, K_np, people, iterations: int, fresh: np.ndarray,
-                  prior_joints: torch.Tensor | None = None):
+                  prior_joints: torch.Tensor | None = None, measured: torch.Tensor | None = None):
         """Adam over orientation, pose and translation of frame [2, 1], its moments carried
         over from the previous frames (a fresh Adam moves every parameter by the learning rate
         at its first step whatever the gradient: jitter at a few steps per frame) and cleared
-        for people new to their slot. prior_joints [2, 1, 24, 3]: the prior's target, or None.
+        for people new to their slot. prior_joints [2, 1, 24, 3]: the prior's target, or None;
+        measured [2, 1]: the sensor's pelvis depth (m, NaN where none), or None.
         Returns (params, the body's output at them)."""
         cfg, w, c = self.config, self.config.weights, self.causal
         K = torch.as_tensor(K_np, dtype=torch.float32)
@@ -224,6 +248,8 @@ class CausalFilter:
             total = total + w.pose_prior * losses.pose_prior(start.body_pose)
             total = total + w.joint_limits * losses.joint_limits(start.body_pose)
             total = total + w.depth * losses.depth_prior(out.joints[:, :, 0, 2], depth_t, seen_t)
+            if measured is not None:
+                total = total + w.depth_sensor * losses.sensor_depth(out.joints[:, :, 0, 2], measured)
             if bones is not None:
                 total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
             if prior_joints is not None:
@@ -253,7 +279,7 @@ class CausalFilter:
         if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
             return None
         cam = pose3d.camera_landmarks(np.asarray(world, np.float32)[:, None], kp, conf, K_np, self.config.min_confidence)
-        unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence)
+        unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence, self.config.pose3d_depth_gain)
         return (torch.as_tensor(unit), torch.as_tensor(weight)) if weight.any() else None
 
     # ------------------------------------------------------------------ re-anchoring

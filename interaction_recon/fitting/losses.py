@@ -99,6 +99,16 @@ def depth_prior(depth: Tensor, estimate: Tensor, valid: Tensor) -> Tensor:
     return (depth.clamp_min(0.1).log() - estimate.clamp_min(0.1).log())[valid].pow(2).mean()
 
 
+def sensor_depth(depth: Tensor, measured: Tensor, sigma: float = 0.1) -> Tensor:
+    """Robust (Cauchy, ``sigma`` m) distance of pelvis depth [P, T] to a depth sensor's
+    measurement [P, T] (NaN where none), in m^2: quadratic within ``sigma``, log beyond (a
+    mask that caught the other person or the background does not drag the body along)."""
+    valid = torch.isfinite(measured)
+    if not valid.any():
+        return depth.new_zeros(())
+    return sigma ** 2 * torch.log1p(((depth[valid] - measured[valid]) / sigma).pow(2)).mean()
+
+
 FOOT_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
 UP_FROM = skeleton.SMPL_JOINTS.index("pelvis"), skeleton.SMPL_JOINTS.index("neck")
 

@@ -56,11 +56,14 @@ def camera_landmarks(world: np.ndarray, keypoints: np.ndarray, confidence: np.nd
     return out.astype(np.float32)
 
 
-def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float,
+                 depth_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(unit bone directions [P, T, B, 3], weights [P, T, B]) from camera-frame landmarks
     [P, T, 33, 3] and 2D confidence [P, T, 33]: a bone counts where both ends were seen in 2D
-    (weight = the smaller confidence) and the landmarks are finite."""
+    (weight = the smaller confidence) and the landmarks are finite. Each bone's depth
+    component is multiplied by ``depth_gain`` first (the landmarks flatten depth)."""
     vec = world_cam[..., BONES[:, 1], :] - world_cam[..., BONES[:, 0], :]
+    vec = vec * np.array([1.0, 1.0, depth_gain], dtype=vec.dtype)
     norm = np.linalg.norm(vec, axis=-1)
     conf = np.minimum(confidence[..., BONES[:, 0]], confidence[..., BONES[:, 1]])
     ok = np.isfinite(norm) & (norm > 1e-3) & (conf >= min_confidence)

@@ -58,7 +58,8 @@ class WindowStream:
         """Buffer one frame's observations; a :class:`WindowJob` when one is due.
 
         people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]``, ``track_ids [2]``
-        and optionally ``world [2, 33, 3]`` (a perception ``PeopleFrame``); frame: absolute index
+        and optionally ``world [2, 33, 3]`` and ``depth [2]`` (m, each person's distance from a
+        depth sensor, NaN where none; a perception ``PeopleFrame``); frame: absolute index
         (default ``people.index``); image [H, W, 3] RGB: offered to the language source, if any.
         """
         kp = np.asarray(people.keypoints, dtype=np.float32)
@@ -68,7 +69,10 @@ class WindowStream:
         frame = int(people.index if frame is None else frame)
         world = getattr(people, "world", None)
         world = None if world is None else np.asarray(world, dtype=np.float32)
-        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world))
+        depth = getattr(people, "depth", None)
+        depth = None if depth is None else np.asarray(depth, dtype=np.float32).reshape(2)
+        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world,
+                             depth))
         self._image_size = getattr(people, "image_size", None)
         if self.language is not None and image is not None:
             self.language.offer(frame, image, kp, conf)
@@ -85,18 +89,21 @@ class WindowStream:
         return self._job()
 
     def _job(self) -> WindowJob:
-        frames, stamps, kp, conf, ids, Ks, worlds = zip(*self._buffer)
+        frames, stamps, kp, conf, ids, Ks, worlds, depths = zip(*self._buffer)
         self._since_job, self._jobs = 0, self._jobs + 1
         track_ids = np.stack(ids)  # [T, 2]: per slot the latest id the tracker gave
         latest = np.array([next((i for i in track_ids[::-1, p] if i >= 0), -1) for p in range(2)])
         world = None
         if any(w is not None for w in worlds):
             world = np.stack([np.full((2, 33, 3), np.nan, np.float32) if w is None else w for w in worlds], 1)
+        depth = None
+        if any(d is not None for d in depths):
+            depth = np.stack([np.full(2, np.nan, np.float32) if d is None else d for d in depths], 1)
         frames = np.array(frames, dtype=np.int64)
         told = [] if self.language is None else self.language.answers(frames, wait=self.wait_for_language)
         return WindowJob(frames, np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
                          self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told, world=world,
-                         image_size=self._image_size)
+                         image_size=self._image_size, depth=depth)
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -180,11 +187,12 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
                       stamps: np.ndarray | None = None, track_ids: np.ndarray | None = None,
                       layout: str = "blazepose33", stream: WindowStream | None = None,
                       progress=None, world: np.ndarray | None = None,
-                      images=None) -> tuple[Reconstruction, list[Reconstruction]]:
+                      images=None, depth: np.ndarray | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
     """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
 
     keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; world [2, T, 33, 3] m or None
-    (the keypoint model's 3D landmarks); progress: called with the number of frames each
+    (the keypoint model's 3D landmarks); depth [2, T] m or None: each person's distance from a
+    depth sensor (NaN where none); progress: called with the number of frames each
     window added; images: frame index -> RGB [H, W, 3], for the language source (if configured).
     """
     config = config or Config()
@@ -205,7 +213,8 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
 
     for t in range(T):
         job = stream.add(SimpleNamespace(index=t, keypoints=keypoints[:, t], confidence=confidence[:, t],
-                                         track_ids=ids, world=None if world is None else world[:, t]),
+                                         track_ids=ids, world=None if world is None else world[:, t],
+                                         depth=None if depth is None else depth[:, t]),
                          stamps[t], K, image=images(t) if images is not None and stream.language is not None else None)
         if job is not None:
             fit(job)

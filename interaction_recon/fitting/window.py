@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
 SEAM_FADE = 8.0  # closeapp: frames (e-folding) over which the prior's motion joins the frozen ones
 CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
+PRIOR_DISTANCE_QUANTILE = 0.25  # the prior needs the pair within fitting.prior_max_distance for this share of a window
+MIN_DEPTH_FRAMES = 3  # frames with sensor depth a person needs to be sized by it
 
 
 @dataclass
@@ -47,7 +49,9 @@ class WindowJob:
     allowed); confidence [2, L, K] (0 = missing); layout: "blazepose33" | "coco17" | "smpl24";
     track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence);
     world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``);
-    image_size (H, W) px or None: keypoints outside it count as unseen in the joint confidence.
+    image_size (H, W) px or None: keypoints outside it count as unseen in the joint confidence;
+    depth [2, L] m or None: each person's distance from an aligned depth sensor, the median of
+    their visible surface (:mod:`interaction_recon.perception.depth`), NaN where none.
     """
 
     frames: np.ndarray
@@ -61,12 +65,14 @@ class WindowJob:
     contacts: list[tuple[int, str, str, float]] = field(default_factory=list)
     world: np.ndarray | None = None
     image_size: tuple[int, int] | None = None
+    depth: np.ndarray | None = None
 
     def swapped(self) -> WindowJob:
         """The same job with the two people's slots exchanged."""
         flip = lambda a: None if a is None else a[::-1].copy()  # noqa: E731
         return WindowJob(self.frames, self.stamps, flip(self.keypoints), flip(self.confidence), self.layout,
-                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world), self.image_size)
+                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world), self.image_size,
+                         flip(self.depth))
 
 
 def motion_basis(n: int, per_frame: float, device=None) -> torch.Tensor:
@@ -228,16 +234,17 @@ class WindowFitter:
         weight = torch.as_tensor(frame_conf.min(0), dtype=torch.float32, device=K.device)
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
-                       self._bone_targets(job, conf_np, K_np))
+                       self._bone_targets(job, conf_np, K_np), self._measured_depth(job, K.device))
         state.floor_up = self._up(state, estimate=False)
         if not warm:
+            sized = self._size_from_depth(state)
             state.follow_landmarks(cfg.iterations_pose3d)
             state.run(cfg.iterations_rigid, rigid=True, optimise_shape=False)
             if cfg.two_person:
                 # each person's own fit first, then the stage that relates the two (with
                 # weights.evidence, the keypoints held where this fit put them)
                 state.run(cfg.iterations_alone, rigid=False, optimise_shape=False, together=False)
-                if cfg.floor_sizing:
+                if cfg.floor_sizing and not sized:
                     self._size_from_floor(state)
                 if cfg.weights.evidence:
                     state.hold_evidence()
@@ -274,7 +281,7 @@ class WindowFitter:
         if job.world is None or not self.config.weights.pose3d or job.layout != "blazepose33":
             return None
         cam = pose3d.camera_landmarks(job.world, job.keypoints, conf_np, K_np, self.config.min_confidence)
-        unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence)
+        unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence, self.config.pose3d_depth_gain)
         if not weight.any():
             return None
         dev = self.body.faces.device
@@ -284,6 +291,11 @@ class WindowFitter:
         """Give the state the prior's condition and, for closeapp, the prior's motion (from the
         state's current parameters, with the previous window's fine-tuned weights)."""
         if self.prior is None or not self.config.two_person:
+            return
+        distance = state.pelvis_distance(PRIOR_DISTANCE_QUANTILE)
+        if distance > self.config.prior_max_distance:
+            log.info("window from frame %d: the pair is within %.2f m in only a quarter of the frames, beyond "
+                     "fitting.prior_max_distance; no prior", int(job.frames[0]), distance)
             return
         from interaction_recon.prior.guidance import PriorMotion, PriorRegulariser, condition
 
@@ -320,6 +332,37 @@ class WindowFitter:
         else:
             return None
         return torch.as_tensor(up, dtype=torch.float32, device=state.kp.device)
+
+    def _measured_depth(self, job: WindowJob, device) -> torch.Tensor | None:
+        """Each person's pelvis depth [2, T] (m, NaN where none) from the job's sensor depth:
+        the visible surface's median plus fitting.depth_surface_offset; None without any."""
+        if job.depth is None or not np.isfinite(job.depth).any() or not self.config.weights.depth_sensor:
+            return None
+        return torch.as_tensor(job.depth + self.config.depth_surface_offset, dtype=torch.float32, device=device)
+
+    def _size_from_depth(self, state: _State) -> bool:
+        """Resize each person with sensor depth so that the pelvis lies at the measured depth
+        (the median ratio over the frames that have one; :func:`scale.rescale_about_camera`):
+        the depth sensor, not the average body, fixes distance and size. Returns whether
+        anyone was resized (then the floor sizing is skipped)."""
+        if state.measured is None:
+            return False
+        with torch.no_grad():
+            params = state.params()
+            z = self.body(params, collision=False).joints[:, state.lo:, 0, 2]
+        ratio = (state.measured / z.clamp_min(0.1)).cpu().numpy()
+        factors = np.ones(2)
+        for p in range(2):
+            good = np.isfinite(ratio[p])
+            if good.sum() >= MIN_DEPTH_FRAMES:
+                factors[p] = float(np.median(ratio[p, good]))
+        if (factors == 1).all():
+            return False
+        params, reached = scale.rescale_about_camera(self.body, params, factors)
+        log.debug("depth sizing: factors %s", reached.tolist())
+        state.rebase(params)
+        state.depth = state.depth * reached[:, None]
+        return True
 
     def _size_from_floor(self, state: _State) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
@@ -394,7 +437,7 @@ class _State:
     """The variables of one window's optimisation and its loss."""
 
     def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
-                 seen, K, prev_joints, overlap, touching, weight, bones=None):
+                 seen, K, prev_joints, overlap, touching, weight, bones=None, measured=None):
         self.f, self.job, self.first = fitter, job, first
         # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
         # across the boundary); older frozen frames cannot change and are not posed.
@@ -404,6 +447,7 @@ class _State:
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
         self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
         self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
+        self.measured = None if measured is None else measured[:, lo:]  # sensor pelvis depth [2, T'] m (NaN: none)
         self.fixed = start.map(lambda t: t[:, :first].detach())
         # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
         self.frozen_last = None if first == 0 else (
@@ -422,6 +466,15 @@ class _State:
         self.regulariser = None  # PriorRegulariser
         self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
         self.held = None  # [2, T', K, 2] px: where each person's own fit put the confident keypoints
+
+    def pelvis_distance(self, quantile: float = 0.5) -> float:
+        """The ``quantile`` of the distance (m) between the two pelvises over the loss's frames
+        where both are seen (all of them when none is)."""
+        with torch.no_grad():
+            pelvis = self.f.body(self.params(whole=False), collision=False).joints[:, :, 0]  # [2, T', 3]
+        d = (pelvis[0] - pelvis[1]).norm(dim=-1)
+        both = self.seen.all(0)
+        return float((d[both] if both.any() else d).quantile(quantile))
 
     def hold_evidence(self) -> None:
         """Keep the current projections of the keypoints (each person's own fit) as the
@@ -490,6 +543,8 @@ class _State:
         total = total + w.shape * losses.shape_prior(params.shape, self.average_shape)
         pelvis_z = out.joints[:, :, 0, 2]
         total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
+        if self.measured is not None:
+            total = total + w.depth_sensor * losses.sensor_depth(pelvis_z, self.measured)
         if self.bones is not None:
             total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)
         if self.held is not None and w.evidence:

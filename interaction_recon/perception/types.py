@@ -23,7 +23,8 @@ class PeopleFrame:
     int64 (-1 until a slot was filled), masks [2,H,W] float32 in [0,1] or None, ignored: the
     number of detections given to neither slot (other people than the pair, or one held back
     because it could be either of the two); world [2,33,3] m (NaN where the keypoint model
-    gives none): 3D landmarks, hip-centred, image axes (see ``PoseEstimate.world``)."""
+    gives none): 3D landmarks, hip-centred, image axes (see ``PoseEstimate.world``); depth [2] m
+    or None: each person's distance from an aligned depth image (:mod:`.depth`), NaN where none."""
 
     index: int
     boxes: np.ndarray
@@ -35,6 +36,7 @@ class PeopleFrame:
     ignored: int = 0
     image_size: tuple[int, int] = (0, 0)  # (H, W) of the input image
     world: np.ndarray | None = None
+    depth: np.ndarray | None = None
 
     def world_or_nan(self) -> np.ndarray:
         """[2, 33, 3] world landmarks, NaN where there are none."""

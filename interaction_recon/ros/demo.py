@@ -71,6 +71,11 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
     log(f"demo: replaying {n} frames of {scene.name} at {rate:g} Hz into the node "
         f"(window {config.fitting.window}, stride {config.fitting.stride}); reconstruction takes minutes on a CPU")
     t_clip = time.perf_counter() - t_start
+    fc = config.fitting
+    if fc.camera_height <= 0:  # the demo camera is the robot's: its pose over the floor is known (URDF / TF)
+        fc.camera_height, fc.camera_pitch, fc.camera_roll = camera_pose_of(scene, n)
+        log(f"demo: camera {fc.camera_height:.2f} m above the floor, pitched {fc.camera_pitch:.1f} deg "
+            f"(fitting.camera_height / camera_pitch / camera_roll, as a robot knows them)")
     # A recorded clip is replayed: keep every frame (live defaults drop the oldest when behind).
     config.ros.intake_queue = min(1024, max(config.ros.intake_queue, n))
     config.ros.estimate_queue = 64
@@ -169,6 +174,16 @@ class _Progress:
                  f"{', running: ' + ', '.join(busy) if busy else ''}")
 
 
+def camera_pose_of(scene, n: int) -> tuple[float, float, float]:
+    """(height m, pitch deg, roll deg) of the clip's camera over its floor (world y up), the
+    median over the first ``n`` frames (the synthetic camera may drift a little)."""
+    from interaction_recon.fitting.floor import camera_pose
+
+    R, t = np.asarray(scene.gt["R"])[:n], np.asarray(scene.gt["t"])[:n]
+    poses = [camera_pose(r, -r.T @ tt, up_world=(0.0, 1.0, 0.0)) for r, tt in zip(R, t)]
+    return tuple(round(float(v), 3) for v in np.median(poses, axis=0))
+
+
 def _pose_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, tuple]:
     """MPJPE / PA-MPJPE (mm) of joints [2, T, 24, 3] in the ground truth's person order, and
     that order."""
@@ -181,7 +196,8 @@ def _pose_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, tuple]:
 
 
 def accuracy(result, scene) -> dict:
-    """MPJPE / PA-MPJPE (mm) of a result against the clip's ground truth on the frames it covers."""
+    """MPJPE / PA-MPJPE (mm) of a result against the clip's ground truth on the frames it covers,
+    and the absolute pelvis position error (root_error_mm, camera frame)."""
     from interaction_recon.eval import metrics
 
     frames = result.frames
@@ -260,6 +276,7 @@ def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip
         "perception_s": snap["perception_s"], "estimate_s": snap["estimate_s"],
         "drops": snap["drops"], "intrinsics": snap.get("intrinsics"), "rss_mb": snap["rss_mb"],
         "bag": str(out_dir / "bag"), "bag_messages": counts,
+        "camera_pose_given": dict(zip(("height_m", "pitch_deg", "roll_deg"), camera_pose_of(scene, n))),
     }
     if result is not None:
         summary["accuracy"] = accuracy(result, scene)

@@ -42,6 +42,19 @@ def decode_image(msg) -> np.ndarray:
     if enc not in ENCODINGS:
         raise Dropped("unsupported_encoding", msg.encoding)
     channels, dtype, order = ENCODINGS[enc]
+    pixels = raw_pixels(msg, channels, dtype)
+    if dtype == np.uint16:
+        top = int(pixels.max())
+        pixels = (pixels.astype(np.float32) * (255.0 / top) if top > 0 else pixels.astype(np.float32))
+        pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    if order is None:
+        return np.repeat(pixels, 3, axis=2)
+    return np.ascontiguousarray(pixels[..., list(order)])
+
+
+def raw_pixels(msg, channels: int, dtype) -> np.ndarray:
+    """The pixels of a sensor_msgs/Image as they are, [H, W, channels] of ``dtype`` (a copy;
+    the row step and byte order honoured). Raises Dropped("zero_size" | "bad_step" | "truncated")."""
     h, w = int(msg.height), int(msg.width)
     if h <= 0 or w <= 0:
         raise Dropped("zero_size", f"{w}x{h}")
@@ -53,18 +66,11 @@ def decode_image(msg) -> np.ndarray:
     data = msg.data
     buf = data.tobytes() if hasattr(data, "tobytes") else bytes(data)
     if len(buf) < step * (h - 1) + row:
-        raise Dropped("truncated", f"{len(buf)} bytes for {w}x{h} {enc}")
+        raise Dropped("truncated", f"{len(buf)} bytes for {w}x{h} {msg.encoding}")
     rows = np.frombuffer(buf, dtype=np.uint8, count=step * (h - 1) + row)
     rows = np.lib.stride_tricks.as_strided(rows, shape=(h, row), strides=(step, 1))
     pixels = np.ascontiguousarray(rows).view(np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<"))
-    pixels = pixels.reshape(h, w, channels)
-    if dtype == np.uint16:
-        top = int(pixels.max())
-        pixels = (pixels.astype(np.float32) * (255.0 / top) if top > 0 else pixels.astype(np.float32))
-        pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
-    if order is None:
-        return np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels[..., list(order)])
+    return pixels.reshape(h, w, channels).astype(dtype)
 
 
 def decode_compressed(msg) -> np.ndarray:

@@ -39,6 +39,7 @@ from interaction_recon.config import Config
 from interaction_recon.fitting import floor
 from interaction_recon.ros import convert, image, markers, params, tf
 from interaction_recon.ros.bodies import BodyTopics
+from interaction_recon.ros.depth import DepthBuffer, attach_depth, decode_depth
 from interaction_recon.ros.pipeline import Frame, Pipeline, Stats, Thresholds, diagnostic_level
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,10 @@ class InteractionReconNode(Node):
         self.stats = Stats(rc.diagnostics_window)
         self.stats.info.update({"intrinsics": "waiting", "tf": "off"})
         self.limits = Thresholds(rc.diagnostics_no_input, rc.diagnostics_min_output_ratio, rc.diagnostics_warn_drop_share)
+        self.depths = DepthBuffer(rc.depth_max_offset) if rc.depth_topic else None
         self.pipeline = Pipeline(perception, stream, self._publish_result, rc.intake_queue, rc.fit_queue, self.stats,
-                                 estimator, self._publish_estimate, rc.estimate_queue)
+                                 estimator, self._publish_estimate, rc.estimate_queue,
+                                 depth=self._attach_depth if self.depths is not None else None)
         self.stream = stream
         self._lock = threading.Lock()
         self._camera_info = None  # (K, (w, h))
@@ -105,6 +108,8 @@ class InteractionReconNode(Node):
         if rc.compressed_topic:
             self.create_subscription(CompressedImage, rc.compressed_topic, self._on_compressed, sensor)
         self.create_subscription(CameraInfo, rc.camera_info_topic, self._on_camera_info, sensor)
+        if rc.depth_topic:
+            self.create_subscription(Image, rc.depth_topic, self._on_depth, sensor)
 
         from interaction_recon_msgs.msg import Humans
         from visualization_msgs.msg import MarkerArray
@@ -161,6 +166,26 @@ class InteractionReconNode(Node):
             return
         header = msg.header.stamp if stamp_given else convert.to_time(stamp)
         self.pipeline.submit(Frame(rgb=rgb, stamp=stamp, K=K, received=arrived, header=header))
+
+    def _on_depth(self, msg) -> None:
+        try:
+            depth = decode_depth(msg)
+        except image.Dropped as dropped:
+            self.stats.drop("depth_encoding" if dropped.reason == "depth_encoding" else "depth_invalid", dropped.detail)
+            return
+        self.stats.count("depth_in")
+        self.depths.put(convert.to_seconds(msg.header.stamp), depth)
+
+    def _attach_depth(self, frame, people) -> None:
+        """The perceived frame's people get their depth from the depth image of its stamp
+        (perception thread); a depth image of another size than the colour image is dropped."""
+        pc = self.config.perception
+        outcome = attach_depth(people, self.depths.nearest(frame.stamp), frame.rgb.shape[:2], pc.depth_erode,
+                               pc.depth_min_pixels)
+        if outcome == "wrong_size":
+            self.stats.drop("depth_wrong_size", "not the colour image's size")
+        else:
+            self.stats.count(f"depth_{outcome}")
 
     def _on_camera_info(self, msg) -> None:
         K = image.intrinsics(msg)

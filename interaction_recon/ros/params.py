@@ -62,6 +62,10 @@ PARAMS: tuple[Param, ...] = (
     Param("ros.compressed_topic", "sensor_msgs/CompressedImage input ('' = none)", launch="compressed_topic"),
     Param("ros.camera_info_topic", "sensor_msgs/CameraInfo input",
           launch="camera_info_topic"),
+    Param("ros.depth_topic", "sensor_msgs/Image depth registered to the colour image, 16UC1 mm or 32FC1 m "
+          "('' = none)", launch="depth_topic"),
+    Param("ros.depth_max_offset", "s: a depth image pairs with the colour image whose stamp is within this",
+          (0.0, 1.0)),
     Param("ros.humans_topic", "interaction_recon_msgs/Humans output: the causal estimate of every image",
           launch="humans_topic"),
     Param("ros.humans_refined_topic", "interaction_recon_msgs/Humans output: window reconstructions"),

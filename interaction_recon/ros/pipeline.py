@@ -38,7 +38,8 @@ FRAME_DROPS = (
 )
 # Counted too, but not frames that entered: frames lost before the node (from the stamps),
 # camera-info messages, windows and visual extras.
-OTHER_DROPS = ("transport", "invalid_camera_info", "reconstruction_behind", "reconstruction_error")
+OTHER_DROPS = ("transport", "invalid_camera_info", "reconstruction_behind", "reconstruction_error",
+               "depth_encoding", "depth_invalid", "depth_wrong_size")  # depth images: the frame goes on without
 DROP_REASONS = FRAME_DROPS + OTHER_DROPS
 ERROR_DROPS = ("perception_error", "estimate_error", "reconstruction_error")
 TRANSPORT_GAP = 1.5  # a stamp step over this many typical periods means frames were lost on the way
@@ -192,8 +193,11 @@ class Pipeline:
 
     def __init__(self, perception: Callable, stream, on_result: Callable[[Any, dict], None],
                  intake_queue: int = 8, fit_queue: int = 1, stats: Stats | None = None, estimator=None,
-                 on_estimate: Callable[[Any, dict], None] | None = None, estimate_queue: int = 2):
+                 on_estimate: Callable[[Any, dict], None] | None = None, estimate_queue: int = 2,
+                 depth: Callable[[Frame, Any], None] | None = None):
+        """depth(frame, people): gives a perceived frame its people's depth (the node's depth topic)."""
         self.perception = perception
+        self.depth = depth
         self.stream = stream
         self.on_result = on_result
         self.estimator, self.on_estimate = estimator, on_estimate
@@ -334,6 +338,8 @@ class Pipeline:
             try:
                 t0 = time.perf_counter()
                 people = self.perception(frame.rgb)
+                if self.depth is not None:
+                    self.depth(frame, people)
                 self.stats.add("perception_seconds", time.perf_counter() - t0)
                 present = getattr(people, "present", None)
                 if present is not None:

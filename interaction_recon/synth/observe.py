@@ -78,3 +78,22 @@ def simulate(keypoints: np.ndarray, visible: np.ndarray, boxes: np.ndarray, layo
             swapped[(start + end) // 2:] ^= True  # a tracker keeps a swap once made
     kp[:, swapped], conf[:, swapped] = kp[::-1][:, swapped], conf[::-1][:, swapped]
     return Observations(kp.astype(np.float32), conf.astype(np.float32), swapped, layout)
+
+
+def sensor_depth(depth: np.ndarray, rng: np.random.Generator, holes: float = 0.05) -> np.ndarray:
+    """What an RGB-D camera makes of a rendered depth map [H, W] (m, inf = nothing): axial
+    noise growing with the square of the distance (Nguyen et al. 2012, a structured-light
+    sensor: 1.2 mm + 1.9 mm (z - 0.4 m)^2), no return on a ``holes`` share of the pixels
+    (scattered and in small blobs) and at depth edges of more than 5 cm (flying pixels are
+    dropped by drivers), millimetre steps. -> uint16 [H, W] mm, 0 = no return (16UC1)."""
+    import cv2
+
+    z = np.where(np.isfinite(depth), depth, 0.0).astype(np.float64)
+    noisy = z + rng.normal(size=z.shape) * (0.0012 + 0.0019 * (z - 0.4) ** 2)
+    lost = rng.random(z.shape) < holes / 2
+    blobs = cv2.dilate((rng.random(z.shape) < holes / 50).astype(np.uint8), np.ones((5, 5), np.uint8))
+    edges = (cv2.dilate(z.astype(np.float32), np.ones((3, 3), np.uint8)) - cv2.erode(z.astype(np.float32),
+                                                                                        np.ones((3, 3), np.uint8))) > 0.05
+    out = np.rint(noisy * 1000).clip(0, 65535).astype(np.uint16)
+    out[lost | blobs.astype(bool) | edges | (z <= 0)] = 0
+    return out
