@@ -144,6 +144,13 @@ class FittingConfig:
     # m: the pelvis lies this far behind the median depth of a person's visible surface (dev suite with the
     # simulated RGB-D camera: median 0.105, p10-p90 0.04-0.19; benchmarks/depth_offset.py -> depth-offset.json)
     depth_surface_offset: float = 0.1
+    # m: the typical pelvis position error reported with each estimate (Human.position_error), by what fixed the
+    # distance, from the benchmarks' mean errors: a depth sensor (dev suite, simulated RGB-D camera:
+    # dev-two-person+prior-closeapp+depth.json), the camera's pose over the floor (validation camera-pose.json),
+    # one camera alone (validation-default.json)
+    position_error_depth: float = 0.064
+    position_error_floor: float = 0.088
+    position_error_monocular: float = 0.203
     # m: without camera_height, the camera is taken to be this high above the floor (about a standing adult's eye
     # height or a robot's head; set a priori, the only value tried) to estimate its pitch from the people's feet
     # (fitting/floor.py pitch_from_height), for weights.upright only: sizes stay unknown. 0: no pitch, no upright

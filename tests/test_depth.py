@@ -108,6 +108,9 @@ def test_sensor_depth_places_and_sizes_people_the_average_body_would_put_too_far
         cfg.weights.depth_sensor = weight
         result = WindowFitter(anny_body, cfg, anny_collider).fit(job)
         errors[weight] = np.abs(result.joints[:, :, 0, 2] - pelvis_z).mean()
+        # the typical error it reports: the depth sensor's where it measured, one camera's elsewhere
+        expected = np.where(np.isfinite(sensor) & (weight > 0), cfg.position_error_depth, cfg.position_error_monocular)
+        np.testing.assert_allclose(result.position_error, expected)
     assert errors[0.0] > 0.25, errors  # ~0.5 m too far without the sensor
     assert min(errors.values()) < 0.05, errors
 
@@ -125,5 +128,7 @@ def test_the_per_frame_estimate_takes_each_persons_distance_from_the_sensor(anny
                                      depth=pelvis_z[:, t] - cfg.depth_surface_offset)
             out = filt.update(people, t / 30.0, K)
         errors[weight] = float(np.abs(out.joints[:, 0, 0, 2] - pelvis_z[:, -1]).mean())
+        np.testing.assert_allclose(out.position_error[:, 0], cfg.position_error_depth if weight else
+                                   cfg.position_error_monocular)
     assert errors[0.0] > 0.25, errors
     assert min(errors.values()) < 0.08, errors

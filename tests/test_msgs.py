@@ -31,6 +31,7 @@ EXPECTED = {
         ("geometry_msgs/Point[]", "joints"),
         ("float32[]", "joint_confidence"),
         ("float32", "confidence"),
+        ("float32", "position_error"),
         ("geometry_msgs/Vector3", "velocity"),
         ("uint8", "depth_rank"),
     ],

@@ -40,6 +40,7 @@ def test_humans_message_field_by_field():
     ids = convert.BodyIds()
     r.joint_confidence[1, -1, 20] = 0.1  # a wrist no keypoint saw
     r.joints[0, -1, :, 2] += 1.0  # person 0 a metre further away
+    r.position_error[:, -1] = [0.064, 0.203]  # person 0 measured by a depth sensor, person 1 not
     velocities = convert.Velocities()
     convert.humans_message(r, "cam", pos=-2, ids=ids, velocities=velocities)
     msg, sel = convert.humans_message(r, "cam", pos=-1, ids=ids, contact_frames=3, velocities=velocities)
@@ -62,6 +63,7 @@ def test_humans_message_field_by_field():
         np.testing.assert_allclose([[q.x, q.y, q.z] for q in h.joints], r.joints[p, -1], atol=1e-6)
         np.testing.assert_allclose(h.joint_confidence, r.joint_confidence[p, -1], rtol=1e-6)
         assert h.confidence == pytest.approx(0.8)
+        assert h.position_error == pytest.approx(r.position_error[p, -1])
     # newest 3 frames: the head contact (frame 100) is out; right-hand pair deduplicated to the most confident
     assert [(c.part_a, c.part_b) for c in msg.contacts] == [("right hand", "right hand"), ("left hand", "right shoulder")]
     c = msg.contacts[0]

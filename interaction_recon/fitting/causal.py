@@ -32,7 +32,7 @@ from interaction_recon.prior.model import NUM_SHAPE, decode, encode
 from interaction_recon.fitting import floor, losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
-from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.result import Reconstruction, position_errors
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 from interaction_recon.fitting.window import gap_factor
@@ -163,7 +163,9 @@ class CausalFilter:
             fps=1.0 / dt if dt > 0 else 0.0, body_model=self.body.name,
             joint_confidence=joint_confidence(
                 confidence[:, None], joint_evidence(kp, conf, self.layout, getattr(people, "image_size", None)),
-                cfg.unseen_joint_share))
+                cfg.unseen_joint_share),
+            position_error=position_errors(
+                np.isfinite(measured.numpy()) if measured is not None else np.zeros((2, 1), bool), cfg))
 
     def _measured(self, people, seen: np.ndarray) -> torch.Tensor | None:
         """Pelvis depth [2, 1] (m, NaN where none) from the people's sensor depth (plus

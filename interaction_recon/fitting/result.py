@@ -50,6 +50,9 @@ class Reconstruction:
     floor:         [4] (up [3] unit, camera height m) of the floor in the camera frame: the
                    known one (fitting.camera_height) or the one the people stand on
                    (fitting/floor.py); None when it cannot be told.
+    position_error: [2, T] m, the typical error of each pelvis position in the mode it was
+                   made in (depth sensor, known floor, or neither: :func:`position_errors`);
+                   default NaN (not told).
     """
 
     frames: np.ndarray
@@ -68,12 +71,15 @@ class Reconstruction:
     contact_evidence: np.ndarray | None = None
     joint_confidence: np.ndarray | None = None
     floor: np.ndarray | None = None
+    position_error: np.ndarray | None = None
 
     def __post_init__(self):
         if self.contact_evidence is None:
             self.contact_evidence = np.zeros(len(self.frames), bool)
         if self.joint_confidence is None:
             self.joint_confidence = np.repeat(np.asarray(self.confidence, np.float32)[..., None], 24, -1)
+        if self.position_error is None:
+            self.position_error = np.full(np.shape(self.confidence), np.nan, np.float32)
 
     @property
     def num_frames(self) -> int:
@@ -94,7 +100,8 @@ class Reconstruction:
             joints=self.joints[:, index], confidence=self.confidence[:, index], track_ids=self.track_ids,
             K=self.K, fps=self.fps, body_model=self.body_model,
             contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index],
-            joint_confidence=self.joint_confidence[:, index], floor=self.floor)
+            joint_confidence=self.joint_confidence[:, index], floor=self.floor,
+            position_error=self.position_error[:, index])
 
     def contacts_at(self, frame: int) -> list[Contact]:
         return [c for c in self.contacts if c.frame == frame]
@@ -117,6 +124,7 @@ class Reconstruction:
             contact_confidence=np.array([x.confidence for x in c], dtype=np.float32),
             contact_evidence=self.contact_evidence.astype(bool),
             joint_confidence=self.joint_confidence.astype(np.float32),
+            position_error=self.position_error.astype(np.float32),
             floor=np.full(4, np.nan) if self.floor is None else np.asarray(self.floor, np.float64))
         summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
                    "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
@@ -138,4 +146,13 @@ class Reconstruction:
                    body_model=str(z["body_model"]), contacts=contacts,
                    contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None,
                    joint_confidence=z["joint_confidence"] if "joint_confidence" in z.files else None,
-                   floor=z["floor"] if "floor" in z.files and np.isfinite(z["floor"]).all() else None)
+                   floor=z["floor"] if "floor" in z.files and np.isfinite(z["floor"]).all() else None,
+                   position_error=z["position_error"] if "position_error" in z.files else None)
+
+
+def position_errors(has_depth: np.ndarray, config) -> np.ndarray:
+    """[2, T] m: each pelvis position's typical error (``fitting.position_error_*``): with a
+    depth-sensor distance that frame (``has_depth`` [2, T] bool), else with the camera's pose
+    over the floor known (``fitting.camera_height``), else from one camera alone."""
+    other = config.position_error_floor if config.camera_height > 0 else config.position_error_monocular
+    return np.where(has_depth, config.position_error_depth, other).astype(np.float32)

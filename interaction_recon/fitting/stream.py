@@ -134,6 +134,7 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
            for k in ("global_orient", "body_pose", "transl", "joints")}
     confidence = np.zeros((2, len(frames)), np.float32)
     joint_confidence = np.zeros((2, len(frames), 24), np.float32)
+    position_error = np.full((2, len(frames)), np.nan, np.float32)
     stamps, evidence = np.zeros(len(frames)), np.zeros(len(frames), bool)
     owner = {}
     for i, r in enumerate(results):
@@ -142,12 +143,13 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
             values[:, pos] = getattr(r, k)
         confidence[:, pos], stamps[pos], evidence[pos] = r.confidence, r.stamps, r.contact_evidence
         joint_confidence[:, pos] = r.joint_confidence
+        position_error[:, pos] = r.position_error
         owner.update({int(f): i for f in r.frames})
     contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
     return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
                           track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
                           contacts=contacts, contact_evidence=evidence, joint_confidence=joint_confidence,
-                          floor=last.floor, **out)
+                          floor=last.floor, position_error=position_error, **out)
 
 
 def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:

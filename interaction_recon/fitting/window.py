@@ -30,7 +30,7 @@ from interaction_recon.fitting import contacts as contact_est
 from interaction_recon.fitting import floor, losses, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
-from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.fitting.result import Reconstruction, position_errors
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 
 log = logging.getLogger(__name__)
@@ -408,7 +408,10 @@ class WindowFitter:
                 confidence, joint_evidence(job.keypoints, job.confidence, job.layout, job.image_size),
                 self.config.unseen_joint_share),
             floor=(np.append(self._floor_up(), self.config.camera_height) if self.config.camera_height > 0
-                   else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device), up)))
+                   else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device), up)),
+            position_error=position_errors(
+                np.zeros(seen.shape, bool) if job.depth is None or not self.config.weights.depth_sensor
+                else np.isfinite(job.depth), self.config))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:

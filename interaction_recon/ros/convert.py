@@ -151,6 +151,7 @@ def humans_message(result, frame_id: str, pos: int = -1, min_confidence: float =
         h.joints = [Point(x=float(x), y=float(y), z=float(z)) for x, y, z in joints]
         h.joint_confidence = np.clip(result.joint_confidence[p, sel.pos], 0.0, 1.0).astype(np.float32)
         h.confidence = float(np.clip(result.confidence[p, sel.pos], 0.0, 1.0))
+        h.position_error = float(result.position_error[p, sel.pos])
         v = velocities(sel.ids[p], seconds, hip_midpoint(joints)) if velocities is not None else np.zeros(3)
         h.velocity = Vector3(x=float(v[0]), y=float(v[1]), z=float(v[2]))
         h.depth_rank = near_first.index(p)
