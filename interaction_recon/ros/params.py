@@ -184,18 +184,6 @@ def apply(node, config) -> list[str]:
     return ignored
 
 
-def params_file_dict(config, node_name: str = "interaction_recon") -> dict:
-    """The ROS params-file layout of every parameter (what config/live.yaml holds)."""
-    tree: dict = {}
-    for p in PARAMS:
-        *parents, leaf = p.name.split(".")
-        d = tree
-        for name in parents:
-            d = d.setdefault(name, {})
-        d[leaf] = default(p, config)
-    return {node_name: {"ros__parameters": tree}}
-
-
 def flatten(tree: dict, prefix: str = "") -> dict:
     """Nested params-file dict -> {dotted name: value}."""
     out = {}
