@@ -50,26 +50,19 @@ def test_reconstruct_with_depth_frames_places_people_at_their_measured_distance(
     """The same run with 16-bit PNG depth frames of the rendered bodies (``--depth``): both
     pelvises within 15 cm of the truth, where the body-size guess alone is allowed 60 cm."""
     import cv2
-    import torch
 
-    from interaction_recon.body.model import BodyParams
+    from interaction_recon.eval.bench import rendered_depth
     from interaction_recon.fitting.result import Reconstruction
     from interaction_recon.synth import world
-    from interaction_recon.synth.raster import rasterize
 
     scene = world.make_scene("handshake", 3, anny_body, anny_collider, size=(320, 320))
     video, depth_dir = tmp_path / "clip.mp4", tmp_path / "depth"
     depth_dir.mkdir()
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 320))
-    gt, K = scene.gt, torch.as_tensor(scene.gt["K"], dtype=torch.float32)
+    gt, K = scene.gt, scene.gt["K"]
     for t in range(40):
         writer.write(scene.frame(t)[..., ::-1])
-        params = BodyParams(*(torch.as_tensor(gt[k][:, t:t + 1], dtype=torch.float32)
-                              for k in ("global_orient", "body_pose", "transl")), torch.as_tensor(gt["shape"]))
-        with torch.no_grad():
-            verts = anny_body(params, full_mesh=True, collision=False).vertices[:, 0]  # [2, V, 3]
-        faces = torch.cat([anny_body.faces, anny_body.faces + verts.shape[1]])
-        depth = rasterize(verts.reshape(-1, 3), faces, K, 320, 320).depth.numpy()
+        depth = rendered_depth(gt, t, 320, 320)
         cv2.imwrite(str(depth_dir / f"{t:04d}.png"), np.where(np.isfinite(depth), np.rint(depth * 1000), 0).astype(np.uint16))
     writer.release()
     config = tmp_path / "small.yaml"

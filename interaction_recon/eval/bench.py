@@ -148,34 +148,36 @@ def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | Non
     return scene.root / "fits" / digest.hexdigest()[:16]
 
 
+def rendered_depth(gt: dict, t: int, height: int, width: int) -> np.ndarray:
+    """Camera z [H, W] (m, inf where empty) of a clip's two true bodies (``scene.gt``) at frame ``t``."""
+    import torch
+
+    from interaction_recon.body.model import BodyParams
+    from interaction_recon.synth.raster import rasterize
+
+    body = _models()[0]
+    params = BodyParams(*(torch.as_tensor(gt[k][:, t:t + 1], dtype=torch.float32)
+                          for k in ("global_orient", "body_pose", "transl")), torch.as_tensor(gt["shape"], dtype=torch.float32))
+    with torch.no_grad():
+        verts = body(params, full_mesh=True, collision=False).vertices[:, 0]  # [2, V, 3]
+        faces = torch.cat([body.faces, body.faces + verts.shape[1]])
+        K = torch.as_tensor(gt["K"], dtype=torch.float32)
+        return rasterize(verts.reshape(-1, 3), faces, K, height, width).depth.numpy()
+
+
 def sensor_depths(scene: dataset.Scene, rng: np.random.Generator) -> np.ndarray:
     """Each person's distance [2, T] (m, NaN where none) as the product measures it from an
     RGB-D camera: the true bodies rendered to depth, degraded like a sensor
     (:func:`~interaction_recon.synth.observe.sensor_depth`), the median under each person's
     rendered mask (:func:`~interaction_recon.perception.depth.person_depths`)."""
-    import torch
-
-    from interaction_recon.body.model import BodyParams
     from interaction_recon.perception.depth import person_depths, to_metres
-    from interaction_recon.synth.raster import rasterize
 
-    body = _models()[0]
-    gt, labels = scene.gt, scene.load_masks()
+    labels = scene.load_masks()
     H, W = labels.shape[1:]
-    faces = None
-    K = torch.as_tensor(gt["K"], dtype=torch.float32)
     out = np.full((2, scene.num_frames), np.nan, np.float32)
     boxes = np.zeros((2, 4))  # used only without masks
     for t in range(scene.num_frames):
-        params = BodyParams(*(torch.as_tensor(gt[k][:, t:t + 1], dtype=torch.float32)
-                              for k in ("global_orient", "body_pose", "transl")),
-                            torch.as_tensor(gt["shape"], dtype=torch.float32))
-        with torch.no_grad():
-            verts = body(params, full_mesh=True, collision=False).vertices[:, 0]  # [2, V, 3]
-            if faces is None:
-                faces = torch.cat([body.faces, body.faces + verts.shape[1]])
-            depth = rasterize(verts.reshape(-1, 3), faces, K, H, W).depth.numpy()
-        measured = to_metres(observe.sensor_depth(depth, rng), "16UC1")
+        measured = to_metres(observe.sensor_depth(rendered_depth(scene.gt, t, H, W), rng), "16UC1")
         masks = np.stack([labels[t] == p + 1 for p in range(2)]).astype(np.float32)
         out[:, t] = person_depths(measured, masks, boxes)
     return out

@@ -121,9 +121,9 @@ class CausalFilter:
         dt = 0.0 if self.stamp is None else float(np.clip(stamp - self.stamp, 0.0, self.causal.max_gap))
         init, depth = initial_params(self.body, kp, conf, self.layout, K, cfg.min_confidence)
         measured = self._measured(people, seen)
-        if measured is not None:  # a new person starts at the sensor's depth, not the average body's
-            init = self._at_depth(init, measured)
         fresh = seen & ((stamp - self.last_seen > self.causal.max_gap) | (ids != self.track_ids))
+        if measured is not None and (self.params is None or fresh.any()):
+            init = self._at_depth(init, measured)  # a new person starts at the sensor's depth, not the average body's
         if self.params is None:
             self.params = init
         start = self._predict(dt)

@@ -93,17 +93,12 @@ class WindowStream:
         self._since_job, self._jobs = 0, self._jobs + 1
         track_ids = np.stack(ids)  # [T, 2]: per slot the latest id the tracker gave
         latest = np.array([next((i for i in track_ids[::-1, p] if i >= 0), -1) for p in range(2)])
-        world = None
-        if any(w is not None for w in worlds):
-            world = np.stack([np.full((2, 33, 3), np.nan, np.float32) if w is None else w for w in worlds], 1)
-        depth = None
-        if any(d is not None for d in depths):
-            depth = np.stack([np.full(2, np.nan, np.float32) if d is None else d for d in depths], 1)
         frames = np.array(frames, dtype=np.int64)
         told = [] if self.language is None else self.language.answers(frames, wait=self.wait_for_language)
         return WindowJob(frames, np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
-                         self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told, world=world,
-                         image_size=self._image_size, depth=depth)
+                         self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told,
+                         world=_stack_optional(worlds, (2, 33, 3)), image_size=self._image_size,
+                         depth=_stack_optional(depths, (2,)))
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -124,6 +119,14 @@ class WindowStream:
         result = self.fitter.fit(job, self.previous)
         self.previous = result
         return result
+
+
+def _stack_optional(items, shape: tuple) -> np.ndarray | None:
+    """Per-frame arrays ``shape`` = [2, ...] (None for a frame without) stacked along time
+    into [2, L, ...], NaN for the frames without; None when no frame has one."""
+    if all(x is None for x in items):
+        return None
+    return np.stack([np.full(shape, np.nan, np.float32) if x is None else x for x in items], 1)
 
 
 def stitch(results: list[Reconstruction]) -> Reconstruction:

@@ -232,9 +232,10 @@ class WindowFitter:
         touching = torch.as_tensor(contact_est.boxes_touch(job.keypoints, conf_np, cfg.min_confidence), device=K.device)
         frame_conf = self._frame_confidence(conf_np, seen)  # [2, T]
         weight = torch.as_tensor(frame_conf.min(0), dtype=torch.float32, device=K.device)
+        measured = self._measured_depth(job, K.device)
         state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
-                       self._bone_targets(job, conf_np, K_np), self._measured_depth(job, K.device))
+                       self._bone_targets(job, conf_np, K_np), measured)
         state.floor_up = self._up(state, estimate=False)
         if not warm:
             sized = self._size_from_depth(state)
@@ -259,7 +260,8 @@ class WindowFitter:
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
-        return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up)
+        has_depth = np.zeros(seen.shape, bool) if measured is None else torch.isfinite(measured).cpu().numpy()
+        return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up, has_depth)
 
     def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: _State) -> Evidence:
         """The window's contact evidence (:mod:`interaction_recon.contact`) from the keypoints and
@@ -385,10 +387,11 @@ class WindowFitter:
         state.depth = state.depth * factors[:, None]
 
     def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray,
-                evidence: Evidence, up: torch.Tensor | None) -> Reconstruction:
+                evidence: Evidence, up: torch.Tensor | None, has_depth: np.ndarray) -> Reconstruction:
         """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames; the
         window's contact evidence (its contacts are reported where both people are published);
-        the floor's up [3] the fit used (:meth:`_up`), None if none."""
+        the floor's up [3] the fit used (:meth:`_up`), None if none; has_depth [2, T] where the
+        fit had a depth-sensor distance."""
         with torch.no_grad():
             out = self.body(params)
         confidence = frame_conf * unseen_factor(seen, job.stamps, self.config.max_unseen)
@@ -409,9 +412,7 @@ class WindowFitter:
                 self.config.unseen_joint_share),
             floor=(np.append(self._floor_up(), self.config.camera_height) if self.config.camera_height > 0
                    else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device), up)),
-            position_error=position_errors(
-                np.zeros(seen.shape, bool) if job.depth is None or not self.config.weights.depth_sensor
-                else np.isfinite(job.depth), self.config))
+            position_error=position_errors(has_depth, self.config))
 
 
 def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:

@@ -140,6 +140,8 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
         counts = recorder.close()
         executor.shutdown()
         summary = _summary(scene, n, received, snapshot, result, counts, out_dir, replay_s, t_clip, rate, stamps)
+        summary["camera_pose_given"] = {"height_m": fc.camera_height, "pitch_deg": fc.camera_pitch,
+                                        "roll_deg": fc.camera_roll}
         summary["causal"] = causal_summary(causal, stamps, scene, n)
         if result is not None:
             _picture(out_dir / "bodies.png", node, result, scene)
@@ -276,7 +278,6 @@ def _summary(scene, n, received, snap, result, counts, out_dir, replay_s, t_clip
         "perception_s": snap["perception_s"], "estimate_s": snap["estimate_s"],
         "drops": snap["drops"], "intrinsics": snap.get("intrinsics"), "rss_mb": snap["rss_mb"],
         "bag": str(out_dir / "bag"), "bag_messages": counts,
-        "camera_pose_given": dict(zip(("height_m", "pitch_deg", "roll_deg"), camera_pose_of(scene, n))),
     }
     if result is not None:
         summary["accuracy"] = accuracy(result, scene)

@@ -70,7 +70,7 @@ def raw_pixels(msg, channels: int, dtype) -> np.ndarray:
     rows = np.frombuffer(buf, dtype=np.uint8, count=step * (h - 1) + row)
     rows = np.lib.stride_tricks.as_strided(rows, shape=(h, row), strides=(step, 1))
     pixels = np.ascontiguousarray(rows).view(np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<"))
-    return pixels.reshape(h, w, channels).astype(dtype)
+    return pixels.reshape(h, w, channels).astype(dtype, copy=False)  # native byte order
 
 
 def decode_compressed(msg) -> np.ndarray:
