@@ -15,7 +15,8 @@ import torch
 from interaction_recon.body import create, skeleton
 from interaction_recon.body.collision import BodyCollider
 from interaction_recon.config import Config
-from interaction_recon.viz.mesh_render import look_at_camera, render_meshes
+from interaction_recon.render.camera import look_at
+from interaction_recon.viz.mesh_render import render_meshes
 
 _J = {n: i for i, n in enumerate(skeleton.SMPL_JOINTS)}
 
@@ -85,7 +86,7 @@ def _picture(path: Path, body, out, params) -> None:
 
     W, H = 960, 640
     K = np.array([[900.0, 0, W / 2], [0, 900.0, H / 2], [0, 0, 1]])
-    R, t = look_at_camera(eye=(0.9, 0.5, 3.2), target=(0.0, 0.0, 0.0))
+    R, t = look_at(eye=(0.9, 0.5, 3.2), target=(0.0, 0.0, 0.0))
     cmap = plt.get_cmap("tab20")
     faces = body.faces.cpu().numpy()
     part_of_face = body.coarse_parts.cpu().numpy()[faces[:, 0]]

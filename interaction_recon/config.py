@@ -228,7 +228,10 @@ class PerceptionConfig:
     detector: str = "movenet"  # movenet (packaged tflite) | onnx (detector_model; e.g. a user-exported YOLO-pose)
     detector_model: str | None = None  # onnx: path of the user's model
     detector_format: str = "yolo-pose"  # onnx output: yolo-pose ([1,56,N]) | boxes ([N,5+] x0,y0,x1,y1,score)
-    detector_size: int = 256  # movenet: longer input side (multiple of 32); onnx: taken from the model
+    # movenet: the longer input side (px, multiple of 32) of each pass, merged: 256 finds large, close
+    # people, [256, 512] also small, far ones at about 80 ms more per frame on one CPU core, more than a
+    # live 10 Hz stream affords here (benchmarks/perception.py); onnx: taken from the model
+    detector_sizes: list[int] = field(default_factory=lambda: [256])
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM full tflite, top-down per person) | onnx
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
@@ -241,8 +244,17 @@ class PerceptionConfig:
     onnx_providers: list[str] = field(default_factory=lambda: ["CPUExecutionProvider"])
     appearance_weight: float = 1.0  # tracker: colour-histogram term against the motion term
     max_lost: int = 150  # tracker: frames an unseen identity is kept for re-identification
+    pair_memory: int = 25  # pair choice: frames a pair's evidence is averaged over (and looked ahead)
+    pair_switch_frames: int = 15  # pair choice: frames another pair must be better in a row to take over
+    pair_switch_margin: float = 0.3  # pair choice: by how much (box gaps in body heights)
     reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
+    # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py); off by
+    # default: better 2D on real images and poses on the validation clips, worse placement of the pair there
+    fuse_keypoints: bool = False
+    keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
+    keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
+    keypoint_agreed: str = "mean"  # where they agree: the mean of the two | top-down | detector
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 

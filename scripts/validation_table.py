@@ -8,7 +8,8 @@
 
 Reads ``benchmarks/results/validation-<method>.json`` (``interaction-recon bench --suite
 validation --method <method>``), ``dev-<method>.json``, ``live.json`` (benchmarks/live.py),
-``causal.json`` (benchmarks/causal.py) and ``demo-summary.json`` (a copy of ``make demo``'s summary).
+``causal.json`` (benchmarks/causal.py), ``perception{,-two-passes,-fused}.json``
+(benchmarks/perception.py) and ``demo-summary.json`` (a copy of ``make demo``'s summary).
 """
 from __future__ import annotations
 
@@ -162,6 +163,23 @@ def headline() -> str:
                      f"MPJPE {f(c['mpjpe'])} vs {f(r['mpjpe'])} mm, Inter {f(c['inter'])} vs {f(r['inter'])} mm, "
                      f"depth order {f(c['depth_order_accuracy'], '.2f')} vs {f(r['depth_order_accuracy'], '.2f')}",
                      "`python benchmarks/causal.py`"))
+    front, two, fused = _load("perception"), _load("perception-two-passes"), _load("perception-fused")
+    if front and two and fused:
+        r, w, q, t, t2 = front["real_images"], two["real_images"], fused["real_images"], front["timing"], two["timing"]
+        rows.append(("real photographs (basketball1/2, zidane, bus) against an independent YOLO11n-pose reference",
+                     f"people found {r['found']} of {r['reference_people']} (two detector passes: {w['found']}); "
+                     f"PCK@0.05 {f(r['pck@0.05'], '.2f')} (two passes, keypoints fused: {f(q['pck@0.05'], '.2f')}); "
+                     f"{f(t['total_ms'], '.0f')} ms per frame for two people on one thread, load "
+                     f"{f(t['load_average_1min'], '.1f')} (two passes {f(t2['total_ms'], '.0f')} ms, load "
+                     f"{f(t2['load_average_1min'], '.1f')}; target 80)",
+                     "`python benchmarks/perception.py` (`--detector-sizes 256,512 [--fusion]`)"))
+        v = two.get("vtest_couple", {})
+        if "couple_is_the_pair_from_frame" in v:
+            rows.append(("real video (vtest.avi 510-599, two detector passes): the couple walking among passers-by "
+                         "chosen as the pair",
+                         f"from frame {v['couple_is_the_pair_from_frame']} (seen apart from 534); tracker ids through "
+                         f"their crossing: man {v['track_ids_of_the_man']}, woman {v['track_ids_of_the_woman']}",
+                         "same"))
     demo = _load("demo-summary")
     if demo:
         acc, cz = demo.get("accuracy", {}), demo.get("causal", {})

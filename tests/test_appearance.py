@@ -29,7 +29,7 @@ from interaction_recon.body.model import BodyParams
 from interaction_recon.fitting.camera import project
 from interaction_recon.fitting.losses import penetration
 from interaction_recon.fitting.result import Reconstruction
-from interaction_recon.synth.render import render as render_mesh
+from interaction_recon.render.mesh import render as render_mesh
 
 
 # ----------------------------------------------------------------------------- helpers

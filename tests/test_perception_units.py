@@ -12,7 +12,7 @@ from interaction_recon.perception import assets
 from interaction_recon.perception.detectors import Detections, OnnxDetector
 from interaction_recon.perception.image import downscale, to_rgb8
 from interaction_recon.perception.keypoints import COCO_IN_BLAZE, OnnxKeypointModel, Roi, roi_from_detection
-from interaction_recon.perception.tracker import PairTracker
+from interaction_recon.perception.tracker import PeopleTracker
 from interaction_recon.perception.types import PeopleFrame, PeopleTrack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
@@ -143,7 +143,7 @@ def test_tracker_keeps_identities_through_crossing_and_occlusion():
     detector giving one box), then reappear; slots must follow the people, not the positions."""
     rng = np.random.default_rng(0)
     looks = [((200, 30, 30), (30, 30, 200)), ((30, 200, 30), (220, 220, 40))]
-    tr = PairTracker()
+    tr = PeopleTracker()
     for t in range(80):
         xa, xb = 20 + 4 * t, 340 - 4 * t  # A moves right, B moves left
         img = np.full((240, 480, 3), 128, np.uint8)
@@ -168,7 +168,7 @@ def test_tracker_keeps_identities_through_crossing_and_occlusion():
 
 
 def test_tracker_picks_the_close_pair_and_ignores_others():
-    tr = PairTracker()
+    tr = PeopleTracker()
     det = _dets([[0, 0, 20, 60], [200, 10, 240, 100], [245, 15, 285, 100], [400, 0, 420, 50]])
     img = np.zeros((120, 440, 3), np.uint8)
     assign = tr.assign(det, tr.features(img, det), 0)
@@ -176,7 +176,7 @@ def test_tracker_picks_the_close_pair_and_ignores_others():
 
 
 def test_tracker_reidentifies_after_long_absence():
-    tr = PairTracker(max_lost=10)
+    tr = PeopleTracker(max_lost=10)
     img = np.full((200, 400, 3), 100, np.uint8)
     _person(img, [20, 20, 80, 180], (200, 30, 30), (30, 30, 200))
     _person(img, [100, 20, 160, 180], (30, 200, 30), (220, 220, 40))
@@ -255,10 +255,10 @@ def _meeting(t):
     return img, boxes
 
 
-def _fake_perception():
+def _fake_perception(fuse: bool = True):
     from interaction_recon.perception import Perception
 
-    perception = Perception(PerceptionConfig(masks=False))
+    perception = Perception(PerceptionConfig(masks=False, fuse_keypoints=fuse))
     perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
     return perception
 
@@ -303,10 +303,13 @@ def test_keypoints_drifting_onto_the_hidden_person_give_way_to_the_detectors():
     assert frame.present[0] and np.abs(kp[0][:, 0] - 195).max() < 15 and frame.ignored == 0
 
 
-def test_lone_detection_over_both_people_goes_to_nobody_when_its_colour_cues_disagree():
+@pytest.mark.parametrize("fuse", [False, True])
+def test_lone_detection_over_both_people_goes_to_nobody_when_its_colour_cues_disagree(fuse):
     """One box over both, given to A's slot (as motion would); the keypoint crop sits on A, but
-    the detection's own colours (its keypoints on B) lean to B: held back, counted as ignored."""
-    perception = _fake_perception()
+    the detection's own colours (its keypoints on B) lean to B: held back, counted as ignored.
+    With the keypoints fused, the detector's keypoints (on B) win where the two disagree, both
+    cues say B: B's slot takes it, with the detector's keypoints."""
+    perception = _fake_perception(fuse)
     for t in range(21):
         img, boxes = _meeting(t)
         perception.detector.boxes = boxes if t < 20 else [[boxes[0][0], 40, boxes[1][2], 200]]
@@ -315,7 +318,11 @@ def test_lone_detection_over_both_people_goes_to_nobody_when_its_colour_cues_dis
             perception.keypoint_model.torso, perception.keypoint_model.legs = (195, 85), (195, 120)
             perception.tracker.assign = lambda det, feats, frame: np.array([0, -1])
         frame = perception(img)
-    assert not frame.present.any() and frame.ignored == 1
+    if not fuse:
+        assert not frame.present.any() and frame.ignored == 1
+    else:
+        kp, _ = frame.coco17()
+        assert frame.present[1] and frame.ignored == 0 and np.allclose(kp[1], perception.detector.keypoints[0])
 
 
 def test_two_crops_on_one_body_keep_the_detectors_keypoints_for_the_other():
@@ -502,3 +509,109 @@ def test_a_people_track_round_trips_through_npz_with_its_3d_landmarks(tmp_path):
     back = PeopleTrack.load(tmp_path / "t.npz")
     assert back.world.shape == (2, 3, 33, 3) and np.array_equal(back.world[0, 1], frames[1].world[0])
     assert np.isnan(back.world[1]).all() and back.fps == 25.0 and back.image_size == (48, 64)
+
+
+# ---------------------------------------------------------------- detector passes and keypoint fusion
+def _standing(x0, y0, h, score, jitter=0.0):
+    """A detection of a standing person (box x0, y0, height h) with COCO-17 keypoints."""
+    rng = np.random.default_rng(int(x0))
+    rel = np.stack([np.tile([0.4, 0.6], 9)[:17], np.linspace(0.05, 0.95, 17)], -1)
+    kp = np.array([x0, y0]) + rel * [0.4 * h, h] + jitter * rng.standard_normal((17, 2))
+    return Detections(np.array([[x0, y0, x0 + 0.4 * h, y0 + h]], np.float32), np.array([score], np.float32),
+                      kp[None].astype(np.float32), np.full((1, 17), 0.8, np.float32))
+
+
+def test_detector_passes_merge_one_person_seen_twice_but_keep_two_people_in_contact():
+    from interaction_recon.perception.detectors import merge_passes
+
+    big = _standing(100, 50, 400, 0.7)
+    again = _standing(104, 46, 404, 0.4, jitter=3.0)  # the same person from the other pass
+    hugger = _standing(110, 60, 390, 0.5)  # another body in nearly the same box
+    hugger.keypoints[0, :, 0] = hugger.keypoints[0, ::-1, 0] + 60  # its joints elsewhere
+    hugger.keypoints[0, :, 1] += 40
+    small = _standing(500, 100, 80, 0.3)  # only the other pass sees it
+    merged = merge_passes([Detections(*(np.concatenate([getattr(d, k) for d in (big, hugger)]) for k in
+                                        ("boxes", "scores", "keypoints", "keypoint_conf"))),
+                           Detections(*(np.concatenate([getattr(d, k) for d in (again, small)]) for k in
+                                        ("boxes", "scores", "keypoints", "keypoint_conf")))])
+    assert len(merged) == 3
+    assert np.allclose(merged.scores, [0.7, 0.5, 0.3])  # the better-scored view of the repeated person
+
+
+def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():
+    from interaction_recon.perception.fusion import fuse
+    from interaction_recon.perception.keypoints import PoseEstimate
+
+    det = _standing(100, 50, 400, 0.7)
+    kp, conf, box = det.keypoints[0].copy(), det.keypoint_conf[0].copy(), det.boxes[0]
+    top = np.zeros((33, 2), np.float32)
+    top[COCO_IN_BLAZE] = kp + 2.0  # agrees within 5 % of the diagonal
+    hands = [17, 19, 21]  # left pinky, index, thumb
+    top[hands] = top[COCO_IN_BLAZE[9]] + [5.0, 5.0]
+    top_conf = np.full(33, 0.9, np.float32)
+    legs = [13, 14, 15, 16]  # COCO knees and ankles: squeezed up by the top-down model
+    top[COCO_IN_BLAZE[legs]] -= [0.0, 150.0]
+    conf[legs] = [0.1, 0.1, 0.6, 0.1]  # the detector is sure only of the left ankle
+    top[COCO_IN_BLAZE[9]] += [40.0, 0.0]  # left wrist: the two disagree, the detector is sure
+    est = PoseEstimate(top, top_conf, 0.9, world=np.ones((33, 3), np.float32))
+    out = fuse(est, kp, conf, box, (480, 640), agreed="top-down")
+    agreed, contested = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12], [9, 13, 14, 15, 16]
+    assert np.allclose(out.keypoints[COCO_IN_BLAZE[agreed]], kp[agreed] + 2.0)  # agreed: the top-down position
+    assert np.allclose(out.keypoints[COCO_IN_BLAZE[contested]], kp[contested])  # the rest: the detector's
+    mean = fuse(est, kp, conf, box, (480, 640))  # the default: the mean of the two
+    assert np.allclose(mean.keypoints[COCO_IN_BLAZE[agreed]], kp[agreed] + 1.0)
+    assert np.allclose(out.confidence[COCO_IN_BLAZE[:9]], 0.9)  # ... and the surer confidence of the two
+    assert out.confidence[COCO_IN_BLAZE[9]] == pytest.approx(0.8)  # disagreeing: the detector's own
+    assert np.allclose(out.keypoints[hands], kp[9] + [5.0 - 40.0, 5.0])  # the hand keeps its place by the wrist
+    missing = COCO_IN_BLAZE[[13, 14, 16]]
+    assert (out.confidence[missing] == 0).all() and np.isnan(out.world[missing]).all()
+    assert out.confidence[COCO_IN_BLAZE[15]] == pytest.approx(0.6)
+    heel, foot = 29, 31  # follow the left ankle, kept; the right ones are missing with theirs
+    assert out.confidence[[heel, foot]].min() > 0 and (out.confidence[[30, 32]] == 0).all()
+    outside = PoseEstimate(top - [0.0, 1000.0], top_conf, 0.9)  # all above the image
+    gone = fuse(outside, kp, np.full(17, 0.1, np.float32), box, (480, 640))
+    assert (gone.confidence == 0).all()
+    no_kp = fuse(est, np.full((17, 2), np.nan, np.float32), conf, box, (480, 640))
+    assert no_kp is est
+    with pytest.raises(ValueError, match="keypoint_agreed"):
+        fuse(est, kp, conf, box, (480, 640), agreed="median")
+
+
+def test_the_pair_is_chosen_from_evidence_over_time_and_does_not_flicker():
+    """Two passers-by start touching, walking apart in opposite directions; a couple walks
+    side by side. The passers-by are the closest pair at first; the couple takes over once the
+    evidence has been better for pair_switch_frames frames, and then keeps the slots while the
+    passers-by come back near each other for a moment. Everyone else is reported with an id."""
+    tr = PeopleTracker(pair_memory=25, pair_switch_frames=15, pair_switch_margin=0.3)
+    img = np.zeros((400, 1200, 3), np.uint8)
+    chosen = []
+    for t in range(90):
+        a = 500 - 6 * t if t < 60 else 140 + 12 * (t - 60)  # passer-by A: walks left, then turns back
+        b = 540 + 6 * t if t < 60 else 900 - 12 * (t - 60)
+        c = 100 + 3 * t  # the couple
+        boxes = [[a, 100, a + 40, 200], [b, 100, b + 40, 200], [c, 100, c + 40, 200], [c + 60, 100, c + 100, 200]]
+        det = _dets(boxes)
+        assign = tr.assign(det, tr.features(img, det), t)
+        for s in range(2):
+            tr.update(s, det.boxes[assign[s]] if assign[s] >= 0 else None, None, t, True)
+        chosen.append(tuple(sorted(assign)))
+        ids, others = tr.others(t)
+        assert len(ids) == 2 and len(set(ids) | set(tr.track_ids)) == 4 and others.shape == (2, 4)
+    assert chosen[0] == (0, 1) and chosen[10] == (0, 1)  # the passers-by, until the evidence says otherwise
+    switch = next(t for t, c in enumerate(chosen) if c == (2, 3))
+    assert 15 <= switch <= 45 and all(c == (2, 3) for c in chosen[switch:])  # passers-by meet again at t=80
+
+
+def test_a_second_box_on_part_of_a_person_starts_no_track_and_never_becomes_the_pair():
+    """Two people side by side; in every other frame the detector adds a box over the upper
+    half of the right one (a partial repeat): it is not a person, so no track, no pair."""
+    tr = PeopleTracker()
+    img = np.zeros((300, 500, 3), np.uint8)
+    for t in range(60):
+        boxes = [[100, 50, 180, 250], [200, 50, 280, 250]] + ([[205, 50, 275, 150]] if t % 2 else [])
+        det = _dets(boxes)
+        assign = tr.assign(det, tr.features(img, det), t)
+        for s in range(2):
+            tr.update(s, det.boxes[assign[s]] if assign[s] >= 0 else None, None, t, True)
+        assert sorted(assign) == [0, 1], t
+    assert len(tr.people) == 2 and list(tr.track_ids) == [0, 1]

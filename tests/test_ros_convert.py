@@ -380,3 +380,40 @@ def test_floor_marker_lies_on_the_plane_under_the_people():
     np.testing.assert_allclose(np.cross(p - centre, plane[:3]), 0.0, atol=1e-9)  # straight below the centre
     q = m.pose.orientation
     np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()[:, 2], plane[:3], atol=1e-9)
+
+
+def test_everyone_else_is_tracked_on_rep155_with_their_boxes():
+    """The pair's bodies and everyone else the tracker follows are listed on
+    /humans/bodies/tracked; the others get their roi (no 3D topics are published for them)."""
+    pytest.importorskip("hri_msgs.msg")
+    from interaction_recon.perception.types import PeopleFrame
+    from interaction_recon.ros.bodies import BodyTopics
+
+    class Node:
+        def __init__(self):
+            self.sent = {}
+
+        def create_publisher(self, kind, topic, qos):
+            return type("Pub", (), {"publish": lambda _, m, t=topic: self.sent.setdefault(t, []).append(m)})()
+
+        def destroy_publisher(self, pub):
+            pass
+
+        def get_logger(self):
+            raise AssertionError("hri_msgs imports: nothing to log")
+
+    node, ids = Node(), convert.BodyIds()
+    msg, sel = convert.humans_message(make_result(), "camera", pos=-1, min_confidence=0.1, ids=ids)
+    people = PeopleFrame.empty(7, (480, 640), np.array([3, 11]))
+    people.boxes[:] = [[10, 20, 110, 220], [300, 20, 400, 220]]
+    people.other_ids = np.array([5, 8])
+    people.other_boxes = np.array([[500, 40, 540, 140], [600, 40, 640, 90]], np.float32)
+    topics = BodyTopics(node, None, max_bodies=16)
+    topics.publish(msg, {i: p for p, i in sel.ids.items()}, people, msg.header, ids)
+    tracked = node.sent["/humans/bodies/tracked"][-1].ids
+    assert tracked == [ids(3), ids(11), ids(5), ids(8)]
+    roi = node.sent[f"/humans/bodies/{ids(5)}/roi"][-1]
+    assert (roi.xmin, roi.ymin, roi.xmax, roi.ymax) == pytest.approx((500 / 640, 40 / 480, 540 / 640, 140 / 480))
+    assert f"/humans/bodies/{ids(5)}/position" not in node.sent and f"/humans/bodies/{ids(3)}/position" in node.sent
+    topics.publish(msg, {i: p for p, i in sel.ids.items()}, people, msg.header)  # without ids: the pair only
+    assert node.sent["/humans/bodies/tracked"][-1].ids == [ids(3), ids(11)]

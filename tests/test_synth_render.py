@@ -11,9 +11,9 @@ from interaction_recon.synth.appearance import (
     sample_looks,
     vertex_colors,
 )
-from interaction_recon.synth.raster import INSIDE_EPS, project, rasterize
-from interaction_recon.synth.render import person_masks, render, visible_points
-from interaction_recon.viz.mesh_render import look_at_camera
+from interaction_recon.render.raster import INSIDE_EPS, project, rasterize
+from interaction_recon.render.mesh import person_masks, render, visible_points
+from interaction_recon.render.camera import look_at
 
 torch.set_num_threads(1)
 K_TINY = torch.tensor([[20.0, 0, 12], [0, 20.0, 10], [0, 0, 1]])
@@ -113,7 +113,7 @@ def two_people(anny_body):
 
 
 def _camera(eye=(0.0, 0.9, 2.5), target=(0.0, 0.9, 0.0)):
-    return tuple(torch.tensor(a, dtype=torch.float32) for a in look_at_camera(eye, target))
+    return tuple(torch.tensor(a, dtype=torch.float32) for a in look_at(eye, target))
 
 
 K_IMG = torch.tensor([[300.0, 0, 96], [0, 300.0, 128], [0, 0, 1]])

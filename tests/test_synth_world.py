@@ -183,7 +183,7 @@ def test_masks_agree_with_depth_order(anny_body):
     colors = [torch.full((verts.shape[2], 3), 0.5)] * 2
     frames, masks, _ = world._render_clip(verts, anny_body.faces, colors, None, camera, gt, images=False)
     assert frames is None and masks is None
-    from interaction_recon.synth import render
+    from interaction_recon.render import mesh as render
 
     K = torch.as_tensor(camera.K, dtype=torch.float32)
     cam = torch.as_tensor(camera.to_camera(verts), dtype=torch.float32)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from interaction_recon.appearance.raster import quat_to_rotmat
-from interaction_recon.synth.raster import rasterize as rasterize_mesh
+from interaction_recon.render.raster import rasterize as rasterize_mesh
 
 CHANNELS = {"offset": 3, "colour": 3, "opacity": 1, "rotation": 4, "scale": 3, "identity": 1}
 DECODED = sum(CHANNELS.values()) - CHANNELS["identity"]  # 13: what a decoder produces

@@ -153,7 +153,7 @@ def rendered_depth(gt: dict, t: int, height: int, width: int) -> np.ndarray:
     import torch
 
     from interaction_recon.body.model import BodyParams
-    from interaction_recon.synth.raster import rasterize
+    from interaction_recon.render.raster import rasterize
 
     body = _models()[0]
     params = BodyParams(*(torch.as_tensor(gt[k][:, t:t + 1], dtype=torch.float32)
@@ -343,11 +343,13 @@ def suite_scenes(name: str, cache_root: Path, progress=None) -> list[dataset.Sce
 
 
 def world_stamp() -> str:
-    """Hash of the synthetic world's generator code (interaction_recon/synth): clips, and the
-    scores measured on them, are comparable only under the same stamp."""
+    """Hash of the synthetic world's generator code (interaction_recon/synth and the renderer,
+    interaction_recon/render): clips, and the scores measured on them, are comparable only
+    under the same stamp."""
+    from interaction_recon import render
     from interaction_recon.synth import world
 
-    return _code_stamp(Path(world.__file__).parent)
+    return _code_stamp(Path(world.__file__).parent, Path(render.__file__).parent)
 
 
 def git_commit() -> str | None:

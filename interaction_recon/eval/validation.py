@@ -55,6 +55,13 @@ METHODS: dict[str, dict] = {
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
+    "two-detector-passes": {"perception.detector_sizes": [256, 512]},
+    "keypoints-agreed-mean": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                              "perception.keypoint_agreed": "mean"},
+    "keypoints-agreed-detector": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                                  "perception.keypoint_agreed": "detector"},
+    "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                                  "perception.keypoint_agreed": "top-down"},
     "independent-no-upright": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.upright": 0.0},
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
     "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
@@ -138,19 +145,26 @@ def load_suite(root: Path | None = None) -> list[ValidationScene]:
     return [load_scene(p) for p in folders]
 
 
-def perceive(scene: ValidationScene, cache: Path):
-    """The perception pipeline's :class:`PeopleTrack` of the clip, cached under ``cache``
-    and keyed by the perception code (a change there re-runs it)."""
+def perceive(scene: ValidationScene, cache: Path, config=None):
+    """The perception pipeline's :class:`PeopleTrack` of the clip (``config``: a
+    PerceptionConfig, default the embedded one), cached under ``cache`` and keyed by the
+    perception code and the config (a change in either re-runs it)."""
+    import dataclasses
+    import hashlib
+
     from interaction_recon import perception as package
+    from interaction_recon.config import PerceptionConfig
     from interaction_recon.eval.bench import _code_stamp
     from interaction_recon.perception.types import PeopleTrack
     from interaction_recon.perception.video import run_video
 
-    stamp = _code_stamp(Path(package.__file__).parent)[:16]
+    config = config or PerceptionConfig()
+    settings = json.dumps(dataclasses.asdict(config), sort_keys=True).encode()
+    stamp = hashlib.sha256(_code_stamp(Path(package.__file__).parent).encode() + settings).hexdigest()[:16]
     path = cache / "validation" / scene.name / f"perceived-{stamp}.npz"
     if path.exists():
         return PeopleTrack.load(path)
-    track = run_video(scene.video, progress=False)
+    track = run_video(scene.video, config, progress=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     track.save(path)
     return track
@@ -220,7 +234,7 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
     rows = []
     for scene in load_suite(root):
         t0 = time.perf_counter()
-        track = perceive(scene, cache)
+        track = perceive(scene, cache, None if config is None else config.perception)
         t1 = time.perf_counter()
         if config is None:
             gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}

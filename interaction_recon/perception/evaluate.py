@@ -85,3 +85,42 @@ def score_clip(track, gt: dict, alpha: float = 0.1) -> dict:
             "kp_error_px_median": float(np.median(errors)) if len(errors) else float("nan"),
             "kp_error_px_mean": float(errors.mean()) if len(errors) else float("nan"),
             f"pck@{alpha}": hits / max(total, 1)}
+
+
+def score_reference(boxes: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray, reference: list[dict],
+                    min_score: float = 0.5, min_conf: float = 0.5, iou: float = 0.5) -> dict:
+    """One real image against an independent 2D reference (``../shared/real-reference/``
+    format: people with box x0,y0,x1,y1, score and COCO-17 [x, y, confidence] px).
+    boxes [N,4], keypoints [N,17,2] px and confidence [N,17]: the people found.
+    Reference people with score >= min_score count; each is matched to the found person of
+    highest box IoU (at least ``iou``, each found person once, best pairs first). PCK@a: share
+    of the matched people's reference joints (confidence > min_conf) within a x the reference
+    box's diagonal; a joint given confidence 0 (missing) counts as a miss."""
+    from interaction_recon.perception.detectors import box_iou
+
+    people = [p for p in reference if p["score"] >= min_score]
+    out = {"reference_people": len(people), "found": 0, "joints": 0, "pck@0.05": 0, "pck@0.1": 0}
+    if not people:
+        return out
+    ref_boxes = np.array([p["box"] for p in people], np.float32)
+    overlap = box_iou(ref_boxes, boxes) if len(boxes) else np.zeros((len(people), 0))
+    pairs = sorted(((overlap[r, f], r, f) for r in range(len(people)) for f in range(len(boxes))), reverse=True)
+    used_r, used_f = set(), set()
+    hits = {0.05: 0, 0.1: 0}
+    for o, r, f in pairs:
+        if o < iou or r in used_r or f in used_f:
+            continue
+        used_r.add(r)
+        used_f.add(f)
+        ref = np.asarray(people[r]["keypoints_coco17"], np.float32)
+        seen = ref[:, 2] > min_conf
+        diag = float(np.hypot(*(ref_boxes[r, 2:] - ref_boxes[r, :2])))
+        err = np.linalg.norm(keypoints[f] - ref[:, :2], axis=-1)
+        given = (confidence[f] > 0) & np.isfinite(err)
+        for a in hits:
+            hits[a] += int((seen & given & (err < a * diag)).sum())
+        out["joints"] += int(seen.sum())
+    out["found"] = len(used_r)
+    for a in hits:
+        out[f"pck@{a}"] = hits[a] / max(out["joints"], 1)
+    return out

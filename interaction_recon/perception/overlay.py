@@ -13,7 +13,8 @@ BONES = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (
 
 
 def draw(image: np.ndarray, frame: PeopleFrame, min_conf: float = 0.3) -> np.ndarray:
-    """RGB [H,W,3] uint8 with masks, boxes, ``slot:id`` labels and keypoints drawn on a copy."""
+    """RGB [H,W,3] uint8 with masks, boxes, ``slot:id`` labels and keypoints of the pair, and the
+    boxes and ids of everyone else (grey), drawn on a copy."""
     out = np.ascontiguousarray(image[..., :3] if image.ndim == 3 else np.repeat(image[..., None], 3, 2)).copy()
     out = out.astype(np.float32)
     if frame.masks is not None:
@@ -22,6 +23,11 @@ def draw(image: np.ndarray, frame: PeopleFrame, min_conf: float = 0.3) -> np.nda
             out = out * (1 - m) + m * np.array(COLOURS[s], np.float32)
     out = out.clip(0, 255).astype(np.uint8)
     thick = max(1, round(max(out.shape[:2]) / 400))
+    for tid, box in zip(frame.other_ids, frame.other_boxes):
+        x0, y0, x1, y1 = np.round(box).astype(int)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (200, 200, 200), thick)
+        cv2.putText(out, f"id {tid}", (x0 + 3, max(y0 + 14 * thick, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * thick,
+                    (200, 200, 200), thick, cv2.LINE_AA)
     for s in range(2):
         if not frame.present[s]:
             continue

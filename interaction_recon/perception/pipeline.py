@@ -5,9 +5,10 @@ import numpy as np
 
 from interaction_recon.config import PerceptionConfig
 from interaction_recon.perception.detectors import Detections, box_iou, create_detector
+from interaction_recon.perception.fusion import fuse
 from interaction_recon.perception.image import MIN_SIDE, downscale, to_rgb8
 from interaction_recon.perception.keypoints import COCO_IN_BLAZE, PoseEstimate, create_keypoint_model, roi_from_detection
-from interaction_recon.perception.tracker import PairTracker
+from interaction_recon.perception.tracker import PeopleTracker
 from interaction_recon.perception.types import PeopleFrame
 
 MAX_COAST = 15  # frames a slot may be followed by its own keypoints without a detection
@@ -23,7 +24,8 @@ class Perception:
         self.config = cfg = config or PerceptionConfig()
         self.detector = create_detector(cfg)
         self.keypoint_model = create_keypoint_model(cfg)
-        self.tracker = PairTracker(cfg.appearance_weight, cfg.max_lost, cfg.reid_threshold)
+        self.tracker = PeopleTracker(cfg.appearance_weight, cfg.max_lost, cfg.reid_threshold, cfg.pair_memory,
+                                     cfg.pair_switch_frames, cfg.pair_switch_margin)
         self.reset()
 
     def reset(self) -> None:
@@ -70,13 +72,28 @@ class Perception:
         ignored = int(len(det) - (assign >= 0).sum())
         return self._frame(index, size, f, work.shape[:2], est, boxes, ignored)
 
+    def everyone(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every person the detector finds in one image (not only the pair), each with the
+        keypoints a slot would get: (boxes [N,4], keypoints [N,33,2], confidence [N,33]) in
+        input pixels. Identities are not touched."""
+        work, f = downscale(to_rgb8(image), self.config.max_side)
+        det = self.detector(work)
+        est = [self._estimate(work, det, i) for i in range(len(det))]
+        if not est:
+            return np.zeros((0, 4), np.float32), np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32)
+        return (det.boxes / f, np.stack([e.keypoints for e in est]) / f,
+                np.stack([np.clip(e.confidence, 0, 1) for e in est]))
+
     def _estimate(self, image: np.ndarray, det: Detections, i: int) -> PoseEstimate:
         cfg = self.config
         roi = roi_from_detection(det.boxes[i], det.keypoints[i], det.keypoint_conf[i], cfg.roi_scale,
                                  self.keypoint_model.aspect)
         est = self.keypoint_model(image, roi)
         if est.presence < cfg.min_presence and np.isfinite(det.keypoints[i]).all():
-            est = _detector_pose(det, i, est)
+            return _detector_pose(det, i, est)
+        if cfg.fuse_keypoints:
+            est = fuse(est, det.keypoints[i], det.keypoint_conf[i], det.boxes[i], image.shape[:2],
+                       cfg.keypoint_agreement, cfg.keypoint_min_conf, cfg.keypoint_agreed)
         return est
 
     def _verify_identity(self, image, det, est, boxes, feats, assign, index: int) -> bool:
@@ -143,6 +160,8 @@ class Perception:
 
     def _frame(self, index, size, f, work_hw, est, boxes, ignored) -> PeopleFrame:
         out = PeopleFrame.empty(index, size, self.tracker.track_ids, masks=self.config.masks, ignored=ignored)
+        out.other_ids, boxes_rest = self.tracker.others(index)
+        out.other_boxes = boxes_rest / f
         if self.config.masks:
             masks = np.zeros((2, *work_hw), np.float32)
         for s in range(2):

@@ -1,11 +1,12 @@
-"""Two-identity tracker: picks the interacting pair among the detected people and keeps each
-in its slot through contact, crossings, occlusion and re-appearance.
+"""Multi-person tracker: follows everyone the detector finds, chooses the interacting pair
+among them from evidence over time, and keeps each of the two in its slot through contact,
+crossings, occlusion and re-appearance.
 
-Cost of giving detection d to slot s = motion (IoU and centre distance to the slot's
-constant-velocity prediction; its weight fades while the slot is unseen) + appearance
-(Bhattacharyya distance of hue-saturation histograms of the torso and of the legs, a slowly
-updated model per slot, refreshed only while the person is not overlapped by the other).
-The best joint assignment of both slots (each may also stay empty) is taken.
+Cost of giving detection d to person p = motion (IoU and centre distance to p's
+constant-velocity prediction; its weight fades while p is unseen) + appearance (Bhattacharyya
+distance of hue-saturation histograms of the torso and of the legs, a slowly updated model
+per person, refreshed only while the person is not overlapped by another). The best joint
+assignment of all detections to all people (each may also stay unmatched) is taken.
 """
 from __future__ import annotations
 
@@ -72,9 +73,10 @@ def appearance_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(np.mean(d)) if d else 0.5
 
 
-@dataclass
+@dataclass(eq=False)  # people are compared by identity
 class Slot:
-    """One identity: last box [4], velocity [4] px/frame, appearance model [2,72], id."""
+    """One tracked person: last box [4], velocity [4] px/frame, appearance model [2,72], id,
+    frames matched (hits) and the frame of the first match."""
 
     box: np.ndarray | None = None
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
@@ -82,137 +84,236 @@ class Slot:
     feature: np.ndarray | None = None
     samples: int = 0
     track_id: int = -1
+    hits: int = 0
+    first_seen: int = -(10 ** 9)
 
     def predict(self, frame: int) -> np.ndarray:
         gap = min(frame - self.last_seen, 10)
         return self.box + self.velocity * gap
 
+    def observe(self, box: np.ndarray, feat, frame: int, learn: bool) -> None:
+        """Record this frame's box [4] and colour feature (learnt only when ``learn``, or as
+        the first sample)."""
+        gap = frame - self.last_seen
+        if self.box is None or gap > 3:
+            self.velocity = np.zeros(4)
+        else:
+            self.velocity = 0.6 * self.velocity + 0.4 * (box - self.box) / max(gap, 1)
+        if self.hits == 0:
+            self.first_seen = frame
+        self.box, self.last_seen, self.hits = np.asarray(box, float), frame, self.hits + 1
+        if feat is None or not (learn or self.samples == 0):
+            return
+        if self.feature is None:
+            self.feature, self.samples = feat.copy(), 1
+            return
+        rate = max(0.05, 1.0 / (self.samples + 1))
+        fresh = ~np.isnan(feat[:, 0])
+        old = np.isnan(self.feature[:, 0])
+        self.feature[old & fresh] = feat[old & fresh]
+        both = fresh & ~old
+        self.feature[both] = (1 - rate) * self.feature[both] + rate * feat[both]
+        self.samples += 1
 
-class PairTracker:
-    """Keeps the interacting pair in slots 0 and 1. ``assign`` each frame, then ``update``
-    each slot with what was found for it."""
 
-    def __init__(self, appearance_weight: float = 1.0, max_lost: int = 150, reid_threshold: float = 0.45):
+def match_cost(slot: Slot, box: np.ndarray, feat, frame: int, w_app: float, reid: float) -> float:
+    """Cost of giving a detection (box [4], colour feature) to a tracked person: motion (IoU
+    and centre distance to its constant-velocity prediction, size change; its weight fades
+    while the person is unseen) + appearance; inf where it cannot be them."""
+    gap = frame - slot.last_seen
+    pred = slot.predict(frame)
+    h = max(pred[3] - pred[1], 1.0)
+    dist = np.hypot(*((pred[:2] + pred[2:]) / 2 - (box[:2] + box[2:]) / 2)) / h
+    size = abs(np.log(max(box[3] - box[1], 1.0) / h))
+    motion = (1 - box_iou(pred[None], box[None])[0, 0]) + dist + 0.5 * size
+    w_motion = 1.0 / (1.0 + max(gap - 1, 0) / 10.0)
+    app = appearance_distance(slot.feature, feat) if slot.samples else 0.5
+    w_app = w_app * (1.0 + min(max(gap - 1, 0) / 10.0, 2.0))
+    if dist > 1.0 + 0.3 * gap and gap < 30:  # cannot have moved that far
+        return np.inf
+    if gap >= 30 and app > reid:  # long unseen: only someone who looks the same
+        return np.inf
+    return w_motion * motion + w_app * (app - 0.25)
+
+
+class PeopleTracker:
+    """Everyone in view, each with an id, and the interacting pair among them in slots 0 and 1.
+
+    Each frame ``assign`` matches every detection to the tracked people (one joint
+    assignment, motion + appearance, :func:`match_cost`; a person may stay unmatched at
+    MISS_COST); a detection nobody took goes to a person seen in the last CONFIRM frames
+    whose predicted box it mostly covers (SAME_PERSON), is dropped when it mostly covers a
+    person already matched (a part of them), and else starts a track; then the tracks that
+    are not the pair are updated and the pair is chosen (:class:`PairChoice`); it returns the
+    pair's detections. The caller then ``update``s each pair slot with what it made of them."""
+
+    def __init__(self, appearance_weight: float = 1.0, max_lost: int = 150, reid_threshold: float = 0.45,
+                 pair_memory: int = 25, pair_switch_frames: int = 15, pair_switch_margin: float = 0.3):
         self.w_app, self.max_lost, self.reid = appearance_weight, max_lost, reid_threshold
+        self.choice = PairChoice(pair_memory, pair_switch_frames, pair_switch_margin)
         self.reset()
 
     def reset(self) -> None:
-        self.slots = [Slot(), Slot()]
+        self.people: list[Slot] = []
+        self.pair: list[Slot | None] = [None, None]
+        self.choice.reset()
         self._next_id = 0
 
+    @property
+    def slots(self) -> list[Slot]:
+        """The pair's two tracks (an empty Slot where the pair has nobody yet)."""
+        return [p if p is not None else Slot() for p in self.pair]
+
     def alive(self, s: int, frame: int) -> bool:
-        slot = self.slots[s]
-        return slot.box is not None and frame - slot.last_seen <= self.max_lost
+        slot = self.pair[s]
+        return slot is not None and slot.box is not None and frame - slot.last_seen <= self.max_lost
 
     def features(self, image: np.ndarray, det: Detections) -> list:
         hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
         return [appearance(hsv, det.boxes[i], det.keypoints[i], det.keypoint_conf[i]) for i in range(len(det))]
 
-    def cost(self, s: int, det: Detections, i: int, feat, frame: int) -> float:
-        slot = self.slots[s]
-        gap = frame - slot.last_seen
-        pred = slot.predict(frame)
-        h = max(pred[3] - pred[1], 1.0)
-        dist = np.hypot(*((pred[:2] + pred[2:]) / 2 - (det.boxes[i, :2] + det.boxes[i, 2:]) / 2)) / h
-        size = abs(np.log(max(det.boxes[i, 3] - det.boxes[i, 1], 1.0) / h))
-        motion = (1 - box_iou(pred[None], det.boxes[i:i + 1])[0, 0]) + dist + 0.5 * size
-        w_motion = 1.0 / (1.0 + max(gap - 1, 0) / 10.0)
-        app = appearance_distance(slot.feature, feat) if slot.samples else 0.5
-        w_app = self.w_app * (1.0 + min(max(gap - 1, 0) / 10.0, 2.0))
-        if dist > 1.0 + 0.3 * gap and gap < 30:  # cannot have moved that far
-            return np.inf
-        if gap >= 30 and app > self.reid:  # long unseen: only someone who looks the same
-            return np.inf
-        return w_motion * motion + w_app * (app - 0.25)
-
     def assign(self, det: Detections, feats: list, frame: int) -> np.ndarray:
-        """Detection index per slot [2] (-1: none this frame). Live identities (seen within
-        max_lost frames) are matched first, jointly; a dead or never filled slot then takes a
-        remaining person who looks like the one it lost, else the one closest to its partner."""
-        n = len(det)
-        out = np.array([-1, -1])
-        live = [s for s in range(2) if self.alive(s, frame)]
-        if live and n:
-            cost = {(s, i): self.cost(s, det, i, feats[i], frame) for s in live for i in range(n)}
-            best_c = np.inf
-            for pick in itertools.product(list(range(n)) + [-1], repeat=len(live)):
-                if len({i for i in pick if i >= 0}) < sum(i >= 0 for i in pick):
-                    continue
-                c = sum(cost[s, i] if i >= 0 else MISS_COST for s, i in zip(live, pick))
-                if c < best_c:
-                    best_c = c
-                    out[live] = pick
-        dead = [s for s in range(2) if s not in live]
-        rest = [i for i in range(n) if i not in out]
-        for s in dead:  # re-identification
-            if self.slots[s].samples and rest:
-                d = [appearance_distance(self.slots[s].feature, feats[i]) for i in rest]
-                if min(d) < self.reid:
-                    out[s] = rest.pop(int(np.argmin(d)))
-        empty = [s for s in dead if out[s] < 0]
-        if not empty or not rest:
-            return out
-        anchor = [out[s] for s in range(2) if out[s] >= 0]
-        if anchor:
-            ref = det.boxes[anchor[0]]
-        elif live:
-            ref = self.slots[live[0]].predict(frame)
-        else:
-            pair = self._start_pair(det.take(rest))
-            picks = [rest[i] for i in pair if i >= 0]
-            for s, i in zip(empty, picks if len(empty) == 2 else picks[:1]):
-                out[s] = i
-            return out
-        out[empty[0]] = min(rest, key=lambda i: _pair_gap(ref, det.boxes[i]))
-        return out
+        """Detection index per pair slot [2] (-1: none this frame)."""
+        from scipy.optimize import linear_sum_assignment
 
-    def _start_pair(self, det: Detections) -> np.ndarray:
-        """No identity to follow: the closest pair (or the single person), leftmost first."""
         n = len(det)
-        if n == 0:
-            return np.array([-1, -1])
-        if n == 1:
-            return np.array([0, -1])
-        best, best_c = (0, 1), np.inf
-        for i, j in itertools.combinations(range(n), 2):
-            c = _pair_gap(det.boxes[i], det.boxes[j]) - 0.3 * (det.scores[i] + det.scores[j])
-            if c < best_c:
-                best, best_c = (i, j), c
-        i, j = sorted(best, key=lambda k: det.boxes[k, 0] + det.boxes[k, 2])
-        return np.array([i, j])
+        pair = [p for p in self.pair if p is not None]
+        self.people = [p for p in self.people if (p.hits >= CONFIRM and any(p is q for q in pair)) or (
+            frame - p.last_seen <= self.max_lost and (p.hits >= CONFIRM or frame - p.last_seen <= CONFIRM))]
+        match = np.full(n, -1)
+        if self.people and n:
+            cost = np.array([[match_cost(p, det.boxes[i], feats[i], frame, self.w_app, self.reid) for i in range(n)]
+                             for p in self.people])
+            padded = np.hstack([np.where(np.isfinite(cost), cost, 1e6), np.full((len(self.people),) * 2, MISS_COST)])
+            for r, c in zip(*linear_sum_assignment(padded)):
+                if c < n and cost[r, c] < MISS_COST:
+                    match[c] = r
+        recent = [r for r, p in enumerate(self.people) if r not in match and frame - p.last_seen <= CONFIRM]
+        for i in sorted(np.flatnonzero(match < 0), key=lambda i: det.boxes[i, 0] + det.boxes[i, 2]):
+            overlap = [_overlap(self.people[r].predict(frame), det.boxes[i]) for r in recent]
+            if overlap and max(overlap) > SAME_PERSON:  # a person just seen, where motion alone lost them
+                match[i] = recent.pop(int(np.argmax(overlap)))
+            elif not any(_overlap(det.boxes[j], det.boxes[i]) > SAME_PERSON
+                         for j in np.flatnonzero(match >= 0)):  # a new person, not a part of one already found
+                self.people.append(Slot(track_id=self._next_id))
+                self._next_id += 1
+                match[i] = len(self.people) - 1
+        now = {self.people[match[i]].track_id: i for i in range(n) if match[i] >= 0}
+        chosen = self.choice.update(self.people, {k: det.boxes[i] for k, i in now.items()}, frame, self.max_lost)
+        if chosen is not None:
+            self.pair = chosen
+        pair_ids = {p.track_id for p in self.pair if p is not None}
+        clean = _clean(det.boxes)
+        for i in np.flatnonzero(match >= 0):  # the others now; the pair once the caller has checked it
+            person = self.people[match[i]]
+            if person.track_id not in pair_ids or person.hits == 0:
+                person.observe(det.boxes[i], feats[i], frame, clean[i])
+        return np.array([now.get(p.track_id, -1) if p is not None else -1 for p in self.pair])
 
     def update(self, s: int, box: np.ndarray | None, feat, frame: int, clean: bool) -> None:
-        """Record slot s's box [4] (None: unseen this frame) and colour feature; the appearance
-        model learns only from ``clean`` views (not overlapped by the other person)."""
-        slot = self.slots[s]
-        if box is None:
+        """Record pair slot s's box [4] (None: unseen this frame) and colour feature; the
+        appearance model learns only from ``clean`` views (not overlapped by the other)."""
+        slot = self.pair[s]
+        if box is None or slot is None or slot.last_seen == frame:
             return
-        gap = frame - slot.last_seen
-        if slot.box is None or gap > self.max_lost:
-            if slot.track_id < 0 or appearance_distance(slot.feature, feat) > self.reid:
-                slot.track_id, self._next_id = self._next_id, self._next_id + 1
-                slot.feature, slot.samples = None, 0
-            slot.velocity = np.zeros(4)
-        elif gap <= 3:
-            slot.velocity = 0.6 * slot.velocity + 0.4 * (box - slot.box) / gap
-        else:
-            slot.velocity = np.zeros(4)
-        slot.box, slot.last_seen = np.asarray(box, float), frame
-        if feat is not None and (clean or slot.samples == 0):
-            if slot.feature is None:
-                slot.feature, slot.samples = feat.copy(), 1
-            else:
-                rate = max(0.05, 1.0 / (slot.samples + 1))
-                fresh = ~np.isnan(feat[:, 0])
-                old = np.isnan(slot.feature[:, 0])
-                slot.feature[old & fresh] = feat[old & fresh]
-                both = fresh & ~old
-                slot.feature[both] = (1 - rate) * slot.feature[both] + rate * feat[both]
-                slot.samples += 1
+        slot.observe(box, feat, frame, clean)
+
+    def others(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Everyone seen this frame but the pair: (track ids [M] int64, boxes [M,4] px)."""
+        pair = {p.track_id for p in self.pair if p is not None}
+        rest = [p for p in self.people if p.last_seen == frame and p.track_id not in pair]
+        return (np.array([p.track_id for p in rest], np.int64),
+                np.array([p.box for p in rest], np.float32).reshape(-1, 4))
 
     @property
     def track_ids(self) -> np.ndarray:
-        return np.array([s.track_id for s in self.slots], np.int64)
+        return np.array([p.track_id if p is not None else -1 for p in self.pair], np.int64)
+
+
+CONFIRM = 3  # frames a new track needs before it is kept while unseen
+SAME_PERSON = 0.7  # a detection covering this share of a person's predicted box (or of itself) is them
+UNSEEN_COST = 2.0  # pair choice: what a frame in which the two are not both seen costs (body heights)
+
+
+class PairChoice:
+    """Which two tracked people interact, from evidence over time. Per frame, each two people
+    seen together cost their box gap now and ``memory`` frames ahead at their current
+    velocities (:func:`_pair_gap`: in body heights, with a size mismatch term for different
+    distances; touching scores lowest), so people walking or standing together or
+    approaching each other cost little and passers-by cost more once they have passed. A
+    pair's evidence is that cost (at most UNSEEN_COST) averaged over about ``memory`` frames
+    (a frame without both costs UNSEEN_COST). The pair changes when a member has been unseen
+    longer than the tracker keeps anyone, or when another pair has been better by
+    ``switch_margin`` for ``switch_frames`` frames in a row: a choice does not flicker."""
+
+    def __init__(self, memory: int = 25, switch_frames: int = 15, switch_margin: float = 0.3):
+        self.memory, self.switch_frames, self.margin = memory, switch_frames, switch_margin
+        self.reset()
+
+    def reset(self) -> None:
+        self.evidence: dict[tuple[int, int], float] = {}
+        self.current: list[Slot | None] | None = None
+        self._better = 0
+
+    def update(self, people: list[Slot], boxes: dict[int, np.ndarray], frame: int, max_lost: int) -> list | None:
+        """people: everyone tracked; boxes: track id -> box [4] of those seen this frame.
+        Returns the pair [slot 0, slot 1] (slot 0 the leftmost when chosen; None where
+        nobody), or None before anyone was seen. Only people confirmed (seen CONFIRM times,
+        or every frame since they appeared) take part."""
+        by_id = {p.track_id: p for p in people if _confirmed(p, p.track_id in boxes, frame)}
+        seen = sorted(k for k in boxes if k in by_id)
+        self.evidence = {k: v for k, v in self.evidence.items() if k[0] in by_id and k[1] in by_id}
+        together = list(itertools.combinations(seen, 2))
+        for key in together:
+            (a, b), (va, vb) = (boxes[k] for k in key), (by_id[k].velocity for k in key)
+            cost = min(0.5 * (_pair_gap(a, b) + _pair_gap(a + self.memory * va, b + self.memory * vb)), UNSEEN_COST)
+            old = self.evidence.get(key)
+            self.evidence[key] = cost if old is None else old + (cost - old) / self.memory
+        for key in set(self.evidence) - set(together):  # not seen together: the evidence fades
+            self.evidence[key] += (UNSEEN_COST - self.evidence[key]) / self.memory
+        current = [p if p is not None and p.track_id in by_id else None for p in self.current or [None, None]]
+        members = [p for p in current if p is not None]
+        best = min(self.evidence, key=self.evidence.get) if self.evidence else None
+        if len(members) == 2:
+            key = tuple(sorted(p.track_id for p in members))
+            gone = any(p.track_id not in boxes and frame - p.last_seen > max_lost for p in members)
+            better = best is not None and best != key and self.evidence[best] + self.margin < self.evidence[key]
+            self._better = self._better + 1 if better else 0
+            if not gone and self._better < self.switch_frames:
+                return self.current
+        if best is None:  # nobody to pair with: whoever is there stays in (or takes) slot 0
+            if not members and seen:
+                current = [by_id[seen[0]], None]
+            self.current = current if (members or seen) else self.current
+            return self.current
+        pair = sorted((by_id[k] for k in best), key=lambda p: (lambda b: b[0] + b[2])(boxes.get(p.track_id, p.box)))
+        for s, p in enumerate(current):  # who stays in the pair keeps their slot
+            if p is not None and p in pair and pair.index(p) != s:
+                pair.reverse()
+        self.current, self._better = pair, 0
+        return self.current
+
+
+def _confirmed(person: Slot, seen_now: bool, frame: int) -> bool:
+    """Whether a track counts as a person: seen CONFIRM times, or every frame since it appeared
+    (so the first frames of a video have people at once)."""
+    hits = person.hits + seen_now
+    return hits >= CONFIRM or (seen_now and (person.hits == 0 or hits == frame - person.first_seen + 1))
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection of two boxes [4] as a share of the smaller one."""
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    return float(inter / max(min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2])), 1e-9))
+
+
+def _clean(boxes: np.ndarray) -> np.ndarray:
+    """[N] whether each box [N,4] overlaps no other (IoU < 0.15): its colours are its own."""
+    if len(boxes) < 2:
+        return np.ones(len(boxes), bool)
+    iou = box_iou(boxes, boxes)
+    np.fill_diagonal(iou, 0)
+    return iou.max(1) < 0.15
 
 
 def _pair_gap(a: np.ndarray, b: np.ndarray) -> float:

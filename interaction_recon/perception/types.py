@@ -7,7 +7,7 @@ NaN keypoints; downstream treats confidence 0 as missing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +24,9 @@ class PeopleFrame:
     number of detections given to neither slot (other people than the pair, or one held back
     because it could be either of the two); world [2,33,3] m (NaN where the keypoint model
     gives none): 3D landmarks, hip-centred, image axes (see ``PoseEstimate.world``); depth [2] m
-    or None: each person's distance from an aligned depth image (:mod:`.depth`), NaN where none."""
+    or None: each person's distance from an aligned depth image (:mod:`.depth`), NaN where none;
+    other_ids [M] int64 and other_boxes [M,4] px: everyone else seen in this frame, with the
+    tracker's ids (distinct from the pair's)."""
 
     index: int
     boxes: np.ndarray
@@ -37,6 +39,8 @@ class PeopleFrame:
     image_size: tuple[int, int] = (0, 0)  # (H, W) of the input image
     world: np.ndarray | None = None
     depth: np.ndarray | None = None
+    other_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    other_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
     def world_or_nan(self) -> np.ndarray:
         """[2, 33, 3] world landmarks, NaN where there are none."""

@@ -1,7 +1,9 @@
 """REP-155 (ROS4HRI) per-body outputs beside the aggregate /humans message.
 
-    /humans/bodies/tracked            hri_msgs/IdsList           ids of the bodies in this image
+    /humans/bodies/tracked            hri_msgs/IdsList           ids of the bodies in this image: the
+                                                                 pair, then everyone else seen
     /humans/bodies/<id>/roi           hri_msgs/NormalizedRegionOfInterest2D   the detection box
+                                                                 (everyone: the pair and the others)
     /humans/bodies/<id>/skeleton2d    hri_msgs/Skeleton2D        18 OpenPose-order keypoints
     /humans/bodies/<id>/position      geometry_msgs/PointStamped the hip midpoint (body_<id>'s origin)
     /humans/bodies/<id>/velocity      geometry_msgs/TwistStamped its linear velocity, m/s
@@ -90,10 +92,12 @@ class BodyTopics:
                 self.node.destroy_publisher(pub)
         return pubs
 
-    def publish(self, msg, slots: dict[str, int], people, header) -> None:
+    def publish(self, msg, slots: dict[str, int], people, header, ids=None) -> None:
         """The bodies of one /humans message ``msg`` (interaction_recon_msgs/Humans); slots: body
         id -> perception slot of ``people`` (a PeopleFrame, or None: no roi / skeleton2d);
-        header: the message's std_msgs/Header (stamp and frame)."""
+        header: the message's std_msgs/Header (stamp and frame); ids: tracker id -> body id
+        (:class:`~interaction_recon.ros.convert.BodyIds`): everyone else in ``people`` is
+        then tracked too, with their roi (no 3D)."""
         from geometry_msgs.msg import PointStamped, TwistStamped
 
         image_known = people is not None and min(getattr(people, "image_size", (0, 0))) > 0
@@ -108,18 +112,30 @@ class BodyTopics:
             pubs["velocity"].publish(twist)
             if self.hri and image_known and h.track_id in slots:
                 self._publish_image_evidence(pubs, people, slots[h.track_id], h.confidence, header)
+        others = []
+        if self.hri and image_known and ids is not None:
+            for tid, box in zip(people.other_ids, people.other_boxes):
+                others.append(ids(tid))
+                self._publish_roi(self._publishers(others[-1]), box, people.image_size, 1.0, header)
         if self.tracked is not None:
             from hri_msgs.msg import IdsList
 
-            self.tracked.publish(IdsList(header=header, ids=[h.track_id for h in msg.humans]))
+            self.tracked.publish(IdsList(header=header, ids=[h.track_id for h in msg.humans] + others))
 
     def _publish_image_evidence(self, pubs, people, slot: int, confidence: float, header) -> None:
-        from hri_msgs.msg import NormalizedPointOfInterest2D, NormalizedRegionOfInterest2D, Skeleton2D
+        from hri_msgs.msg import NormalizedPointOfInterest2D, Skeleton2D
 
-        box = normalised_box(people.boxes[slot], people.image_size)
-        if box is not None:
-            pubs["roi"].publish(NormalizedRegionOfInterest2D(header=header, xmin=float(box[0]), ymin=float(box[1]),
-                                                             xmax=float(box[2]), ymax=float(box[3]), c=float(confidence)))
+        self._publish_roi(pubs, people.boxes[slot], people.image_size, confidence, header)
         points = normalised_skeleton(people.keypoints[slot], people.confidence[slot], people.image_size)
         pubs["skeleton2d"].publish(Skeleton2D(header=header, skeleton=[
             NormalizedPointOfInterest2D(x=float(x), y=float(y), c=float(c)) for x, y, c in points]))
+
+    @staticmethod
+    def _publish_roi(pubs, box, image_size, confidence: float, header) -> None:
+        from hri_msgs.msg import NormalizedRegionOfInterest2D
+
+        box = normalised_box(box, image_size)
+        if box is not None:
+            pubs["roi"].publish(NormalizedRegionOfInterest2D(
+                header=header, xmin=float(box[0]), ymin=float(box[1]), xmax=float(box[2]), ymax=float(box[3]),
+                c=float(confidence)))

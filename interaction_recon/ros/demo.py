@@ -293,7 +293,8 @@ def _picture(path: Path, node, result, scene) -> None:
     import torch
 
     from interaction_recon.body import skeleton
-    from interaction_recon.viz.mesh_render import look_at_camera, render_meshes
+    from interaction_recon.render.camera import look_at
+    from interaction_recon.viz.mesh_render import render_meshes
 
     body = node.stream.body
     pos = result.num_frames - 1
@@ -316,7 +317,7 @@ def _picture(path: Path, node, result, scene) -> None:
     axes[1].set_title("reconstruction (camera view)")
     centre = np.nanmean(result.joints[:, pos, 0], axis=0)
     extent = float(np.nanmax(np.ptp(result.joints[:, pos].reshape(-1, 3), axis=0)))
-    R, t = look_at_camera(eye=centre + np.array([max(3.0, 2.2 * extent), -0.5, 0.0]), target=centre,
+    R, t = look_at(eye=centre + np.array([max(3.0, 2.2 * extent), -0.5, 0.0]), target=centre,
                           up=(0.0, -1.0, 0.0))
     Ks = np.array([[500.0, 0, 240], [0, 500.0, 240], [0, 0, 1]])
     render_meshes(axes[2], [(v, faces, c) for v, c in zip(verts, tints)], Ks, R, t)

@@ -233,7 +233,7 @@ class InteractionReconNode(Node):
         if self.tf_out is not None:
             self.tf_out.send(tf.body_transforms(result, sel, frame_id, stamp, rc.body_frame_prefix))
         if self.bodies is not None:
-            self.bodies.publish(msg, {i: p for p, i in sel.ids.items()}, info.get("people"), msg.header)
+            self.bodies.publish(msg, {i: p for p, i in sel.ids.items()}, info.get("people"), msg.header, self.body_ids)
 
     def new_positions(self, result) -> list[int]:
         """Positions along the window that /humans/refined carries: ``new`` = frames after the

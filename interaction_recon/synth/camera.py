@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from interaction_recon.render.camera import look_at
+
 
 @dataclass
 class Camera:
@@ -27,17 +29,6 @@ class Camera:
         """Camera-frame points [..., 3] -> pixels [..., 2]."""
         uvw = points_cam @ self.K.T
         return uvw[..., :2] / uvw[..., 2:3]
-
-
-def look_at(eye: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World -> camera rotation and translation for a camera at ``eye`` looking at ``target``."""
-    z = target - eye
-    z = z / np.linalg.norm(z)
-    x = np.cross(z, [0.0, 1.0, 0.0])  # world up is +y; image y points down
-    x = x / np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
-    return R, -R @ eye
 
 
 def sample_camera(rng: np.random.Generator, target: np.ndarray,

@@ -16,7 +16,8 @@ import torch
 
 from interaction_recon.body import BodyModel, skeleton
 from interaction_recon.body.collision import BodyCollider
-from interaction_recon.synth import appearance, dataset, motions, render
+from interaction_recon.render import mesh as render
+from interaction_recon.synth import appearance, dataset, motions
 from interaction_recon.synth.camera import sample_camera
 from interaction_recon.synth.groundtruth import ground_truth
 

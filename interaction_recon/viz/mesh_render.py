@@ -4,18 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def look_at_camera(eye, target, up=(0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
-    """World -> OpenCV camera (x right, y down, z forward): returns (R [3,3], t [3])."""
-    eye, target, up = (np.asarray(a, dtype=np.float64) for a in (eye, target, up))
-    z = target - eye
-    z /= np.linalg.norm(z)
-    x = np.cross(z, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
-    return R, -R @ eye
-
-
 def render_meshes(ax, meshes, K, R, t, light=(0.3, 0.5, 1.0)):
     """Draw meshes into a matplotlib axis set up as an image of the camera.
 

@@ -21,7 +21,7 @@ def _meshes(body: BodyModel, result: Reconstruction, index: np.ndarray) -> np.nd
 def overlay(frame: np.ndarray, vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, present: np.ndarray,
             alpha: float = 0.6) -> np.ndarray:
     """Blend both bodies (vertices [2, V, 3] camera frame) over an RGB frame [H, W, 3] uint8."""
-    from interaction_recon.synth.render import render
+    from interaction_recon.render.mesh import render
 
     H, W = frame.shape[:2]
     f = torch.as_tensor(faces)
@@ -68,7 +68,8 @@ def preview(path: Path, body: BodyModel, result: Reconstruction, frame_index: in
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from interaction_recon.viz.mesh_render import look_at_camera, render_meshes
+    from interaction_recon.render.camera import look_at
+    from interaction_recon.viz.mesh_render import render_meshes
 
     if frame_index is None:
         counts = np.bincount([np.searchsorted(result.frames, c.frame) for c in result.contacts],
@@ -83,7 +84,7 @@ def preview(path: Path, body: BodyModel, result: Reconstruction, frame_index: in
     fig, axes = plt.subplots(1, 2, figsize=(10, 5))
     views = {"camera view": centre + np.array([0, 0, -3.2]), "side view": centre + np.array([3.2, -0.3, 0])}
     for ax, (title, eye) in zip(axes, views.items()):
-        R, t = look_at_camera(eye, centre, up=(0.0, -1.0, 0.0))
+        R, t = look_at(eye, centre, up=(0.0, -1.0, 0.0))
         render_meshes(ax, [(verts[p], faces, PERSON_COLORS[p]) for p in range(2) if present[p]], K, R, t)
         pts = np.array([c.point for c in result.contacts_at(int(result.frames[frame_index]))]).reshape(-1, 3)
         if len(pts):

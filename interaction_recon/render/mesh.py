@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body.collision import vertex_normals
-from interaction_recon.synth.raster import NEAR, project, rasterize
+from interaction_recon.render.raster import NEAR, project, rasterize
 
 AMBIENT = 0.45
 LIGHT_DIR = (0.3, -0.7, -0.65)  # camera frame, towards the light: above, a little right, behind the camera
@@ -110,41 +110,3 @@ def visible_points(render: Render, points_cam: Tensor, mesh_of_point: Tensor, K:
     depth = render.depth.flatten()[pix].to(z)
     own = shown == mesh_of_point.to(shown)[:, None]
     return inside & (own | (depth >= z - tolerance))
-
-
-def _benchmark(num_frames: int = 10, size: int = 512) -> float:
-    """Frames/s of two full anny people + a backdrop at size x size on one thread."""
-    import time
-
-    import numpy as np
-
-    from interaction_recon.body import create
-    from interaction_recon.synth.appearance import (
-        sample_backdrop,
-        sample_looks,
-        vertex_colors,
-    )
-    from interaction_recon.viz.mesh_render import look_at_camera
-
-    torch.set_num_threads(1)
-    body = create()
-    rng = np.random.default_rng(0)
-    params = body.neutral_params(2, 1)
-    rest = body(params, full_mesh=True).vertices[:, 0]
-    params.transl[:, 0] = torch.tensor([[-0.3, 0.82, 0.0], [0.3, 0.82, -0.4]])
-    params.body_pose[:, 0, 15:17, 2] = torch.tensor([-1.2, 1.2])  # arms down
-    world = body(params, full_mesh=True).vertices[:, 0]
-    colors = [vertex_colors(body, look, r) for look, r in zip(sample_looks(rng), rest)]
-    R, t = (torch.tensor(a, dtype=torch.float32) for a in look_at_camera((0.4, 1.4, 3.0), (0.0, 0.9, 0.0)))
-    meshes = [(w @ R.T + t, body.faces, c) for w, c in zip(world, colors)]
-    meshes.append(sample_backdrop(rng).to_camera(R, t))
-    K = torch.tensor([[size * 1.1, 0, size / 2], [0, size * 1.1, size / 2], [0, 0, 1]])
-    render(meshes, K, size, size)
-    start = time.perf_counter()
-    for _ in range(num_frames):
-        render(meshes, K, size, size)
-    return num_frames / (time.perf_counter() - start)
-
-
-if __name__ == "__main__":
-    print(f"{_benchmark():.2f} frames/s (2 people + backdrop, 512x512, 1 thread)")
