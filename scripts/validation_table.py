@@ -111,6 +111,11 @@ def headline() -> str:
     command that measured it."""
     f = lambda v, spec=".1f": "-" if v is None else format(v, spec)  # noqa: E731
     pose = lambda o: f"MPJPE {f(o['mpjpe'])} mm, PA-MPJPE {f(o['pa_mpjpe'])}, Inter {f(o['inter'])} mm"  # noqa: E731
+    def placement(o, base, label):  # the pelvis position and distance errors of o, base's in brackets
+        return (f"pelvis position error {f(o.get('root_position_error'), '.0f')} mm ({label}"
+                f"{f(base.get('root_position_error'), '.0f')}), distance between the two "
+                f"{f(o.get('root_distance_error'), '.0f')} mm off ({f(base.get('root_distance_error'), '.0f')})")
+
     rows = []
     default, alone = _load("validation-default"), _load("validation-independent")
     if default and alone:
@@ -124,9 +129,7 @@ def headline() -> str:
         if known:
             k = known["overall"]
             rows.append(("the same clips, the camera's height and pitch over the floor given (as a robot's TF gives them)",
-                         f"{pose(k)}; pelvis position error {f(k.get('root_position_error'), '.0f')} mm (default "
-                         f"{f(d.get('root_position_error'), '.0f')}), distance between the two "
-                         f"{f(k.get('root_distance_error'), '.0f')} mm off ({f(d.get('root_distance_error'), '.0f')})",
+                         f"{pose(k)}; {placement(k, d, 'default ')}",
                          "`interaction-recon bench --suite validation --method camera-pose`"))
         rows.append(("contacts (validation, the default: contact map off)",
                      f"F1 {f(d.get('contact_f1'), '.2f')}, contact-joint distance {f(d['contact_distance_error'], '.0f')} mm",
@@ -140,9 +143,7 @@ def headline() -> str:
         if depth:
             g = depth["overall"]
             rows.append(("the same with an RGB-D camera's depth (simulated sensor noise and holes)",
-                         f"pelvis position error {f(g.get('root_position_error'), '.0f')} mm (without depth "
-                         f"{f(o.get('root_position_error'), '.0f')}), distance between the two "
-                         f"{f(g.get('root_distance_error'), '.0f')} mm off ({f(o.get('root_distance_error'), '.0f')}); {pose(g)}",
+                         f"{placement(g, o, 'without depth ')}; {pose(g)}",
                          "`interaction-recon bench --suite dev --method two-person+prior-closeapp+depth`"))
     live = _load("live")
     if live:

@@ -48,6 +48,12 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
+def overlap_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection of two boxes [4] as a share of the smaller one (1: one lies inside the other)."""
+    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+    return float(inter / max(min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2])), 1e-9))
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     """Indices kept by greedy non-maximum suppression, best first."""
     order = np.argsort(-scores)
@@ -131,10 +137,7 @@ def merge_passes(passes: list[Detections]) -> Detections:
 
 def _same(det: Detections, k: int, i: int) -> bool:
     """Whether detection i repeats detection k (see :func:`merge_passes`)."""
-    a, b = det.boxes[k], det.boxes[i]
-    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
-    smaller = min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2]))
-    if inter <= SAME_OVERLAP * max(smaller, 1e-9):
+    if overlap_share(det.boxes[k], det.boxes[i]) <= SAME_OVERLAP:
         return False
     both = (det.keypoint_conf[k] > 0.2) & (det.keypoint_conf[i] > 0.2)
     if both.sum() < 3:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from interaction_recon.perception.detectors import Detections, box_iou
+from interaction_recon.perception.detectors import Detections, box_iou, overlap_share
 
 MISS_COST = 1.5  # a slot left empty this frame
 _BINS = (12, 6)  # hue x saturation
@@ -190,10 +190,10 @@ class PeopleTracker:
                     match[c] = r
         recent = [r for r, p in enumerate(self.people) if r not in match and frame - p.last_seen <= CONFIRM]
         for i in sorted(np.flatnonzero(match < 0), key=lambda i: det.boxes[i, 0] + det.boxes[i, 2]):
-            overlap = [_overlap(self.people[r].predict(frame), det.boxes[i]) for r in recent]
+            overlap = [overlap_share(self.people[r].predict(frame), det.boxes[i]) for r in recent]
             if overlap and max(overlap) > SAME_PERSON:  # a person just seen, where motion alone lost them
                 match[i] = recent.pop(int(np.argmax(overlap)))
-            elif not any(_overlap(det.boxes[j], det.boxes[i]) > SAME_PERSON
+            elif not any(overlap_share(det.boxes[j], det.boxes[i]) > SAME_PERSON
                          for j in np.flatnonzero(match >= 0)):  # a new person, not a part of one already found
                 self.people.append(Slot(track_id=self._next_id))
                 self._next_id += 1
@@ -299,12 +299,6 @@ def _confirmed(person: Slot, seen_now: bool, frame: int) -> bool:
     (so the first frames of a video have people at once)."""
     hits = person.hits + seen_now
     return hits >= CONFIRM or (seen_now and (person.hits == 0 or hits == frame - person.first_seen + 1))
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection of two boxes [4] as a share of the smaller one."""
-    inter = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
-    return float(inter / max(min(np.prod(a[2:] - a[:2]), np.prod(b[2:] - b[:2])), 1e-9))
 
 
 def _clean(boxes: np.ndarray) -> np.ndarray:
