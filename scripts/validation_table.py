@@ -83,7 +83,9 @@ def contact_targets(default: dict) -> list[str]:
 
 
 def summary() -> str:
-    results = [r for r in (_load(f"validation-{m}") for m in (*METHODS, LANDMARKS)) if r is not None]
+    # each row named by its file: a run of `--method default` under other settings (its "note") is its own row
+    results = [{**r, "method": m} for m, r in ((m, _load(f"validation-{m}")) for m in (*METHODS, LANDMARKS))
+               if r is not None]
     lines = ["Validation suite (4 outside-made clips, real perception, means; "
              "`interaction-recon bench --suite validation --method M`):", "", comparison_table(results)]
     by_name = {r["method"]: r for r in results}
