@@ -12,7 +12,8 @@ import torch
 
 from interaction_recon.config import Config
 from interaction_recon.fitting.causal import CausalFilter
-from interaction_recon.fitting.window import WindowFitter, WindowJob
+from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.window import WindowFitter
 from interaction_recon.perception.depth import person_depths, read_depth, to_metres, track_depths
 from test_fitting import K, facing_camera, observe_params, small_config
 

@@ -21,7 +21,8 @@ from interaction_recon.fitting.stream import (
     stitch,
     stitched_seams,
 )
-from interaction_recon.fitting.window import WindowFitter, WindowJob
+from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.window import WindowFitter
 
 K = default_intrinsics(640, 480, 60.0)
 

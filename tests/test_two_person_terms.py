@@ -8,7 +8,8 @@ import torch
 
 from interaction_recon.body.skeleton import BLAZEPOSE33
 from interaction_recon.fitting import losses, pose3d
-from interaction_recon.fitting.window import WindowFitter, WindowJob
+from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.window import WindowFitter
 
 from test_fitting import K, facing_camera, job_of, lean_deg, observe_params, pitched_view, small_config
 

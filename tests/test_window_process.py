@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from interaction_recon.config import Config
-from interaction_recon.fitting.window import Cancelled, WindowFitter, WindowJob
+from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.window import Cancelled, WindowFitter
 
 
 def small_config() -> Config:

@@ -35,7 +35,7 @@ from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial
 from interaction_recon.fitting.result import Reconstruction, position_errors
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
-from interaction_recon.fitting.window import gap_factor
+from interaction_recon.fitting.result import gap_factor
 
 PRIORS = ("none", "onnx", "tensorrt", "torch")
 

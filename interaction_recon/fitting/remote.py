@@ -17,7 +17,8 @@ import threading
 
 from interaction_recon.config import Config
 from interaction_recon.fitting.result import Reconstruction
-from interaction_recon.fitting.window import Cancelled, WindowJob
+from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.window import Cancelled
 
 log = logging.getLogger(__name__)
 POLL = 0.05  # s between checks for a cancel while waiting for the child

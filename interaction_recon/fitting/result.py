@@ -156,3 +156,20 @@ def position_errors(has_depth: np.ndarray, config) -> np.ndarray:
     over the floor known (``fitting.camera_height``), else from one camera alone."""
     other = config.position_error_floor if config.camera_height > 0 else config.position_error_monocular
     return np.where(has_depth, config.position_error_depth, other).astype(np.float32)
+
+
+def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:
+    """[2, T] factor on each person's frame confidence: 1 where observed, falling linearly
+    with the time (s) to the nearest observed frame, 0 beyond ``max_unseen`` s (not published).
+    seen [2, T] bool, stamps [T] s."""
+    out = np.zeros(seen.shape, dtype=np.float32)
+    for p in range(seen.shape[0]):
+        if seen[p].any():
+            out[p] = gap_factor(np.abs(stamps[:, None] - stamps[seen[p]][None]).min(1), max_unseen)
+    return out
+
+
+def gap_factor(gap: np.ndarray, max_unseen: float) -> np.ndarray:
+    """1 - gap / max_unseen, clipped to [0, 1], and 0 beyond ``max_unseen``: the share of a
+    person's confidence left ``gap`` s (any shape) after they were last observed."""
+    return np.where(gap > max_unseen, 0.0, np.clip(1.0 - gap / max(max_unseen, 1e-6), 0.0, 1.0))

@@ -18,7 +18,8 @@ from interaction_recon.body.model import BodyModel
 from interaction_recon.config import Config
 from interaction_recon.fitting.camera import check_intrinsics
 from interaction_recon.fitting.result import Reconstruction
-from interaction_recon.fitting.window import WindowFitter, WindowJob, shares_frames
+from interaction_recon.fitting.job import WindowJob, shares_frames
+from interaction_recon.fitting.window import WindowFitter
 
 MIN_FRAMES = 8  # shortest clip worth fitting
 

@@ -10,87 +10,38 @@ With ``fitting.prior`` the proxemics prior (:mod:`interaction_recon.prior`) join
 stages: as a diffuse-and-denoise regulariser, or CloseApp-style as the motion itself (the
 network's output from the current start, its weights fine-tuned under the same losses and
 carried from window to window).
+
+The window's pieces: :mod:`~interaction_recon.fitting.job` (what a fit is given),
+:mod:`~interaction_recon.fitting.motion` (how the motion is parameterised),
+:mod:`~interaction_recon.fitting.objective` (the variables, the loss and one Adam stage);
+here, the stages in turn and the result.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
-import roma
 import torch
 from scipy.ndimage import uniform_filter1d
 
 from interaction_recon.body.collision import BodyCollider
-from interaction_recon.body.model import BodyModel, BodyOutput, BodyParams
+from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import floor, losses, pose3d, scale
+from interaction_recon.fitting import floor, pose3d, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
-from interaction_recon.fitting.result import Reconstruction, position_errors
+from interaction_recon.fitting.job import WindowJob, shares_frames
+from interaction_recon.fitting.objective import WindowState
+from interaction_recon.fitting.result import Reconstruction, position_errors, unseen_factor
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
 
 log = logging.getLogger(__name__)
-CONTEXT = 2  # frozen frames before the optimised ones that the loss still sees
-SEAM_FADE = 8.0  # closeapp: frames (e-folding) over which the prior's motion joins the frozen ones
 CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
 PRIOR_DISTANCE_QUANTILE = 0.25  # the prior needs the pair within fitting.prior_max_distance for this share of a window
 MIN_DEPTH_FRAMES = 3  # frames with sensor depth a person needs to be sized by it
-
-
-@dataclass
-class WindowJob:
-    """The observations of one window.
-
-    frames [L] int64 absolute indices; stamps [L] float64 s; keypoints [2, L, K, 2] px (NaN
-    allowed); confidence [2, L, K] (0 = missing); layout: "blazepose33" | "coco17" | "smpl24";
-    track_ids [2]; K [3, 3]; external contacts: (absolute frame, part_a, part_b, confidence);
-    world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``);
-    image_size (H, W) px or None: keypoints outside it count as unseen in the joint confidence;
-    depth [2, L] m or None: each person's distance from an aligned depth sensor, the median of
-    their visible surface (:mod:`interaction_recon.perception.depth`), NaN where none.
-    """
-
-    frames: np.ndarray
-    stamps: np.ndarray
-    keypoints: np.ndarray
-    confidence: np.ndarray
-    layout: str
-    track_ids: np.ndarray
-    K: np.ndarray
-    fps: float = 30.0
-    contacts: list[tuple[int, str, str, float]] = field(default_factory=list)
-    world: np.ndarray | None = None
-    image_size: tuple[int, int] | None = None
-    depth: np.ndarray | None = None
-
-    def swapped(self) -> WindowJob:
-        """The same job with the two people's slots exchanged."""
-        flip = lambda a: None if a is None else a[::-1].copy()  # noqa: E731
-        return WindowJob(self.frames, self.stamps, flip(self.keypoints), flip(self.confidence), self.layout,
-                         flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world), self.image_size,
-                         flip(self.depth))
-
-
-def motion_basis(n: int, per_frame: float, device=None) -> torch.Tensor:
-    """[n, nb] low-frequency cosine (DCT-II) basis, unit RMS per column, nb = per_frame * n
-    (at least 4, at most n): the optimised motion is the start plus a smooth correction."""
-    nb = int(min(n, max(4, round(per_frame * n))))
-    t = torch.arange(n, device=device, dtype=torch.float32)[:, None] + 0.5
-    k = torch.arange(nb, device=device, dtype=torch.float32)[None]
-    basis = torch.cos(torch.pi * t * k / n)
-    return basis / basis.pow(2).mean(0, keepdim=True).sqrt()
-
-
-def _to6d(rotvec: torch.Tensor) -> torch.Tensor:
-    return roma.rotvec_to_rotmat(rotvec)[..., :2].flatten(-2)
-
-
-def _from6d(m: torch.Tensor) -> torch.Tensor:
-    return roma.rotmat_to_rotvec(roma.special_gramschmidt(m.unflatten(-1, (3, 2))))
 
 
 class Cancelled(RuntimeError):
@@ -233,7 +184,7 @@ class WindowFitter:
         frame_conf = self._frame_confidence(conf_np, seen)  # [2, T]
         weight = torch.as_tensor(frame_conf.min(0), dtype=torch.float32, device=K.device)
         measured = self._measured_depth(job, K.device)
-        state = _State(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
+        state = WindowState(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
                        self._bone_targets(job, conf_np, K_np), measured)
         state.floor_up = self._up(state, estimate=False)
@@ -263,7 +214,7 @@ class WindowFitter:
         has_depth = np.zeros(seen.shape, bool) if measured is None else torch.isfinite(measured).cpu().numpy()
         return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up, has_depth)
 
-    def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: _State) -> Evidence:
+    def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: WindowState) -> Evidence:
         """The window's contact evidence (:mod:`interaction_recon.contact`) from the keypoints and
         the state's current fit (each person's own, before the terms that relate the two), with
         the job's external contacts; handed to the state as the pairs the contact term pulls."""
@@ -289,7 +240,7 @@ class WindowFitter:
         dev = self.body.faces.device
         return torch.as_tensor(unit, device=dev), torch.as_tensor(weight, device=dev)
 
-    def _attach_prior(self, state: _State, job: WindowJob, K: torch.Tensor) -> None:
+    def _attach_prior(self, state: WindowState, job: WindowJob, K: torch.Tensor) -> None:
         """Give the state the prior's condition and, for closeapp, the prior's motion (from the
         state's current parameters, with the previous window's fine-tuned weights)."""
         if self.prior is None or not self.config.two_person:
@@ -316,7 +267,7 @@ class WindowFitter:
         """The known floor's up direction [3] in the camera frame (fitting.camera_pitch / roll)."""
         return floor.up_vector(self.config.camera_pitch, self.config.camera_roll)
 
-    def _up(self, state: _State, estimate: bool = True) -> torch.Tensor | None:
+    def _up(self, state: WindowState, estimate: bool = True) -> torch.Tensor | None:
         """The floor's up [3] for the feet-on-floor and upright terms: the known one
         (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
         state's current fit and fitting.assumed_camera_height, else None (no such terms)."""
@@ -342,7 +293,7 @@ class WindowFitter:
             return None
         return torch.as_tensor(job.depth + self.config.depth_surface_offset, dtype=torch.float32, device=device)
 
-    def _size_from_depth(self, state: _State) -> bool:
+    def _size_from_depth(self, state: WindowState) -> bool:
         """Resize each person with sensor depth so that the pelvis lies at the measured depth
         (the median ratio over the frames that have one; :func:`scale.rescale_about_camera`):
         the depth sensor, not the average body, fixes distance and size. Returns whether
@@ -366,7 +317,7 @@ class WindowFitter:
         state.depth = state.depth * reached[:, None]
         return True
 
-    def _size_from_floor(self, state: _State) -> None:
+    def _size_from_floor(self, state: WindowState) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
         (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
         the camera when that is known, else the pair's average size is kept. The depth
@@ -415,208 +366,3 @@ class WindowFitter:
             position_error=position_errors(has_depth, self.config))
 
 
-def unseen_factor(seen: np.ndarray, stamps: np.ndarray, max_unseen: float) -> np.ndarray:
-    """[2, T] factor on each person's frame confidence: 1 where observed, falling linearly
-    with the time (s) to the nearest observed frame, 0 beyond ``max_unseen`` s (not published).
-    seen [2, T] bool, stamps [T] s."""
-    out = np.zeros(seen.shape, dtype=np.float32)
-    for p in range(seen.shape[0]):
-        if seen[p].any():
-            out[p] = gap_factor(np.abs(stamps[:, None] - stamps[seen[p]][None]).min(1), max_unseen)
-    return out
-
-
-def gap_factor(gap: np.ndarray, max_unseen: float) -> np.ndarray:
-    """1 - gap / max_unseen, clipped to [0, 1], and 0 beyond ``max_unseen``: the share of a
-    person's confidence left ``gap`` s (any shape) after they were last observed."""
-    return np.where(gap > max_unseen, 0.0, np.clip(1.0 - gap / max(max_unseen, 1e-6), 0.0, 1.0))
-
-
-def shares_frames(job: WindowJob, previous: Reconstruction | None) -> bool:
-    """Whether ``job`` overlaps ``previous`` (then its fit is warm-started from it)."""
-    return previous is not None and bool(np.isin(job.frames, previous.frames).any())
-
-
-class _State:
-    """The variables of one window's optimisation and its loss."""
-
-    def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
-                 seen, K, prev_joints, overlap, touching, weight, bones=None, measured=None):
-        self.f, self.job, self.first = fitter, job, first
-        # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
-        # across the boundary); older frozen frames cannot change and are not posed.
-        lo = self.lo = max(0, first - CONTEXT)
-        self.kp, self.conf, self.scale, self.depth, self.seen = (a[:, lo:] for a in (kp, conf, scale, depth, seen))
-        self.K, self.overlap, self.touching, self.weight = K, overlap[lo:], touching[lo:], weight[lo:]
-        self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
-        self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
-        self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
-        self.measured = None if measured is None else measured[:, lo:]  # sensor pelvis depth [2, T'] m (NaN: none)
-        self.fixed = start.map(lambda t: t[:, :first].detach())
-        # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
-        self.frozen_last = None if first == 0 else (
-            _to6d(self.fixed.global_orient[:, first - 1]), self.fixed.body_pose[:, first - 1], self.fixed.transl[:, first - 1])
-        n = start.transl.shape[1] - first
-        self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
-        self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
-        self.floor_up = None  # the floor's up [3] (WindowFitter._up), for the upright and feet-on-floor terms
-        nb = self.basis.shape[1]
-        tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
-        self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
-        self.rebase(start)
-        self.average_shape = fitter.body.default_shape(2).to(self.shape)
-        self.pairs: list = []
-        self.cond = None  # the prior's condition [2, T, 33, 3], when a prior is used
-        self.regulariser = None  # PriorRegulariser
-        self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
-        self.held = None  # [2, T', K, 2] px: where each person's own fit put the confident keypoints
-
-    def pelvis_distance(self, quantile: float = 0.5) -> float:
-        """The ``quantile`` of the distance (m) between the two pelvises over the loss's frames
-        where both are seen (all of them when none is)."""
-        with torch.no_grad():
-            pelvis = self.f.body(self.params(whole=False), collision=False).joints[:, :, 0]  # [2, T', 3]
-        d = (pelvis[0] - pelvis[1]).norm(dim=-1)
-        both = self.seen.all(0)
-        return float((d[both] if both.any() else d).quantile(quantile))
-
-    def hold_evidence(self) -> None:
-        """Keep the current projections of the keypoints (each person's own fit) as the
-        anchor of ``weights.evidence`` in the stages that follow."""
-        with torch.no_grad():
-            out = self.f.body(self.params(whole=False), collision=False)
-            self.held = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
-
-    def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
-        frames: the base (fixed, or the prior's output joined to the frozen frames) plus the
-        smooth correction (under the prior's motion, growing in from the seam over SEAM_FADE)."""
-        base, ramp = self.base, (1.0,) * 3
-        if self.source is not None:
-            net = self.source()
-            s = slice(self.first, None)
-            base = (_to6d(net.global_orient[:, s]), net.body_pose[:, s], net.transl[:, s])
-            if self.frozen_last is not None:
-                # The network's output is not tied to the frozen frames: bend it onto the last
-                # one (its offset there fading out) and let the correction grow in from the seam.
-                k = self.first - 1
-                at_k = (_to6d(net.global_orient[:, k]), net.body_pose[:, k], net.transl[:, k])
-                gap = tuple(f - n for f, n in zip(self.frozen_last, at_k))
-                fade = [self.fade.view(-1, *([1] * (b.dim() - 2))) for b in base]  # [n, 1...]
-                base = tuple(b + g[:, None] * f for b, g, f in zip(base, gap, fade))
-                ramp = tuple(1 - f for f in fade)
-        return tuple(b + r * torch.einsum("tk,pk...->pt...", self.basis, c) for b, c, r in zip(base, self.coef, ramp))
-
-    def params(self, whole: bool = True) -> BodyParams:
-        """The window's parameters [2, T], or (``whole=False``) only the frames the loss sees."""
-        fixed = self.fixed if whole else self.fixed.map(lambda t: t[:, self.lo:])
-        orient6d, body_pose, transl = self._motion()
-        return BodyParams(torch.cat([fixed.global_orient, _from6d(orient6d)], 1),
-                          torch.cat([fixed.body_pose, body_pose], 1), torch.cat([fixed.transl, transl], 1),
-                          self._shape())
-
-    def _shape(self) -> torch.Tensor:
-        """The two shapes [2, S] (anny's phenotypes kept within [0, 1])."""
-        return self.shape.clamp(0, 1) if self.f.body.name == "anny" else self.shape
-
-    def _rest(self):
-        """The rest bodies of the current shapes, all the collision queries need of them: the
-        motion (with ``fitting.prior: closeapp`` a network call) is not built for it."""
-        with torch.no_grad():
-            return self.f.body.rest(self._shape())
-
-    def rebase(self, start: BodyParams) -> None:
-        """Restart the motion correction from ``start`` [2, T] (its optimised frames)."""
-        s = slice(self.first, None)
-        self.base = (_to6d(start.global_orient[:, s]).detach(), start.body_pose[:, s].detach(), start.transl[:, s].detach())
-        for c in self.coef:
-            c.data.zero_()
-        self.shape = start.shape.detach().clone().requires_grad_()
-
-    def loss(self, rest, collision: bool, together: bool = True) -> tuple[torch.Tensor, BodyOutput]:
-        """(the scalar fitting loss, the body's output at the current parameters)."""
-        f, cfg, w = self.f, self.f.config, self.f.config.weights
-        params = self.params(whole=False)
-        out = f.body(params, collision=collision)
-        pred = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
-        total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale)
-        total = total + w.smoothness * losses.smoothness(out.joints, params.body_pose)
-        optimised = params.body_pose[:, self.first - self.lo:]
-        total = total + w.pose_prior * losses.pose_prior(optimised)
-        total = total + w.joint_limits * losses.joint_limits(optimised)
-        total = total + w.shape * losses.shape_prior(params.shape, self.average_shape)
-        pelvis_z = out.joints[:, :, 0, 2]
-        total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
-        if self.measured is not None:
-            total = total + w.depth_sensor * losses.sensor_depth(pelvis_z, self.measured)
-        if self.bones is not None:
-            total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)
-        if self.held is not None and w.evidence:
-            total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
-        if self.prev_joints is not None:
-            total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
-        if self.floor_up is not None and w.upright:
-            total = total + w.upright * losses.upright(out.joints, self.seen, self.floor_up)
-        if self.floor_up is not None and w.floor and cfg.camera_height > 0:
-            total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
-                                                      scale.FOOT_ABOVE_FLOOR)
-        if together and cfg.two_person and w.ground:
-            total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
-        if self.regulariser is not None and together and w.prior:
-            total = total + w.prior * self.regulariser(self.params(), self.cond)
-        if collision:
-            if w.penetration:
-                total = total + w.penetration * losses.penetration(f.collider, out, rest)
-            if w.contact and self.pairs:
-                total = total + w.contact * losses.contact(out, self.pairs)
-        return total, out
-
-    def follow_landmarks(self, iterations: int) -> None:
-        """Initial pose from the 3D landmarks: orientation and body pose moved towards their
-        bone directions alone (with the joint limits), at ``fitting.learning_rate_pose3d``."""
-        if self.bones is None or iterations <= 0:
-            return
-        cfg, w = self.f.config, self.f.config.weights
-        orient, pose, _ = self.coef
-        opt = torch.optim.Adam([orient, pose], lr=cfg.learning_rate_pose3d / self.basis.shape[1] ** 0.5)
-        for _ in range(iterations):
-            self.f.check()
-            opt.zero_grad(set_to_none=True)
-            params = self.params(whole=False)
-            out = self.f.body(params, collision=False)
-            total = pose3d.bone_direction_loss(out.blazepose33, *self.bones)
-            total = total + w.joint_limits * losses.joint_limits(params.body_pose[:, self.first - self.lo:])
-            total.backward()
-            opt.step()
-
-    def run(self, iterations: int, rigid: bool, optimise_shape: bool, together: bool = True) -> None:
-        """Adam over the motion coefficients (and the shape): ``rigid`` keeps the body pose,
-        ``together=False`` leaves out every term that relates the two people."""
-        cfg = self.f.config
-        orient, pose, transl = self.coef
-        lr = cfg.learning_rate / self.basis.shape[1] ** 0.5  # per-frame steps of about the learning rate
-        groups = [{"params": [orient, transl] + ([] if rigid else [pose]), "lr": lr}]
-        if optimise_shape:
-            groups.append({"params": [self.shape], "lr": cfg.learning_rate})
-        if self.source is not None and not rigid:
-            groups.append({"params": list(self.source.parameters()), "lr": cfg.prior_lr})
-        opt = torch.optim.Adam(groups)
-        # Adam moves every frame's parameters by about the learning rate per step whatever the
-        # gradient, which reads as jitter: decay it to a third over the stage.
-        decay = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.3 ** (1 / max(iterations, 1)))
-        loss_fn = torch.compile(self.loss) if cfg.compile else self.loss
-        rest = self._rest()
-        collision = cfg.two_person and together and not rigid  # the terms that need the collision mesh
-        for it in range(iterations):
-            self.f.check()
-            opt.zero_grad(set_to_none=True)
-            total, out = loss_fn(rest, collision, together)
-            total.backward()
-            opt.step()
-            decay.step()
-            if collision and it % cfg.contact_every == 0:
-                if optimise_shape:
-                    rest = self._rest()
-                self.pairs = contact_est.estimate(out, self.f.body.collision_coarse_parts, self.touching,
-                                                  self.weight, cfg.contact_threshold, self.external,
-                                                  cfg.contact_from_fit)
