@@ -6,7 +6,7 @@ default run overlays of the real images (perception_<image>.png: the pair's boxe
 keypoints and masks, everyone else's boxes in grey) and a vtest frame sheet
 (perception_vtest_couple.png).
     .venv/bin/python benchmarks/perception.py [--step N] [--clips hug,handshake]
-        [--detector-sizes 256] [--fusion [--disagreed uncertain]] [--name perception-single-scale]
+        [--detector-sizes 256] [--fusion] [--name perception-single-scale]
 - ms per frame with two people (basketball1.png, 640x480; detector passes + both keypoint
   passes + masks + tracking) on one CPU thread, median of 30 after warm-up;
 - real images against an independent YOLO11n-pose reference (../shared/real-reference/):
@@ -204,18 +204,15 @@ def main() -> None:
     ap.add_argument("--clips", default="", help="comma-separated interaction kinds (default: all)")
     ap.add_argument("--detector-sizes", default="", help="e.g. 256: MoveNet input sizes (default: the config's)")
     ap.add_argument("--fusion", action="store_true", help="fuse the detector's and the top-down model's keypoints")
-    ap.add_argument("--disagreed", default="", help="with --fusion: detector | uncertain (default: the config's)")
     ap.add_argument("--name", default="perception", help="result files benchmarks/results/<name>.json/.md")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     cfg = PerceptionConfig()
     cfg.fuse_keypoints = cfg.fuse_keypoints or args.fusion
-    cfg.keypoint_disagreed = args.disagreed or cfg.keypoint_disagreed
     if args.detector_sizes:
         cfg.detector_sizes = [int(v) for v in args.detector_sizes.split(",")]
     perception = Perception(cfg)
-    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
-                         "keypoint_disagreed": cfg.keypoint_disagreed},
+    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints},
               "timing": timing(perception)}
     print(json.dumps(result["timing"]), flush=True)
     result["real_images"] = real_images(perception, overlays=args.name == "perception")

@@ -253,9 +253,8 @@ class PerceptionConfig:
     # default: better 2D on real images and poses on the validation clips, worse placement of the pair there
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
-    keypoint_min_conf: float = 0.2  # a joint they disagree on, its confidence under this: missing
+    keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
     keypoint_agreed: str = "mean"  # where they agree: the mean of the two | top-down | detector
-    keypoint_disagreed: str = "detector"  # where they do not: the detector's | uncertain (the top-down's, lower confidence)
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 

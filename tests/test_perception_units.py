@@ -575,15 +575,6 @@ def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():
     assert no_kp is est
     with pytest.raises(ValueError, match="keypoint_agreed"):
         fuse(est, kp, conf, box, (480, 640), agreed="median")
-    # "uncertain": a contested joint keeps the top-down position at the lower of the two confidences
-    unsure = fuse(est, kp, conf, box, (480, 640), agreed="top-down", disagreed="uncertain")
-    assert np.allclose(unsure.keypoints[COCO_IN_BLAZE[[9, 15]]], top[COCO_IN_BLAZE[[9, 15]]])
-    assert unsure.confidence[COCO_IN_BLAZE[9]] == pytest.approx(0.8)  # min(detector 0.8, top-down 0.9)
-    assert unsure.confidence[COCO_IN_BLAZE[15]] == pytest.approx(0.6)
-    assert (unsure.confidence[missing] == 0).all()  # the detector unsure: missing either way
-    assert np.allclose(unsure.keypoints[COCO_IN_BLAZE[agreed]], out.keypoints[COCO_IN_BLAZE[agreed]])
-    with pytest.raises(ValueError, match="keypoint_disagreed"):
-        fuse(est, kp, conf, box, (480, 640), disagreed="vote")
 
 
 def test_the_pair_is_chosen_from_evidence_over_time_and_does_not_flicker():

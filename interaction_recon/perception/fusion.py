@@ -7,10 +7,8 @@ skeleton into the visible part with high confidence (benchmarks/perception.py). 
 COCO-17 joint:
 - where both models agree (within ``agree`` x the box diagonal) the position is, by default,
   the mean of the two, and the confidence the higher of the two;
-- where they disagree, by default (``disagreed="detector"``) the position and confidence are
-  the detector's; with ``"uncertain"`` the top-down model's position with the lower of the two
-  confidences (in close interaction the detector's joint can be the other person's); either
-  way a joint below ``min_conf`` is marked missing (confidence 0);
+- where they disagree the position and confidence are the detector's, and a joint the
+  detector is not sure of either (below ``min_conf``) is marked missing (confidence 0);
 - a joint the top-down model puts outside the image is missing unless the detector sees it.
 The top-down model's other points (eyes' corners, mouth, hands, feet) move with their
 COCO-17 parent joint and are missing where it is; so are its 3D landmarks.
@@ -33,34 +31,30 @@ PARENT = np.array([COCO17.index(_PARENT_NAME.get(n, n)) for n in BLAZEPOSE33])  
 
 
 AGREED = ("mean", "top-down", "detector")  # the position of a joint both models agree on
-DISAGREED = ("detector", "uncertain")  # a joint they disagree on: the detector's, or the top-down's at the lower confidence
 
 
 def fuse(est: PoseEstimate, kp: np.ndarray, conf: np.ndarray, box: np.ndarray, image_hw,
-         agree: float = 0.05, min_conf: float = 0.2, agreed: str = "mean", disagreed: str = "detector") -> PoseEstimate:
+         agree: float = 0.05, min_conf: float = 0.2, agreed: str = "mean") -> PoseEstimate:
     """est: the top-down estimate (keypoints [33,2] px); kp [17,2] px / conf [17]: the
     detector's COCO-17 keypoints of the same person; box [4] its box; image_hw (H, W).
     ``agreed``: where both agree, the mean of the two positions, the top-down model's or the
-    detector's; ``disagreed``: where they do not (see the module). Returns a new estimate
-    (mask and presence kept). Without finite detector keypoints ``est`` is returned unchanged."""
+    detector's. Returns a new estimate (mask and presence kept). Without finite detector
+    keypoints ``est`` is returned unchanged."""
     if agreed not in AGREED:
         raise ValueError(f"unknown perception.keypoint_agreed {agreed!r}; choose from {AGREED}")
-    if disagreed not in DISAGREED:
-        raise ValueError(f"unknown perception.keypoint_disagreed {disagreed!r}; choose from {DISAGREED}")
     if not np.isfinite(kp).all():
         return est
     h, w = image_hw
     top, top_conf = est.keypoints[COCO_IN_BLAZE], est.confidence[COCO_IN_BLAZE]
     diag = max(float(np.hypot(box[2] - box[0], box[3] - box[1])), 1.0)
     same = np.linalg.norm(top - kp, axis=-1) < agree * diag
+    fused_conf = np.where(same, np.maximum(conf, top_conf), conf)
     inside = (top[:, 0] >= 0) & (top[:, 0] < w) & (top[:, 1] >= 0) & (top[:, 1] < h)
-    keep_top = ~same & inside & (disagreed == "uncertain")  # disagreement: the top-down's, less sure
-    apart = np.where(keep_top, np.minimum(conf, top_conf), conf)  # the confidence where they disagree
-    missing = (~same | ~inside) & (apart < min_conf)
-    fused_conf = np.where(missing, 0.0, np.where(same, np.maximum(conf, top_conf), apart))
+    missing = (~same | ~inside) & (conf < min_conf)
+    fused_conf = np.where(missing, 0.0, fused_conf)
 
     both = {"top-down": top, "mean": (top + kp) / 2, "detector": kp}[agreed]
-    fused = np.where(same[:, None], both, np.where(keep_top[:, None], top, kp))
+    fused = np.where(same[:, None], both, kp)
     shift = fused - top  # [17, 2]: how far each COCO-17 joint moved
     keypoints = est.keypoints + shift[PARENT]
     keypoints[COCO_IN_BLAZE] = fused

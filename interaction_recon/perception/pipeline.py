@@ -93,8 +93,7 @@ class Perception:
             return _detector_pose(det, i, est)
         if cfg.fuse_keypoints:
             est = fuse(est, det.keypoints[i], det.keypoint_conf[i], det.boxes[i], image.shape[:2],
-                       cfg.keypoint_agreement, cfg.keypoint_min_conf, cfg.keypoint_agreed,
-                       cfg.keypoint_disagreed)
+                       cfg.keypoint_agreement, cfg.keypoint_min_conf, cfg.keypoint_agreed)
         return est
 
     def _verify_identity(self, image, det, est, boxes, feats, assign, index: int) -> bool:
