@@ -157,6 +157,12 @@ class FittingConfig:
     # term. On the validation clips MPJPE 126.5 -> 113.9 mm, PA-MPJPE 85.0 -> 82.4, Inter 91.1 -> 92.6
     # (validation-default.json against validation-no-upright.json)
     assumed_camera_height: float = 1.5
+    # without camera_height, when the people's image heights (sole to face, 90th over 10th percentile) span at
+    # least this ratio in a window (people at distances that differ by half or more, e.g. walkers across a
+    # square), the pitch is the one under which they all have one height (fitting/floor.py pitch_from_horizon)
+    # instead of the assumed camera height's. Set a priori: statures differ by about 10 %, so a ratio of 1.5 is
+    # mostly distance. 0: never
+    horizon_min_ratio: float = 1.5
     # "none" | "regulariser" (diffuse-and-denoise term) | "closeapp" (motion = the prior's output, its weights fine-tuned)
     prior: str = "closeapp"
     prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)

@@ -15,6 +15,7 @@ pytest.importorskip("interaction_recon_msgs.msg")
 
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.config import Config, field_at
+from interaction_recon.fitting.camera import default_intrinsics
 from interaction_recon.fitting.result import Contact, Reconstruction
 from interaction_recon.ros import convert, image, markers, params, tf
 
@@ -252,7 +253,7 @@ def test_compressed_images_and_camera_info():
     np.testing.assert_allclose(image.intrinsics(info), K)
     assert image.intrinsics(CameraInfo()) is None
     np.testing.assert_allclose(image.scale_intrinsics(K, (640, 480), (320, 240))[:2], K[:2] / 2)
-    np.testing.assert_allclose(image.default_intrinsics(200, 100, 90.0)[0, 0], 100.0)
+    np.testing.assert_allclose(default_intrinsics(200, 100, 90.0)[0, 0], 100.0)
 
 
 def test_live_yaml_sets_every_declared_parameter_with_its_declared_type():

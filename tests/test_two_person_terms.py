@@ -247,3 +247,34 @@ def test_the_pitch_follows_from_an_assumed_camera_height(anny_body):
     higher = floor.pitch_from_height(joints, seen, height + 0.2)
     assert 12.5 < higher < 18.0
     assert floor.pitch_from_height(joints, torch.zeros(2, 6, dtype=torch.bool), height) is None
+
+
+def _walkers(body, T: int, pitch: float, depth_change: float):
+    """Two people crossing 4 m sideways while walking ``depth_change`` m away from a camera
+    pitched ``pitch`` deg down (from 3.5 m)."""
+    truth = facing_camera(body, T)
+    s = torch.linspace(0.0, 1.0, T)
+    x, z = -2.0 + 4.0 * s, 3.5 + depth_change * s
+    truth.transl = torch.stack([torch.stack([x, torch.zeros(T), z], -1), torch.stack([-x, torch.zeros(T), z], -1)])
+    return pitched_view(body, truth, pitch)
+
+
+def test_the_pitch_follows_from_people_of_one_height_at_different_distances(anny_body, anny_collider):
+    """Walkers from 3.5 to 7.5 m seen from a camera pitched 25 deg down, about at their hips:
+    the one pitch under which they all have one height is found; at one distance it is not
+    decided (every pitch fits). In the window fit without a known camera, that pitch stands
+    the people up where the assumed 1.5 m camera height's pitch leaves them leaning."""
+    from interaction_recon.fitting import floor
+
+    kp, conf = observe_params(anny_body, _walkers(anny_body, 12, 25.0, 4.0))
+    assert floor.pitch_from_horizon(kp, conf, K, "blazepose33", 1.5) == pytest.approx(25.0, abs=1.0)
+    near, near_conf = observe_params(anny_body, _walkers(anny_body, 12, 25.0, 0.0))
+    assert floor.pitch_from_horizon(near, near_conf, K, "blazepose33", 1.5) is None
+    assert floor.pitch_from_horizon(kp, conf, K, "blazepose33", 0.0) is None  # switched off
+
+    truth = floor.up_vector(25.0, 0.0)
+    settings = {"assumed_camera_height": 1.5}
+    horizon = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), settings).joints, truth)
+    assumed = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), {**settings, "horizon_min_ratio": 0.0}).joints,
+                       truth)
+    assert horizon < 5.0 and assumed > horizon + 3.0, (horizon, assumed)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
+
+if TYPE_CHECKING:  # no torch import here: the ROS adapter and the CLI use the numpy helpers
+    from torch import Tensor
 
 
 def default_intrinsics(width: int, height: int, fov_deg: float = 60.0) -> np.ndarray:
@@ -28,7 +30,7 @@ def project(points: Tensor, K: Tensor, min_depth: float = 0.05) -> Tensor:
     """Camera-frame points [..., 3] -> pixels [..., 2] (depth clamped at ``min_depth``)."""
     z = points[..., 2:3].clamp_min(min_depth)
     uv = points[..., :2] / z
-    return uv * torch.stack([K[0, 0], K[1, 1]]) + torch.stack([K[0, 2], K[1, 2]])
+    return uv * K.diagonal()[:2] + K[:2, 2]
 
 
 def back_project(uv: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndarray:

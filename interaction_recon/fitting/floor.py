@@ -9,6 +9,7 @@ with ``up . p = -h``; a point's height above it is ``up . p + h``.
     h, pitch, roll = camera_pose(R, C)               # from extrinsics, world z up, floor z = 0
     plane = estimate(joints, valid)                  # [4] (up, height) from the fitted people's feet
     pitch = pitch_from_height(joints, seen, 1.5)     # deg, the camera assumed 1.5 m above the floor
+    pitch = pitch_from_horizon(kp, conf, K, "blazepose33", 1.5)  # deg or None: people at many distances
     origin, quat = frame_pose(plane)                 # a floor frame for TF
 """
 from __future__ import annotations
@@ -71,6 +72,62 @@ def pitch_from_height(joints, seen, camera_height: float, min_samples: int = 8) 
     distance, below = np.hypot(low[:, 1], low[:, 2]), np.arctan2(low[:, 1], low[:, 2])
     sin = np.clip((camera_height - FOOT_ABOVE_FLOOR) / distance, -1.0, 1.0)
     return float(np.degrees(np.median(np.arcsin(sin) - below)))
+
+
+_SOLE = ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index")
+_TOP = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+
+
+def _below_horizon(u: np.ndarray, v: np.ndarray, K: np.ndarray, pitch_deg: float) -> np.ndarray:
+    """tan of the angle below the horizon of the rays through pixels (u, v) [n] of a camera
+    pitched ``pitch_deg`` down (no roll)."""
+    x, y = (u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1]
+    p = np.radians(pitch_deg)
+    down, forward = y * np.cos(p) + np.sin(p), np.cos(p) - y * np.sin(p)
+    return down / np.hypot(x, forward)
+
+
+def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, layout: str,
+                       min_ratio: float, min_conf: float = 0.5) -> float | None:
+    """The camera's pitch (deg, no roll) from people of one height seen at different distances
+    (Hoiem et al., "Putting objects in perspective"): a standing person at horizontal distance
+    D below a camera h high has its soles tan(a_f) = h / D and its face tan(a_t) = (h - H) / D
+    below the horizon, so tan(a_f) / (tan(a_f) - tan(a_t)) = h / H is the same for everyone at
+    the right pitch; the pitch (searched over -30..75 deg, 0.25 deg steps) is the one whose
+    ratios spread least (median absolute deviation of their logs). Only when the people's
+    image heights (sole to face) span ``min_ratio`` (90th over 10th percentile): near one
+    distance every pitch fits. keypoints [P, T, K, 2] px, confidence [P, T, K] of ``layout``
+    (BlazePose-33 or COCO-17: ankles and the face); None when unusable."""
+    from interaction_recon.body.skeleton import layout_names
+
+    names = layout_names(layout)
+    sole = [names.index(n) for n in _SOLE if n in names]
+    top = [names.index(n) for n in _TOP if n in names]
+    if min_ratio <= 0 or len(sole) < 2 or not top:
+        return None
+    kp, conf = np.nan_to_num(keypoints.reshape(-1, len(names), 2)), confidence.reshape(-1, len(names))
+    ok = (conf[:, sole[:2]] >= min_conf).all(-1) & (conf[:, top] >= min_conf).any(-1)
+    if ok.sum() < 20:
+        return None
+    kp, conf = kp[ok], conf[ok]
+    i_f = np.where(conf[:, sole] >= min_conf, kp[:, sole, 1], -np.inf).argmax(-1)
+    i_t = np.where(conf[:, top] >= min_conf, kp[:, top, 1], np.inf).argmin(-1)
+    feet = kp[np.arange(len(kp)), np.array(sole)[i_f]]  # [n, 2] the lowest sole point
+    face = kp[np.arange(len(kp)), np.array(top)[i_t]]  # [n, 2] the highest face point
+    size = feet[:, 1] - face[:, 1]
+    if np.percentile(size, 90) < min_ratio * max(np.percentile(size, 10), 1e-6):
+        return None
+    best, pitch = np.inf, None
+    for p in np.arange(-30.0, 75.0, 0.25):
+        a_f, a_t = _below_horizon(*feet.T, K, p), _below_horizon(*face.T, K, p)
+        good = (a_f > 0) & (a_f - a_t > 1e-6)
+        if good.mean() < 0.9:  # feet above the horizon: a camera below the people's soles
+            continue
+        r = np.log(a_f[good] / (a_f[good] - a_t[good]))
+        spread = float(np.median(np.abs(r - np.median(r))))
+        if spread < best:
+            best, pitch = spread, float(p)
+    return pitch
 
 
 def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:

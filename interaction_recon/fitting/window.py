@@ -270,17 +270,23 @@ class WindowFitter:
     def _up(self, state: WindowState, estimate: bool = True) -> torch.Tensor | None:
         """The floor's up [3] for the feet-on-floor and upright terms: the known one
         (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
-        state's current fit and fitting.assumed_camera_height, else None (no such terms)."""
+        people at different distances in the window's keypoints (fitting.horizon_min_ratio),
+        or from the state's current fit and fitting.assumed_camera_height, else None (no such terms)."""
         cfg = self.config
         if cfg.camera_height > 0:
             up = self._floor_up()
         elif cfg.assumed_camera_height > 0 and estimate:
-            with torch.no_grad():
-                joints = self.body(state.params(whole=False), collision=False).joints
-            pitch = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
-            if pitch is None:
-                return None
-            log.debug("pitch %.1f deg from an assumed camera height of %.2f m", pitch, cfg.assumed_camera_height)
+            job = state.job
+            pitch = floor.pitch_from_horizon(job.keypoints, job.confidence, job.K, job.layout, cfg.horizon_min_ratio)
+            if pitch is not None:
+                log.debug("pitch %.1f deg from people of one height at different distances", pitch)
+            else:
+                with torch.no_grad():
+                    joints = self.body(state.params(whole=False), collision=False).joints
+                pitch = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
+                if pitch is None:
+                    return None
+                log.debug("pitch %.1f deg from an assumed camera height of %.2f m", pitch, cfg.assumed_camera_height)
             up = floor.up_vector(pitch, 0.0)
         else:
             return None

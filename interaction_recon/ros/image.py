@@ -6,7 +6,6 @@ fixed reason (the node counts drops per reason, so reasons never contain free te
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 
@@ -106,12 +105,6 @@ def scale_intrinsics(K: np.ndarray, from_size: tuple[int, int], to_size: tuple[i
         return K
     sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
     return np.diag([sx, sy, 1.0]) @ K
-
-
-def default_intrinsics(width: int, height: int, fov_deg: float) -> np.ndarray:
-    """Pinhole K with horizontal field of view ``fov_deg`` and the principal point at the centre."""
-    f = (width / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
-    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
 
 
 def image_message(rgb: np.ndarray, stamp=None, frame_id: str = "", encoding: str = "rgb8"):

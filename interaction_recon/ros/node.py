@@ -37,6 +37,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from interaction_recon.config import Config
 from interaction_recon.fitting import floor
+from interaction_recon.fitting.camera import default_intrinsics
 from interaction_recon.ros import convert, image, markers, params, tf
 from interaction_recon.ros.bodies import BodyTopics
 from interaction_recon.ros.depth import DepthBuffer, attach_depth, decode_depth
@@ -216,7 +217,7 @@ class InteractionReconNode(Node):
             self.stats.info["intrinsics"] = f"default_fov_{rc.default_fov_deg:g}deg"
             self.get_logger().warn(f"no CameraInfo on {rc.camera_info_topic} after {rc.camera_info_timeout:g} s: "
                                    f"using default intrinsics (horizontal FOV {rc.default_fov_deg:g} deg)")
-        return image.default_intrinsics(width, height, rc.default_fov_deg)
+        return default_intrinsics(width, height, rc.default_fov_deg)
 
     # -- outputs ---------------------------------------------------------------------------
     def _publish_estimate(self, result, info: dict) -> None:

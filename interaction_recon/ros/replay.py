@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from interaction_recon.fitting.camera import default_intrinsics
 from interaction_recon.ros import image
 
 
@@ -204,7 +205,7 @@ class Replayer:
 
     def _camera_info(self, rgb: np.ndarray, stamp):
         h, w = rgb.shape[:2]
-        K = self.source.K if self.source.K is not None else image.default_intrinsics(w, h, self.fov_deg)
+        K = self.source.K if self.source.K is not None else default_intrinsics(w, h, self.fov_deg)
         return image.camera_info_message(K, w, h, stamp, self.frame_id)
 
     def _tick(self) -> None:
