@@ -23,7 +23,7 @@ def _config(args):
 
 
 def _demo(args) -> int:
-    from interaction_recon.ros import demo
+    from interaction_recon.apps import demo
 
     summary = demo.run(Path(args.out), _config(args), args.kind, args.seed, frames=args.frames, rate=args.rate)
     print(json.dumps(summary, indent=2))
@@ -31,7 +31,7 @@ def _demo(args) -> int:
 
 
 def _body_demo(args) -> int:
-    from interaction_recon import body_demo
+    from interaction_recon.apps import body_demo
 
     summary = body_demo.run(Path(args.out), _config(args))
     print(json.dumps(summary, indent=2))
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="the main job: a rendered clip replayed into the ROS 2 node, recorded to MCAP, "
-                                        "summarised (interaction_recon/ros/demo.py)")
+                                        "summarised (interaction_recon/apps/demo.py)")
     demo.add_argument("--kind", default="handshake", help="interaction kind of the rendered clip (default: handshake)")
     demo.add_argument("--seed", type=int, default=0, help="clip seed (default 0)")
     demo.add_argument("--frames", type=int, default=160, help="frames to replay (default 160: a cold window and one update)")

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from interaction_recon.body_demo import handshake_params
+from interaction_recon.apps.body_demo import handshake_params
 from interaction_recon.eval import bench
 from interaction_recon.synth import dataset
 from interaction_recon.synth.camera import Camera, look_at

@@ -1,4 +1,4 @@
-"""The main job's short form in the default suite: `make demo` (interaction_recon/ros/demo.py)
+"""The main job's short form in the default suite: `make demo` (interaction_recon/apps/demo.py)
 on 48 frames with 32-frame windows: every image on /humans with the image's stamp, the refined
 windows behind it, no drops, and a bag whose JPEG images replay as a camera."""
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "interaction_recon"
 # modules that may use the synthetic world and the evaluation: apps, the CLI, training data
-APPS = {"cli", "body_demo", "ros.demo", "ros.replay", "contact.data", "contact.train", "contact.cli", "prior.data",
+APPS = {"cli", "apps.demo", "apps.body_demo", "ros.replay", "contact.data", "contact.train", "contact.cli", "prior.data",
         "prior.train", "prior.cli"}
 NOT_PRODUCT = ("synth", "eval")
 

@@ -75,7 +75,7 @@ def clip():
     """The demo's rendered handshake (rendered once into the cache)."""
     from interaction_recon.config import Config
     from interaction_recon.paths import cache_dir
-    from interaction_recon.ros import demo
+    from interaction_recon.apps import demo
 
     scene, _ = demo.clip("handshake", 0, 256, FRAMES, Config())
     return cache_dir() / "synth" / "ros-demo" / scene.name

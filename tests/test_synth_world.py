@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from interaction_recon.body import skeleton
-from interaction_recon.body_demo import handshake_params
+from interaction_recon.apps.body_demo import handshake_params
 from interaction_recon.synth import dataset, observe
 from interaction_recon.synth.camera import Camera, look_at, sample_camera
 from interaction_recon.synth.groundtruth import ground_truth

@@ -8,7 +8,6 @@
     node.py      the ``interaction_recon`` node: threads, bounded queues, drops, diagnostics
     replay.py    ``interaction-recon replay``: a video or synthetic clip as Image + CameraInfo
     bag.py       record topics to an MCAP bag with rosbags
-    demo.py      the main job: replay a rendered handshake into the node, record, summarise
 
 Only rclpy and the standard message packages are imported eagerly (by node.py & co.);
 tf2_ros, tf2_msgs, hri_msgs, diagnostic_msgs are optional and imported where used. The
