@@ -11,7 +11,8 @@ pytest.importorskip("interaction_recon_msgs.msg")
 
 def test_the_main_job_runs_end_to_end_on_a_short_clip(tmp_path):
     from interaction_recon.config import Config
-    from interaction_recon.ros import bag, demo, replay
+    from interaction_recon.apps import demo
+    from interaction_recon.ros import bag, replay
 
     config = Config()
     config.fitting.window, config.fitting.stride = 32, 16  # windows end at frames 31 and 47

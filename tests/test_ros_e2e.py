@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     from interaction_recon.config import Config
-    from interaction_recon.ros import bag, demo
+    from interaction_recon.apps import demo
+    from interaction_recon.ros import bag
 
     out = tmp_path_factory.mktemp("ros_e2e")
     config = Config()

@@ -64,7 +64,6 @@ METHODS: dict[str, dict] = {
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
     "shape-0.05": {"fitting.weights.shape": 0.05},
-    "shape-1": {"fitting.weights.shape": 1.0},
     "shape-10": {"fitting.weights.shape": 10.0},
     "independent-no-upright": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.upright": 0.0},
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
