@@ -65,6 +65,8 @@ METHODS: dict[str, dict] = {
     "keypoints-fused": {"perception.fuse_keypoints": True},
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
+    "upright-5": {"fitting.weights.upright": 5.0},
+    "upright-10": {"fitting.weights.upright": 10.0},
     "independent-no-upright": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.upright": 0.0},
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
     "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
