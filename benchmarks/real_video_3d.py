@@ -9,6 +9,7 @@ clips, so the reconstruction is checked against what is true of any two standing
   span at least FLOOR_SPREAD m (rms) both ways (people walking about; feet along one line leave
   the plane free to turn about it: ``floor`` is then "undetermined"); ``floor_rms`` is how far
   the feet lie from it (m), ``floor_tilt`` its angle to the camera's vertical axis;
+- ``fit_pitch``: the camera pitch (deg) of the up the fit used (``results.npz`` ``floor``);
 - with a floor: ``lean``, the angle between each person's pelvis-to-neck axis and the floor's
   normal, median per person (deg; standing or walking adults stay within a few degrees), and
   ``foot_gap``, the difference between the two people's median lowest-foot heights (m).
@@ -137,8 +138,10 @@ def main() -> None:
                 continue
             keep = cache_dir() / args.name / key  # the reconstruction, kept to look at
             reconstruct.run(frames, keep, config, overlay=False)
-            joints = np.load(keep / "results.npz")["joints"]
-        out["clips"][key] = plausibility(joints)
+            saved = np.load(keep / "results.npz")
+        out["clips"][key] = plausibility(saved["joints"])
+        up = saved["floor"][:3]  # the floor's up the fit used (known, or estimated: fitting/floor.py)
+        out["clips"][key]["fit_pitch"] = round(float(np.degrees(np.arcsin(-up[2]))), 1) if np.isfinite(up).all() else None
         print(key, json.dumps(out["clips"][key]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=1) + "\n")
@@ -146,13 +149,14 @@ def main() -> None:
     lines = [f"# Plausibility of the 3D on real video ({out['config']} {settings or ''}, {out['commit']}, "
              f"load {out['load']:.1f})", "",
              f"Validation ground truth's adults: size (head joint to mid-ankle) {ref['size']} m, lean {ref['lean']} deg.",
-             "", "| clip | person | frames | size m | floor | lean deg | floor rms m | floor tilt deg | foot gap m |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "", "| clip | person | frames | size m | floor | lean deg | floor rms m | floor tilt deg | foot gap m | "
+             "fit's pitch deg |", "|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in out["clips"].items():
         for p in range(2 if "size" in c else 0):
             lines.append(f"| {key} | {p} | {c['published_frames'][p]} | {c['size'][p]} | {c.get('floor', '-')} "
                          f"(spread {c.get('floor_spread', '-')} m) | {c.get('lean', ['-', '-'])[p]} | "
-                         f"{c.get('floor_rms', '-')} | {c.get('floor_tilt', '-')} | {c.get('foot_gap', '-')} |")
+                         f"{c.get('floor_rms', '-')} | {c.get('floor_tilt', '-')} | {c.get('foot_gap', '-')} | "
+                         f"{c.get('fit_pitch', '-')} |")
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

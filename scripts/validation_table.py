@@ -190,7 +190,9 @@ def headline() -> str:
         ref, v, s2 = real3d["reference"], real3d["clips"]["vtest_510_599"], real3d["clips"]["sports2d_0_149"]
         rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): sizes and lean to the floor the feet "
                      "trace (no ground truth)",
-                     f"vtest: size (head to ankles) {v['size'][0]} / {v['size'][1]} m (validation adults "
+                     f"vtest: camera pitch {v['fit_pitch']} deg (from an assumed 1.5 m camera: "
+                     f"{flat['clips']['vtest_510_599']['fit_pitch']}), size (head to ankles) {v['size'][0]} / "
+                     f"{v['size'][1]} m (validation adults "
                      f"{ref['size'][0]}-{ref['size'][1]}), lean {v['lean'][0]} / {v['lean'][1]} deg (pitch from the "
                      f"horizon off: {flat['clips']['vtest_510_599']['lean'][0]} / "
                      f"{flat['clips']['vtest_510_599']['lean'][1]}; adults {ref['lean'][0]}-{ref['lean'][1]}); "
