@@ -54,12 +54,13 @@ def fit_floor(points: np.ndarray) -> tuple[np.ndarray, float, float, float]:
     without the worst quarter."""
     keep = np.ones(len(points), bool)
     for _ in range(2):
-        centre = points[keep].mean(0)
-        _, spread, axes = np.linalg.svd(points[keep] - centre, full_matrices=False)
+        used = points[keep]
+        centre = used.mean(0)
+        _, spread, axes = np.linalg.svd(used - centre, full_matrices=False)
         normal = -axes[2] if axes[2][1] > 0 else axes[2]
         resid = np.abs((points - centre) @ normal)
         keep = resid <= np.quantile(resid, 0.75)
-    return normal, float(-centre @ normal), float(np.sqrt(np.mean(resid[keep] ** 2))), float(spread[1] / np.sqrt(keep.sum()))
+    return normal, float(-centre @ normal), float(np.sqrt(np.mean(resid[keep] ** 2))), float(spread[1] / np.sqrt(len(used)))
 
 
 def _size(joints: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from interaction_recon.body.skeleton import layout_names
 from interaction_recon.fitting.losses import FOOT_JOINTS, spine_up
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 
@@ -80,7 +81,7 @@ _TOP = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 
 def _below_horizon(u: np.ndarray, v: np.ndarray, K: np.ndarray, pitch_deg: float) -> np.ndarray:
     """tan of the angle below the horizon of the rays through pixels (u, v) [n] of a camera
-    pitched ``pitch_deg`` down (no roll)."""
+    pitched ``pitch_deg`` down (no roll; an array [G, 1] gives [G, n])."""
     x, y = (u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1]
     p = np.radians(pitch_deg)
     down, forward = y * np.cos(p) + np.sin(p), np.cos(p) - y * np.sin(p)
@@ -98,8 +99,6 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
     image heights (sole to face) span ``min_ratio`` (90th over 10th percentile): near one
     distance every pitch fits. keypoints [P, T, K, 2] px, confidence [P, T, K] of ``layout``
     (BlazePose-33 or COCO-17: ankles and the face); None when unusable."""
-    from interaction_recon.body.skeleton import layout_names
-
     names = layout_names(layout)
     sole = [names.index(n) for n in _SOLE if n in names]
     top = [names.index(n) for n in _TOP if n in names]
@@ -117,17 +116,17 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
     size = feet[:, 1] - face[:, 1]
     if np.percentile(size, 90) < min_ratio * max(np.percentile(size, 10), 1e-6):
         return None
-    best, pitch = np.inf, None
-    for p in np.arange(-30.0, 75.0, 0.25):
-        a_f, a_t = _below_horizon(*feet.T, K, p), _below_horizon(*face.T, K, p)
-        good = (a_f > 0) & (a_f - a_t > 1e-6)
-        if good.mean() < 0.9:  # feet above the horizon: a camera below the people's soles
-            continue
-        r = np.log(a_f[good] / (a_f[good] - a_t[good]))
-        spread = float(np.median(np.abs(r - np.median(r))))
-        if spread < best:
-            best, pitch = spread, float(p)
-    return pitch
+    pitches = np.arange(-30.0, 75.0, 0.25)[:, None]  # [G, 1] the candidates
+    a_f, a_t = _below_horizon(*feet.T, K, pitches), _below_horizon(*face.T, K, pitches)  # [G, n]
+    good = (a_f > 0) & (a_f - a_t > 1e-6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(good, np.log(a_f / (a_f - a_t)), np.nan)
+    valid = good.mean(1) >= 0.9  # [G] feet above the horizon (a camera below the soles) rule a pitch out
+    if not valid.any():
+        return None
+    r = r[valid]
+    spread = np.nanmedian(np.abs(r - np.nanmedian(r, 1, keepdims=True)), 1)
+    return float(pitches[valid][np.argmin(spread), 0])
 
 
 def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
