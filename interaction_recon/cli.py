@@ -50,9 +50,9 @@ def _build_cache(args) -> int:
 def _synth(args) -> int:
     from tqdm import tqdm
 
-    from interaction_recon.synth import motions, world
+    from interaction_recon.synth import specs, world
 
-    kinds = motions.INTERACTIONS if args.scenes == "all" else tuple(k.strip() for k in args.scenes.split(","))
+    kinds = specs.INTERACTIONS if args.scenes == "all" else tuple(k.strip() for k in args.scenes.split(","))
     jobs = [(kind, args.seed + i) for i in range(args.per_kind) for kind in kinds]
     with tqdm(total=len(jobs), desc="synth", unit="clip") as bar:
         scenes = world.write_dataset(Path(args.out), jobs, size=(args.size, args.size),

@@ -10,7 +10,7 @@ import torch
 from interaction_recon.config import PerceptionConfig, load_config
 from interaction_recon.perception import assets
 from interaction_recon.perception.detectors import Detections, OnnxDetector
-from interaction_recon.perception.image import downscale, to_rgb8
+from interaction_recon.perception.image import downscale, to_rgb8, uint16_to_uint8
 from interaction_recon.perception.keypoints import COCO_IN_BLAZE, OnnxKeypointModel, Roi, roi_from_detection
 from interaction_recon.perception.tracker import PeopleTracker
 from interaction_recon.perception.types import PeopleFrame, PeopleTrack
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::U
 @pytest.mark.parametrize("make, expect", [
     (lambda: np.full((5, 6), 7, np.uint8), 7),
     (lambda: np.full((5, 6, 1), 7, np.uint8), 7),
-    (lambda: np.full((5, 6), 7 * 256 + 200, np.uint16), 7),
+    (lambda: np.full((5, 6), 4095, np.uint16), 255),  # a 12-bit sensor's top value fills the range
     (lambda: np.full((5, 6, 4), 7, np.uint8), 7),
     (lambda: np.full((5, 6, 3), 7 / 255, np.float32), 7),
     (lambda: np.full((5, 6, 3), 7.0, np.float64), 7),
@@ -33,6 +33,12 @@ def test_to_rgb8_forms(make, expect):
     out = to_rgb8(make())
     assert out.shape == (5, 6, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
     assert (out == expect).all()
+
+
+def test_16_bit_images_are_scaled_by_their_maximum():
+    ramp = np.array([0, 1024, 2048, 4095], np.uint16)  # a 12-bit sensor: >> 8 would leave it black
+    np.testing.assert_array_equal(uint16_to_uint8(ramp), [0, 64, 128, 255])
+    assert (uint16_to_uint8(np.zeros(3, np.uint16)) == 0).all()
 
 
 @pytest.mark.parametrize("bad", [None, np.zeros((0, 0, 3), np.uint8), np.zeros(5, np.uint8),

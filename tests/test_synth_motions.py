@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from interaction_recon.synth.motions import INTERACTIONS, generate_motion, plausibility
+from interaction_recon.synth.motions import generate_motion
+from interaction_recon.synth.plausibility import plausibility
+from interaction_recon.synth.specs import INTERACTIONS
 
 FAST_KINDS = ("handshake", "punch_block")
 SEEDS = (0, 1)  # the slow plausibility test covers both

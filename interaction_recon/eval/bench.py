@@ -10,7 +10,6 @@ A method is a function ``(scene, rng) -> prediction dict`` (keys as in
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -23,9 +22,9 @@ import numpy as np
 
 from interaction_recon.eval import metrics
 from interaction_recon.fitting.camera import back_project
-from interaction_recon.paths import PROJECT_ROOT
+from interaction_recon.paths import PROJECT_ROOT, code_stamp
 from interaction_recon.synth import dataset, observe
-from interaction_recon.synth.motions import INTERACTIONS
+from interaction_recon.synth.specs import INTERACTIONS
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
@@ -101,14 +100,6 @@ def _models():
     return _MODELS["body"], _MODELS["collider"]
 
 
-@functools.cache
-def _code_stamp(*paths: Path) -> str:
-    """Hash of the Python sources in these folders (and of these files) as this process first
-    read them, i.e. the code it runs: outputs cached under it are stale once that code changes."""
-    files = sorted(f for p in paths for f in (p.glob("*.py") if p.is_dir() else [p]))
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
-
-
 def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The real perception pipeline over the rendered frames: keypoints, confidence, track ids,
     3D landmarks (cached next to a stored clip, so several methods share one perception pass)."""
@@ -116,7 +107,7 @@ def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray
     from interaction_recon.perception import PeopleTrack, Perception
     from interaction_recon.synth import world
 
-    stamp = _code_stamp(Path(package.__file__).parent, Path(world.__file__).parent)
+    stamp = code_stamp(Path(package.__file__).parent, Path(world.__file__).parent)
     cache = scene.root / "perceived.npz" if scene.root is not None else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:
@@ -134,13 +125,13 @@ def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | Non
     """Where the window optimiser's fit of a cached clip from these observations is kept:
     keyed by the observations, the method's ``key`` (mode, prior and its weights, settings)
     and the code of the fitting, body, prior and contact layers, the shipped contact map and
-    the config (:func:`_code_stamp`), so a
+    the config (:func:`~interaction_recon.paths.code_stamp`), so a
     method that refines the motion-only fit (``two-person+appearance``) reuses the one
     ``two-person`` made. None for a clip in memory."""
     if scene.root is None:
         return None
     package = Path(__file__).resolve().parents[1]
-    code = _code_stamp(*(package / layer for layer in ("fitting", "body", "prior", "contact", "config.py")),
+    code = code_stamp(*(package / layer for layer in ("fitting", "body", "prior", "contact", "config.py")),
                        package / "contact" / "checkpoints" / "default.pt")
     digest = hashlib.sha256((code + key).encode())
     for a in arrays:
@@ -221,7 +212,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     if prior != "none":  # the prior's weights are data, not code: they key the fit too
         from interaction_recon.prior.guidance import DEFAULT_CHECKPOINT
 
-        key += " " + _code_stamp(Path(config.fitting.prior_path or DEFAULT_CHECKPOINT).resolve())
+        key += " " + code_stamp(Path(config.fitting.prior_path or DEFAULT_CHECKPOINT).resolve())
     memo = _fit_memo(scene, keypoints, confidence, gt["K"], key=key) if source == "simulated" else None
     if memo is not None and (memo / "results.npz").exists():
         result = Reconstruction.load(memo / "results.npz")
@@ -349,7 +340,7 @@ def world_stamp() -> str:
     from interaction_recon import render
     from interaction_recon.synth import world
 
-    return _code_stamp(Path(world.__file__).parent, Path(render.__file__).parent)
+    return code_stamp(Path(world.__file__).parent, Path(render.__file__).parent)
 
 
 def git_commit() -> str | None:

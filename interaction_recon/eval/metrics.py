@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from interaction_recon.render.camera import project
+
 # The 14 LSP-style scored joints as SMPL-24 indices, in LSP order: right ankle, knee,
 # hip, left hip, knee, ankle, right wrist, elbow, shoulder, left shoulder, elbow,
 # wrist, neck, head.
@@ -40,12 +42,6 @@ class Average(NamedTuple):
 def root(joints) -> np.ndarray:
     """Root, the mean of the two hips: joints ``[..., 24, 3]`` -> ``[..., 3]``."""
     return np.asarray(joints, dtype=np.float64)[..., HIP_JOINTS, :].mean(axis=-2)
-
-
-def project(points, K) -> np.ndarray:
-    """Pinhole projection: points ``[..., 3]`` (camera frame), K ``[3, 3]`` -> pixels ``[..., 2]``."""
-    uvw = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
-    return uvw[..., :2] / uvw[..., 2:]
 
 
 def procrustes_align(src, dst) -> np.ndarray:

@@ -159,13 +159,13 @@ def perceive(scene: ValidationScene, cache: Path, config=None):
 
     from interaction_recon import perception as package
     from interaction_recon.config import PerceptionConfig
-    from interaction_recon.eval.bench import _code_stamp
+    from interaction_recon.paths import code_stamp
     from interaction_recon.perception.types import PeopleTrack
     from interaction_recon.perception.video import run_video
 
     config = config or PerceptionConfig()
     settings = json.dumps(dataclasses.asdict(config), sort_keys=True).encode()
-    stamp = hashlib.sha256(_code_stamp(Path(package.__file__).parent).encode() + settings).hexdigest()[:16]
+    stamp = hashlib.sha256(code_stamp(Path(package.__file__).parent).encode() + settings).hexdigest()[:16]
     path = cache / "validation" / scene.name / f"perceived-{stamp}.npz"
     if path.exists():
         return PeopleTrack.load(path)

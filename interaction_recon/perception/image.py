@@ -8,8 +8,9 @@ MIN_SIDE = 8  # smaller images hold no findable person: an empty result
 
 
 def to_rgb8(image) -> np.ndarray:
-    """[H,W], [H,W,1], [H,W,3] or [H,W,4] of uint8, uint16, bool, int or float (floats in [0,1]
-    or [0,255]) -> [H,W,3] uint8 RGB, C-contiguous. ValueError for anything else or empty."""
+    """[H,W], [H,W,1], [H,W,3] or [H,W,4] of uint8, uint16 (see :func:`uint16_to_uint8`), bool,
+    int or float (floats in [0,1] or [0,255]) -> [H,W,3] uint8 RGB, C-contiguous. ValueError for
+    anything else or empty."""
     if image is None:
         raise ValueError("perception: image is None")
     a = np.asarray(image)
@@ -24,7 +25,7 @@ def to_rgb8(image) -> np.ndarray:
     elif a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
     elif a.dtype == np.uint16:
-        a = (a >> 8).astype(np.uint8)
+        a = uint16_to_uint8(a)
     elif np.issubdtype(a.dtype, np.floating):
         a = np.nan_to_num(a.astype(np.float32))
         top = 1.0 if a.max(initial=0.0) <= 1.0 else 255.0
@@ -38,6 +39,15 @@ def to_rgb8(image) -> np.ndarray:
     elif a.shape[2] == 4:
         a = a[:, :, :3]
     return np.ascontiguousarray(a)
+
+
+def uint16_to_uint8(a: np.ndarray) -> np.ndarray:
+    """16-bit intensities [...] -> uint8 [...], scaled by the frame's maximum, so a 10- or 12-bit
+    sensor's image fills the range as a full 16-bit one does (the one rule for every 16-bit input,
+    arrays and ROS mono16 messages alike)."""
+    top = int(a.max(initial=0))
+    scaled = a.astype(np.float32) * (255.0 / top) if top > 0 else a.astype(np.float32)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

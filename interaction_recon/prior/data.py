@@ -23,8 +23,9 @@ from torch import Tensor
 
 from interaction_recon.body import skeleton
 from interaction_recon.body.model import BodyModel, BodyParams
+from interaction_recon.paths import code_stamp
 from interaction_recon.prior.model import encode
-from interaction_recon.synth import motions
+from interaction_recon.synth import motions, specs
 from interaction_recon.synth.camera import sample_camera
 from interaction_recon.synth.groundtruth import camera_params
 
@@ -55,15 +56,11 @@ def make_clip(name: str, params: BodyParams, body: BodyModel) -> Clip:
     return Clip(name, params.map(lambda t: t.detach().float().cpu()), rest.cpu(), keypoints.cpu())
 
 
-def _code_stamp() -> str:
-    return hashlib.sha256(Path(motions.__file__).read_bytes()).hexdigest()[:10]
-
-
-def synthetic_clips(body: BodyModel, seeds, cache: Path | None = None, kinds=motions.INTERACTIONS,
+def synthetic_clips(body: BodyModel, seeds, cache: Path | None = None, kinds=specs.INTERACTIONS,
                     progress=None) -> list[Clip]:
     """Keyframed synthetic interactions, one per (kind, seed); cached per clip in ``cache``
-    (a folder keyed by the motion generator's code, so stale clips are never reused)."""
-    folder = Path(cache) / f"synthetic-{_code_stamp()}" if cache else None
+    (a folder keyed by the synthetic world's code, so stale clips are never reused)."""
+    folder = Path(cache) / f"synthetic-{code_stamp(Path(motions.__file__).parent)[:10]}" if cache else None
     clips = []
     for seed in seeds:
         for kind in kinds:
@@ -269,7 +266,7 @@ def _align(a: Tensor, b: Tensor) -> Tensor:
     return axis / s * torch.atan2(s, c)
 
 
-def to_clip(seq: Sequence, body: BodyModel, fps: float = motions.FPS) -> Clip:
+def to_clip(seq: Sequence, body: BodyModel, fps: float = specs.FPS) -> Clip:
     """A dataset sequence on the anny body: resampled to ``fps``, turned y-up, anny's average
     shape (SMPL betas do not carry over), the pelvis path kept, the lowest point of the clip
     on the floor."""

@@ -23,6 +23,7 @@ from torch import Tensor
 from interaction_recon.prior import data
 from interaction_recon.prior.diffusion import Diffusion
 from interaction_recon.prior.model import Denoiser, PriorConfig, joints
+from interaction_recon.synth.specs import INTERACTIONS
 
 
 @dataclass
@@ -49,7 +50,7 @@ class TrainConfig:
     warmup: int = 100
     train_seeds: int = 20  # synthetic seeds 0 .. n-1, every interaction kind
     val_seeds: tuple[int, ...] = (10000, 10001)  # held-out interaction instances
-    kinds: tuple[str, ...] = data.motions.INTERACTIONS
+    kinds: tuple[str, ...] = INTERACTIONS
     datasets: tuple[str, ...] = ()  # real data as "hi4d:/path", "chi3d:/path", "interhuman:/path"
     val_batches: int = 4
     eval_every: int = 200

@@ -1,4 +1,5 @@
-"""The look-at camera pose shared by the renderers."""
+"""The look-at camera pose and the pinhole projection shared by the renderers, the synthetic
+world and the metrics (numpy; the fit's differentiable one is ``fitting.camera.project``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,3 +16,9 @@ def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
     y = np.cross(z, x)
     R = np.stack([x, y, z])
     return R, -R @ eye
+
+
+def project(points, K) -> np.ndarray:
+    """Pinhole projection: points ``[..., 3]`` (camera frame), K ``[3, 3]`` -> pixels ``[..., 2]``."""
+    uvw = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
+    return uvw[..., :2] / uvw[..., 2:]

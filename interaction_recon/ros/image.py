@@ -9,6 +9,8 @@ import io
 
 import numpy as np
 
+from interaction_recon.perception.image import uint16_to_uint8
+
 # encoding -> (channels, numpy dtype, channel order to RGB or None for mono)
 ENCODINGS = {
     "rgb8": (3, np.uint8, (0, 1, 2)),
@@ -43,9 +45,7 @@ def decode_image(msg) -> np.ndarray:
     channels, dtype, order = ENCODINGS[enc]
     pixels = raw_pixels(msg, channels, dtype)
     if dtype == np.uint16:
-        top = int(pixels.max())
-        pixels = (pixels.astype(np.float32) * (255.0 / top) if top > 0 else pixels.astype(np.float32))
-        pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+        pixels = uint16_to_uint8(pixels)
     if order is None:
         return np.repeat(pixels, 3, axis=2)
     return np.ascontiguousarray(pixels[..., list(order)])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from interaction_recon.render.camera import look_at
+from interaction_recon.render.camera import look_at, project
 
 
 @dataclass
@@ -27,8 +27,7 @@ class Camera:
 
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         """Camera-frame points [..., 3] -> pixels [..., 2]."""
-        uvw = points_cam @ self.K.T
-        return uvw[..., :2] / uvw[..., 2:3]
+        return project(points_cam, self.K)
 
 
 def sample_camera(rng: np.random.Generator, target: np.ndarray,

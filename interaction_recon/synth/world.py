@@ -17,7 +17,7 @@ import torch
 from interaction_recon.body import BodyModel, skeleton
 from interaction_recon.body.collision import BodyCollider
 from interaction_recon.render import mesh as render
-from interaction_recon.synth import appearance, dataset, motions
+from interaction_recon.synth import appearance, dataset, motions, specs
 from interaction_recon.synth.camera import sample_camera
 from interaction_recon.synth.groundtruth import ground_truth
 
@@ -38,9 +38,9 @@ def _labels(mesh_id: np.ndarray) -> np.ndarray:
 
 def make_scene(kind: str, seed: int, body: BodyModel, collider: BodyCollider,
                size: tuple[int, int] = (512, 512), images: bool = True) -> dataset.Scene:
-    """Generate one clip of interaction ``kind`` (see motions.INTERACTIONS)."""
-    if kind not in motions.INTERACTIONS:
-        raise ValueError(f"unknown interaction {kind!r}; choose from {motions.INTERACTIONS}")
+    """Generate one clip of interaction ``kind`` (see specs.INTERACTIONS)."""
+    if kind not in specs.INTERACTIONS:
+        raise ValueError(f"unknown interaction {kind!r}; choose from {specs.INTERACTIONS}")
     rng = _rng(kind, seed)
     clock = [time.perf_counter()]
     motion = motions.generate_motion(kind, rng, body, collider)
