@@ -277,6 +277,32 @@ def test_fit_with_the_prior_fits_the_keypoints_and_carries_the_fine_tuned_networ
         assert fitter._prior_weights is None
 
 
+def test_the_prior_regulariser_pulls_the_fit_toward_what_the_prior_makes_of_it(anny_body, anny_collider):
+    """With fitting.prior "regulariser", the fitted motion of jittery keypoints is one the
+    prior changes less when it denoises it than the same fit with the term's weight at zero
+    (scored on draws of noise the fit never saw, the same draws for both fits)."""
+    from interaction_recon.prior.guidance import PriorRegulariser, condition
+
+    truth = facing_camera(anny_body, 16)
+    kp, conf = observe_params(anny_body, truth)
+    kp = kp + np.random.default_rng(0).normal(0.0, 3.0, kp.shape).astype(np.float32)
+    cond = condition(kp, conf, K, "blazepose33")
+    fits = {}
+    for weight in (0.0, 1.0):
+        cfg = small_config(prior="regulariser")
+        cfg.weights.prior = weight
+        fitter = WindowFitter(anny_body, cfg, anny_collider)
+        fits[weight] = fitter.fit(job_of(kp, conf)).params()
+
+    def score(params, seed):
+        judge = PriorRegulariser(fitter.prior, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            return float(np.mean([judge(params, cond) for _ in range(16)]))
+
+    ratios = [score(fits[1.0], seed) / score(fits[0.0], seed) for seed in (1, 2, 3)]
+    assert max(ratios) < 0.97, ratios
+
+
 def test_the_prior_sits_out_a_pair_farther_apart_than_it_was_trained_on(anny_body, anny_collider):
     """Two people 2.4 m apart are no interaction the prior has seen: the window is fitted
     without it (no network fine-tuned); 0.7 m apart it joins."""
