@@ -170,6 +170,25 @@ def test_world_clips_are_deterministic_and_consistent(quick_motions, anny_body, 
     assert np.abs(loaded.frame(T // 2).astype(int) - a.frames[T // 2]).mean() < 8  # JPEG of the same frame
 
 
+@pytest.mark.slow
+def test_a_clip_is_the_same_whatever_thread_count_the_caller_runs(tmp_path):
+    """The refinement follows float summation order; write_dataset pins torch's thread count."""
+    from interaction_recon.synth import world
+
+    before = torch.get_num_threads()
+    clips = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            world.write_dataset(tmp_path / str(threads), [("handshake", 100)], size=(64, 64), images=False)
+            clips.append(dataset.load_dataset(tmp_path / str(threads))[0])
+            assert torch.get_num_threads() == threads  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(clips[0].gt["body_pose"], clips[1].gt["body_pose"])
+    assert np.array_equal(clips[0].gt["joints"], clips[1].gt["joints"])
+
+
 def test_masks_agree_with_depth_order(anny_body):
     """Where both people's silhouettes overlap in the image, the nearer one is what the mask shows."""
     from interaction_recon.synth import world
