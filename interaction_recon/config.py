@@ -134,6 +134,11 @@ class FittingConfig:
     contact_threshold: float = 0.06  # metres: with contact_from_fit, parts this close (and overlapping in 2D) are pulled
     contact_every: int = 10  # iterations between contact re-estimates
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
+    # the initial depth of a person in a frame is the k-th smallest of those its body segments imply (count).
+    # 1 takes the least foreshortened segment, and one wrong keypoint, which lengthens the two or three segments
+    # it ends, pulls the person near (a knee on the other person: 2.6 m for 4.3; the depth term then holds it
+    # there and the body shrinks to fit). 3 chosen on validation against 1 (validation-depth-rank-1.json)
+    depth_segment_rank: int = 3
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
     swap_ratio: float = 0.7  # warm start: the previous window's people are taken as swapped when the other slot order reprojects with below this share of the error

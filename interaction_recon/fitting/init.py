@@ -1,8 +1,9 @@
 """Initial body parameters of both people from 2D keypoints alone.
 
-Per person and frame: depth from the least-foreshortened body segment (a segment of known
-3D length can only look shorter than it is, so the shortest implied depth is the most
-trustworthy), the pelvis back-projected at that depth (both smoothed over time), a heading from the shoulder line and
+Per person and frame: depth from the least-foreshortened body segments (a segment of known
+3D length can only look shorter than it is, so the shortest implied depths are the most
+trustworthy; the k-th shortest, so that a wrong keypoint, which lengthens the two or three
+segments it ends, cannot pull a person near on its own), the pelvis back-projected at that depth (both smoothed over time), a heading from the shoulder line and
 the nose, arms lowered, the model's average shape. Frames without observations take the
 values of their observed neighbours (linear interpolation). Everything is then refined by
 the optimiser.
@@ -70,9 +71,10 @@ def rest_reference(body: BodyModel, layout: str, shape: torch.Tensor) -> dict:
 
 
 def initial_params(body: BodyModel, keypoints: np.ndarray, confidence: np.ndarray, layout: str, K: np.ndarray,
-                   min_confidence: float = 0.2) -> tuple[BodyParams, np.ndarray]:
+                   min_confidence: float = 0.2, rank: int = 3) -> tuple[BodyParams, np.ndarray]:
     """keypoints [2, T, K, 2] px, confidence [2, T, K] -> (BodyParams [2, T] in the camera
-    frame, depth estimates [2, T] metres (NaN where a person was never observed))."""
+    frame, depth estimates [2, T] metres (NaN where a person was never observed)). ``rank``:
+    the depth is the rank-th smallest that the segments imply (the largest where fewer are seen)."""
     P, T = keypoints.shape[:2]
     shape = body.default_shape(P)
     ref = rest_reference(body, layout, shape)
@@ -83,7 +85,9 @@ def initial_params(body: BodyModel, keypoints: np.ndarray, confidence: np.ndarra
     ok = conf[:, :, a] & conf[:, :, b] & (length2d > 2.0)
     f = 0.5 * (K[0, 0] + K[1, 1])
     implied = np.where(ok, f * ref["lengths"][:, None, :] / np.maximum(length2d, 1e-6), np.inf)
-    depth = implied.min(-1)  # [P,T]
+    implied = np.sort(implied, -1)
+    seen = np.isfinite(implied).sum(-1)  # [P,T] segments seen
+    depth = np.take_along_axis(implied, np.clip(np.minimum(seen, rank) - 1, 0, None)[..., None], -1)[..., 0]  # [P,T]
     has_depth = np.isfinite(depth)
     lhip, rhip, lsh, rsh, nose = layout_index(layout, ["left_hip", "right_hip", "left_shoulder", "right_shoulder",
                                                        "nose" if layout != "smpl24" else "head"])
