@@ -18,7 +18,11 @@ def look_at(eye, target, up=(0.0, 1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
     return R, -R @ eye
 
 
-def project(points, K) -> np.ndarray:
-    """Pinhole projection: points ``[..., 3]`` (camera frame), K ``[3, 3]`` -> pixels ``[..., 2]``."""
-    uvw = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
+def project(points, K):
+    """Pinhole projection: points ``[..., 3]`` (camera frame), K ``[3, 3]`` -> pixels ``[..., 2]``;
+    numpy in float64, or torch tensors in the points' dtype and device (K moved to them)."""
+    if hasattr(points, "new_tensor"):  # torch, imported by the caller
+        uvw = points @ (K.to(points) if hasattr(K, "to") else points.new_tensor(K)).T
+    else:
+        uvw = np.asarray(points, dtype=np.float64) @ np.asarray(K, dtype=np.float64).T
     return uvw[..., :2] / uvw[..., 2:]

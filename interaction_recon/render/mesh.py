@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body.collision import vertex_normals
-from interaction_recon.render.raster import NEAR, project, rasterize
+from interaction_recon.render.camera import project
+from interaction_recon.render.raster import NEAR, rasterize
 
 AMBIENT = 0.45
 LIGHT_DIR = (0.3, -0.7, -0.65)  # camera frame, towards the light: above, a little right, behind the camera

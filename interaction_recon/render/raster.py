@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from interaction_recon.render.camera import project
+
 NEAR = 0.01  # metres
 INSIDE_EPS = 1e-6  # barycentric slack so shared edges leave no cracks
 CHUNK = 1 << 20  # candidate pixels per pass (bounds memory)
@@ -51,12 +53,6 @@ class _Triangles:
     h: Tensor
     coef: Tensor
     inv_z: Tensor  # [N, 3] 1 / vertex depth
-
-
-def project(vertices_cam: Tensor, K: Tensor) -> Tensor:
-    """Pinhole projection of camera-frame points [..., 3] -> pixel coordinates [..., 2]."""
-    p = vertices_cam @ K.to(vertices_cam).T
-    return p[..., :2] / p[..., 2:]
 
 
 def _setup(vertices_cam: Tensor, faces: Tensor, K: Tensor, height: int, width: int) -> _Triangles:
