@@ -3,8 +3,9 @@
 Per person and frame: depth from the least-foreshortened body segments (a segment of known
 3D length can only look shorter than it is, so the shortest implied depths are the most
 trustworthy; the k-th shortest, so that a wrong keypoint, which lengthens the two or three
-segments it ends, cannot pull a person near on its own), the pelvis back-projected at that depth (both smoothed over time), a heading from the shoulder line and
-the nose, arms lowered, the model's average shape. Frames without observations take the
+segments it ends, cannot pull a person near on its own), the pelvis back-projected at that
+depth (both smoothed over time), a heading from the shoulder line and the nose, arms lowered,
+the model's average shape. Frames without observations take the
 values of their observed neighbours (linear interpolation). Everything is then refined by
 the optimiser.
 """
