@@ -49,6 +49,7 @@ class LossWeights:
     evidence: float = 0.0  # two-person stage: squared 2D distance (box heights) of keypoints to each person's own fit
     depth_sensor: float = 100.0  # robust squared distance (m^2) of each pelvis to its depth-sensor measurement
     pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
+    reach: float = 0.0  # squared excess (m) over fitting.reach_margin of a hand drawn on the other person (fitting/reach.py)
 
 
 @dataclass
@@ -133,6 +134,9 @@ class FittingConfig:
     # only contacts with evidence (WindowJob.contacts): off, it made every validation metric worse
     contact_threshold: float = 0.06  # metres: with contact_from_fit, parts this close (and overlapping in 2D) are pulled
     contact_every: int = 10  # iterations between contact re-estimates
+    reach_radius: float = 0.1  # share of the other person's image height: a wrist this near one of their keypoints is on them
+    reach_margin: float = 0.3  # m: how far such a wrist may be from the other's point under it (weights.reach), about a forearm
+    reach_held_out: float = 0.15  # share of a person's image height a wrist must be from their hip to count as reaching
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     # the initial depth of a person in a frame is the k-th smallest of those its body segments imply (count).
     # 1 takes the least foreshortened segment, and one wrong keypoint, which lengthens the two or three segments

@@ -42,6 +42,8 @@ METHODS: dict[str, dict] = {
     "prior-any-distance": {"fitting.prior_max_distance": float("inf")},
     "no-pose3d": {"fitting.weights.pose3d": 0.0},
     "depth-rank-1": {"fitting.depth_segment_rank": 1},
+    "reach-20": {"fitting.weights.reach": 20.0},
+    "reach-100": {"fitting.weights.reach": 100.0},
     "evidence": {"fitting.weights.evidence": 100.0},
     "evidence-long-alone": {"fitting.weights.evidence": 100.0, "fitting.iterations_alone": 40},
     "long-alone": {"fitting.iterations_alone": 40},

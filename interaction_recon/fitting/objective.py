@@ -9,7 +9,7 @@ import torch
 
 from interaction_recon.body.model import BodyOutput, BodyParams
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import losses, pose3d, scale
+from interaction_recon.fitting import losses, pose3d, reach, scale
 from interaction_recon.fitting.camera import project
 from interaction_recon.fitting.init import OUTPUT_FIELD
 from interaction_recon.fitting.job import WindowJob
@@ -50,6 +50,7 @@ class WindowState:
         self.pairs: list = []
         self.cond = None  # the prior's condition [2, T, 33, 3], when a prior is used
         self.regulariser = None  # PriorRegulariser
+        self.reach = None  # [N, 4] long: hands drawn on the other person (fitting/reach.py), frames from self.lo
         self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
         self.held = None  # [2, T', K, 2] px: where each person's own fit put the confident keypoints
 
@@ -120,7 +121,8 @@ class WindowState:
         f, cfg, w = self.f, self.f.config, self.f.config.weights
         params = self.params(whole=False)
         out = f.body(params, collision=collision)
-        pred = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
+        pred3d = getattr(out, OUTPUT_FIELD[self.job.layout])
+        pred = project(pred3d, self.K)
         total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale)
         total = total + w.smoothness * losses.smoothness(out.joints, params.body_pose)
         optimised = params.body_pose[:, self.first - self.lo:]
@@ -135,6 +137,8 @@ class WindowState:
             total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)
         if self.held is not None and w.evidence:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
+        if self.reach is not None and together and w.reach:
+            total = total + w.reach * reach.reach_loss(pred3d, self.reach, cfg.reach_margin)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
         if self.floor_up is not None and w.upright:

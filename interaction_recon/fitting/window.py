@@ -30,7 +30,7 @@ from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import floor, pose3d, scale
+from interaction_recon.fitting import floor, pose3d, reach, scale
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.job import WindowJob, shares_frames
@@ -40,7 +40,7 @@ from interaction_recon.fitting.visibility import joint_confidence, joint_evidenc
 
 log = logging.getLogger(__name__)
 CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
-PRIOR_DISTANCE_QUANTILE = 0.25  # the prior needs the pair within fitting.prior_max_distance for this share of a window
+PRIOR_DISTANCE_QUANTILE = 0.25  # the prior and the reach term need the pair within fitting.prior_max_distance for this share of a window
 MIN_DEPTH_FRAMES = 3  # frames with sensor depth a person needs to be sized by it
 
 
@@ -203,11 +203,13 @@ class WindowFitter:
                     state.hold_evidence()
             state.floor_up = self._up(state)  # a pitch estimated from the people as they were placed and sized
             self._attach_prior(state, job, K)
+            self._attach_reach(state, job, conf_np)
             evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
             state.floor_up = self._up(state)
             self._attach_prior(state, job, K)
+            self._attach_reach(state, job, conf_np)
             evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations_warm, rigid=False, optimise_shape=False)
         if state.source is not None:
@@ -263,6 +265,18 @@ class WindowFitter:
         if self._prior_weights is not None:
             state.source.load_state_dict(self._prior_weights)
         state.rebase(start)
+
+    def _attach_reach(self, state: WindowState, job: WindowJob, conf_np: np.ndarray) -> None:
+        """Give the state the hands drawn on the other person (:mod:`interaction_recon.fitting.reach`)
+        for weights.reach, when the pair is within reach as the prior's gate has it."""
+        cfg = self.config
+        if not (cfg.weights.reach and cfg.two_person and job.layout == "blazepose33"):
+            return
+        if state.pelvis_distance(PRIOR_DISTANCE_QUANTILE) > cfg.prior_max_distance:
+            return
+        pairs = reach.reach_pairs(job.keypoints, conf_np, cfg.min_confidence, cfg.reach_radius,
+                                   cfg.reach_held_out)
+        state.reach = reach.as_tensor(pairs, state.lo, state.kp.device)
 
     def _floor_up(self) -> np.ndarray:
         """The known floor's up direction [3] in the camera frame (fitting.camera_pitch / roll)."""
