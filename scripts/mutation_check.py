@@ -32,6 +32,8 @@ MUTATIONS = {
                 "total = total"),
     "held keypoints": (OBJECTIVE, "total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, "
                        "self.scale)", "total = total"),
+    "reach": (OBJECTIVE, "total = total + w.reach * reach.reach_loss(pred3d, self.reach, cfg.reach_margin)",
+              "total = total"),
     "3D landmarks": (OBJECTIVE, "total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)",
                      "total = total"),
     "floor sizing": (WINDOW, "                    self._size_from_floor(state)", "                    pass"),

@@ -129,6 +129,30 @@ def test_ray_rotation_takes_the_optical_axis_onto_the_pixel_ray():
     assert np.allclose(rot @ np.swapaxes(rot, -1, -2), np.eye(3), atol=1e-9)
 
 
+def test_a_hand_drawn_on_the_other_person_ends_near_them(anny_body, anny_collider):
+    """Person 0 holds the left forearm back, its wrist drawn on person 1, who stands 0.35 m
+    behind: with weights.reach the fitted wrist is within fitting.reach_margin of person 1,
+    without it the keypoints leave the two farther apart."""
+    from interaction_recon.fitting.reach import reach_pairs
+
+    truth = facing_camera(anny_body, 4, x=(-0.2, 0.2), z=(3.0, 3.35), yaw=(0.0, 0.0))
+    pose = truth.body_pose.clone()
+    pose[0, :, 17] = torch.tensor((0.0, math.pi / 2, 0.0))  # left elbow (SMPL joint 18) bent back
+    truth.body_pose = pose
+    kp, conf = observe_params(anny_body, truth)
+    wrist = BLAZEPOSE33.index("left_wrist")
+    assert (reach_pairs(kp, conf, 0.2, 0.1, 0.15)[:, 1:3] == [0, wrist]).all(-1).any()
+
+    def distance(**w) -> float:
+        params = _fit(anny_body, anny_collider, job_of(kp, conf), {"iterations": 30}, **w).params()
+        with torch.no_grad():
+            lm = anny_body(params).blazepose33
+        return float((lm[0, :, wrist, None] - lm[1]).norm(dim=-1).amin(-1).mean())
+
+    margin = small_config().reach_margin
+    assert distance(reach=20.0) < margin + 0.02 < distance()
+
+
 def test_the_held_keypoints_keep_a_relational_pull_off_the_evidence(anny_body, anny_collider):
     truth = facing_camera(anny_body, 4, x=(-0.3, 0.3))
     kp, conf = observe_params(anny_body, truth)
