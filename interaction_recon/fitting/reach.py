@@ -8,7 +8,9 @@ height of one of their keypoints), and the two stand within reach, the wrist is 
 ``margin`` metres (about a forearm) of the other person's point under it, in 3D: the arm
 reaches towards the person it is drawn on, not away from them (a patting hand is near the
 shoulder, not half a metre behind it). A hinge, so a hand already near is not pulled into
-contact: contact itself needs evidence (:mod:`interaction_recon.contact`).
+contact: contact itself needs evidence (:mod:`interaction_recon.contact`). It moves the arm
+only: the shoulder and the other person are held where they are, so the term bends the arm in
+depth instead of pulling the two people together.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from torch import Tensor
 from interaction_recon.body.skeleton import BLAZEPOSE33
 
 WRISTS = {BLAZEPOSE33.index(f"{s}_wrist"): BLAZEPOSE33.index(f"{s}_hip") for s in ("left", "right")}
+_SHOULDER = torch.zeros(len(BLAZEPOSE33), dtype=torch.long)  # wrist keypoint -> its shoulder's
+for _side in ("left", "right"):
+    _SHOULDER[BLAZEPOSE33.index(f"{_side}_wrist")] = BLAZEPOSE33.index(f"{_side}_shoulder")
 
 
 def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: float, radius: float,
@@ -47,12 +52,16 @@ def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
 
 
 def reach_loss(points: Tensor, pairs: Tensor, margin: float) -> Tensor:
-    """Mean squared excess (m^2) over ``margin`` of each pair's 3D distance: points [2, T, 33, 3]
-    (the fit's keypoints, camera frame); pairs [N, 4] long as :func:`reach_pairs` (frames into T)."""
+    """Mean squared excess (m^2) over ``margin`` of each pair's 3D distance, its gradient through
+    the arm alone (the wrist relative to its shoulder; the shoulder and the other person's point
+    held): points [2, T, 33, 3] (the fit's keypoints, camera frame); pairs [N, 4] long as
+    :func:`reach_pairs` (frames into T)."""
     if len(pairs) == 0:
         return points.new_zeros(())
     t, p, w, k = pairs.unbind(-1)
-    d = (points[p, t, w] - points[1 - p, t, k]).norm(dim=-1)
+    shoulder = points[p, t, _SHOULDER.to(w.device)[w]]
+    wrist = shoulder.detach() + (points[p, t, w] - shoulder)
+    d = (wrist - points[1 - p, t, k].detach()).norm(dim=-1)
     return (d - margin).clamp_min(0).pow(2).mean()
 
 
