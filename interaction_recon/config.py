@@ -49,7 +49,10 @@ class LossWeights:
     evidence: float = 0.0  # two-person stage: squared 2D distance (box heights) of keypoints to each person's own fit
     depth_sensor: float = 100.0  # robust squared distance (m^2) of each pelvis to its depth-sensor measurement
     pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
-    reach: float = 0.0  # squared excess (m) over fitting.reach_margin of a hand drawn on the other person (fitting/reach.py)
+    # squared excess (m) over fitting.reach_margin of a hand held out and drawn on the other person (fitting/reach.py).
+    # Off: at 20 the contact distance fell 475 -> 258 mm but the overhead high-five's arms bent off their keypoints
+    # (validation MPJPE 106.1 -> 125.2, PA-MPJPE 80.7 -> 93.0; validation-reach-20.json against validation-default.json)
+    reach: float = 0.0
 
 
 @dataclass
@@ -268,8 +271,10 @@ class PerceptionConfig:
     pair_switch_margin: float = 0.3  # pair choice: by how much (box gaps in body heights)
     reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
-    # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py); off by
-    # default: better 2D on real images and poses on the validation clips, worse placement of the pair there
+    # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py). Off by default:
+    # better 2D on real images (perception-fused.json) but not better 3D on the validation clips, MPJPE 107.2 /
+    # PA-MPJPE 82.1 against the default's 106.1 / 80.7 (validation-keypoints-fused.json; before the initial depth
+    # took the third-shortest segment, one wrong fused knee put a person 1.7 m too near: 127.0 mm)
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
