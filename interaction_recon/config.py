@@ -141,11 +141,13 @@ class FittingConfig:
     reach_margin: float = 0.3  # m: how far such a wrist may be from the other's point under it (weights.reach), about a forearm
     reach_held_out: float = 0.15  # share of a person's image height a wrist must be from their hip to count as reaching
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
-    # the initial depth of a person in a frame is the k-th smallest of those its body segments imply (count).
-    # 1 takes the least foreshortened segment, and one wrong keypoint, which lengthens the two or three segments
-    # it ends, pulls the person near (a knee on the other person: 2.6 m for 4.3; the depth term then holds it
-    # there and the body shrinks to fit). 3 chosen on validation against 1 (validation-depth-rank-1.json)
-    depth_segment_rank: int = 3
+    # the initial depth of a person in a frame is the smallest its body segments imply that a segment sharing no
+    # keypoint confirms, within this share. inf (the default): the smallest alone, and one wrong keypoint, which
+    # lengthens the segments it ends, can pull the person near (a fused knee on the other person gave 2.6 m for
+    # 4.3; the depth term held it there and the body shrank to fit). A robust start (the third-smallest) improved
+    # validation MPJPE 110.0 -> 106.1 but cost PA-MPJPE (79.6 -> 80.7) and broke the known-floor test; 0.15 is
+    # measured in validation-depth-witness.json, the dev suite not yet
+    depth_witness_tolerance: float = float("inf")
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
     swap_ratio: float = 0.7  # warm start: the previous window's people are taken as swapped when the other slot order reprojects with below this share of the error

@@ -41,7 +41,7 @@ METHODS: dict[str, dict] = {
     "no-prior": {"fitting.prior": "none"},
     "prior-any-distance": {"fitting.prior_max_distance": float("inf")},
     "no-pose3d": {"fitting.weights.pose3d": 0.0},
-    "depth-rank-1": {"fitting.depth_segment_rank": 1},
+    "depth-witness": {"fitting.depth_witness_tolerance": 0.15},
     "reach-20": {"fitting.weights.reach": 20.0},
     "reach-100": {"fitting.weights.reach": 100.0},
     "evidence": {"fitting.weights.evidence": 100.0},

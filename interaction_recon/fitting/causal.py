@@ -119,7 +119,7 @@ class CausalFilter:
         seen = observed(conf, cfg.min_confidence)[:, 0]  # [2]
         ids = np.asarray(people.track_ids, np.int64)
         dt = 0.0 if self.stamp is None else float(np.clip(stamp - self.stamp, 0.0, self.causal.max_gap))
-        init, depth = initial_params(self.body, kp, conf, self.layout, K, cfg.min_confidence, cfg.depth_segment_rank)
+        init, depth = initial_params(self.body, kp, conf, self.layout, K, cfg.min_confidence, cfg.depth_witness_tolerance)
         measured = self._measured(people, seen)
         fresh = seen & ((stamp - self.last_seen > self.causal.max_gap) | (ids != self.track_ids))
         if measured is not None and (self.params is None or fresh.any()):

@@ -19,7 +19,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from interaction_recon.body.skeleton import layout_names
-from interaction_recon.fitting.losses import FOOT_JOINTS, spine_up
+from interaction_recon.fitting.losses import FOOT_JOINTS, foot_height, spine_up
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 
 
@@ -50,7 +50,7 @@ def estimate(joints, valid, up=None, min_frames: int = 8) -> np.ndarray | None:
         return None
     with torch.no_grad():
         up = spine_up(joints, valid) if up is None else up.to(joints)
-        lowest = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] up positive, camera at 0
+        lowest = foot_height(joints[:, valid], up)  # [2, n] up positive, camera at 0
     height = -float(lowest.median()) + FOOT_ABOVE_FLOOR
     up = up.cpu().numpy().astype(np.float64)
     return np.append(up / np.linalg.norm(up), height) if height > 0 else None

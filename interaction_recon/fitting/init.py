@@ -1,9 +1,10 @@
 """Initial body parameters of both people from 2D keypoints alone.
 
-Per person and frame: depth from the least-foreshortened body segments (a segment of known
-3D length can only look shorter than it is, so the shortest implied depths are the most
-trustworthy; the k-th shortest, so that a wrong keypoint, which lengthens the two or three
-segments it ends, cannot pull a person near on its own), the pelvis back-projected at that
+Per person and frame: depth from the least-foreshortened body segment (a segment of known
+3D length can only look shorter than it is, so the shortest implied depth is the most
+trustworthy) that a second segment sharing no keypoint with it confirms (implies a depth at
+most ``tolerance`` farther): one wrong keypoint lengthens the two or three segments it ends,
+which share it, so it cannot pull a person near on its own), the pelvis back-projected at that
 depth (both smoothed over time), a heading from the shoulder line and the nose, arms lowered,
 the model's average shape. Frames without observations take the
 values of their observed neighbours (linear interpolation). Everything is then refined by
@@ -26,6 +27,7 @@ OUTPUT_FIELD = {"coco17": "coco17", "blazepose33": "blazepose33", "smpl24": "joi
 SEGMENTS = (("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "left_knee"),
             ("right_hip", "right_knee"), ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
             ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"))
+_DISJOINT = np.array([[not set(a) & set(b) for b in SEGMENTS] for a in SEGMENTS])  # [S, S] no shared keypoint
 ARMS_DOWN = 1.1  # rad: shoulders lowered from the T-pose
 
 
@@ -71,11 +73,20 @@ def rest_reference(body: BodyModel, layout: str, shape: torch.Tensor) -> dict:
     return {"lengths": np.linalg.norm(pts[:, a] - pts[:, b], axis=-1), "pelvis": rest.joints[:, 0, 0].cpu().numpy()}
 
 
+def _confirmed_depth(implied: np.ndarray, tolerance: float) -> np.ndarray:
+    """implied [P, T, S] depths (inf: segment unseen) -> [P, T]: the smallest that a segment
+    sharing no keypoint with it confirms (its own depth at most ``tolerance`` farther); the
+    smallest of all where none is confirmed."""
+    confirms = implied[..., None, :] <= implied[..., :, None] * (1.0 + tolerance)  # [P, T, i, j]
+    confirmed = (confirms & _DISJOINT).any(-1) & np.isfinite(implied)
+    return np.where(confirmed.any(-1), np.where(confirmed, implied, np.inf).min(-1), implied.min(-1))
+
+
 def initial_params(body: BodyModel, keypoints: np.ndarray, confidence: np.ndarray, layout: str, K: np.ndarray,
-                   min_confidence: float = 0.2, rank: int = 3) -> tuple[BodyParams, np.ndarray]:
+                   min_confidence: float = 0.2, tolerance: float = np.inf) -> tuple[BodyParams, np.ndarray]:
     """keypoints [2, T, K, 2] px, confidence [2, T, K] -> (BodyParams [2, T] in the camera
-    frame, depth estimates [2, T] metres (NaN where a person was never observed)). ``rank``:
-    the depth is the rank-th smallest that the segments imply (the largest where fewer are seen)."""
+    frame, depth estimates [2, T] metres (NaN where a person was never observed)). ``tolerance``:
+    how much farther (share) a confirming segment's depth may be (inf: the shortest alone)."""
     P, T = keypoints.shape[:2]
     shape = body.default_shape(P)
     ref = rest_reference(body, layout, shape)
@@ -86,9 +97,7 @@ def initial_params(body: BodyModel, keypoints: np.ndarray, confidence: np.ndarra
     ok = conf[:, :, a] & conf[:, :, b] & (length2d > 2.0)
     f = 0.5 * (K[0, 0] + K[1, 1])
     implied = np.where(ok, f * ref["lengths"][:, None, :] / np.maximum(length2d, 1e-6), np.inf)
-    implied = np.sort(implied, -1)
-    seen = np.isfinite(implied).sum(-1)  # [P,T] segments seen
-    depth = np.take_along_axis(implied, np.clip(np.minimum(seen, rank) - 1, 0, None)[..., None], -1)[..., 0]  # [P,T]
+    depth = _confirmed_depth(implied, tolerance)  # [P,T]
     has_depth = np.isfinite(depth)
     lhip, rhip, lsh, rsh, nose = layout_index(layout, ["left_hip", "right_hip", "left_shoulder", "right_shoulder",
                                                        "nose" if layout != "smpl24" else "head"])

@@ -113,6 +113,12 @@ FOOT_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankl
 UP_FROM = skeleton.SMPL_JOINTS.index("pelvis"), skeleton.SMPL_JOINTS.index("neck")
 
 
+def foot_height(joints: Tensor, up: Tensor) -> Tensor:
+    """Height (m along ``up`` [3], camera at 0) of each person's lowest foot joint: joints
+    [2, T, 24, 3] camera frame -> [2, T]."""
+    return (joints[:, :, FOOT_JOINTS] @ up).amin(-1)
+
+
 def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, above: float) -> Tensor:
     """Standing people's feet on the known floor: squared height (m^2) of each person's lowest
     foot joint above the plane ``up . p = -camera_height``, minus ``above`` (a foot joint's own
@@ -121,7 +127,7 @@ def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, abo
     and size, which one camera cannot."""
     if not seen.any():
         return joints.new_zeros(())
-    height = (joints[:, :, FOOT_JOINTS] @ up).amin(-1) + camera_height  # [2, T]
+    height = foot_height(joints, up) + camera_height  # [2, T]
     return (height - above)[seen].pow(2).mean()
 
 
@@ -142,7 +148,7 @@ def common_ground(joints: Tensor, valid: Tensor) -> Tensor:
     """
     if not valid.any():
         return joints.new_zeros(())
-    height = (joints[:, :, FOOT_JOINTS] @ spine_up(joints, valid)).amin(-1)  # [2,T] (up points away from the floor)
+    height = foot_height(joints, spine_up(joints, valid))  # [2,T] (up points away from the floor)
     return (height[0] - height[1])[valid].pow(2).mean()
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body.model import BodyModel, BodyParams
-from interaction_recon.fitting.losses import FOOT_JOINTS, spine_up
+from interaction_recon.fitting.losses import foot_height, spine_up
 
 
 FOOT_ABOVE_FLOOR = 0.025  # m: a standing body's lowest foot joint (ankle or foot) above the floor
@@ -36,7 +36,7 @@ def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8, up: np.ndar
         return None
     with torch.no_grad():
         up = spine_up(joints, valid) if up is None else torch.as_tensor(up, dtype=joints.dtype, device=joints.device)
-        height = (joints[:, valid][:, :, FOOT_JOINTS] @ up).amin(-1)  # [2, n] lowest foot, up positive
+        height = foot_height(joints[:, valid], up)  # [2, n] lowest foot, up positive
     return height.median(dim=1).values.cpu().numpy().astype(np.float64)
 
 

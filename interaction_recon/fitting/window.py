@@ -169,7 +169,7 @@ class WindowFitter:
         kp, conf, scale, seen, conf_np = self._observations(job)
         T = kp.shape[1]
         init, depth_est = initial_params(self.body, job.keypoints, conf_np, job.layout, K_np, cfg.min_confidence,
-                                         cfg.depth_segment_rank)
+                                         cfg.depth_witness_tolerance)
         overlap = np.zeros(T, dtype=bool)
         if warm:
             start, overlap = self._warm_params(job, previous, init)
