@@ -51,7 +51,8 @@ class LossWeights:
     pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
     # squared excess (m) over fitting.reach_margin of a hand held out and drawn on the other person (fitting/reach.py).
     # Off: at 20 the contact distance fell 475 -> 258 mm but the overhead high-five's arms bent off their keypoints
-    # (validation MPJPE 106.1 -> 125.2, PA-MPJPE 80.7 -> 93.0; validation-reach-20.json against validation-default.json)
+    # (validation MPJPE 106.1 -> 125.2, PA-MPJPE 80.7 -> 93.0; validation-reach-20.json against
+    # validation-depth-rank-3.json, both with the initial depth from the third-shortest segment)
     reach: float = 0.0
 
 
@@ -145,8 +146,8 @@ class FittingConfig:
     # keypoint confirms, within this share. inf (the default): the smallest alone, and one wrong keypoint, which
     # lengthens the segments it ends, can pull the person near (a fused knee on the other person gave 2.6 m for
     # 4.3; the depth term held it there and the body shrank to fit). A robust start (the third-smallest) improved
-    # validation MPJPE 110.0 -> 106.1 but cost PA-MPJPE (79.6 -> 80.7) and broke the known-floor test; 0.15 is
-    # measured in validation-depth-witness.json, the dev suite not yet
+    # validation MPJPE 109.9 -> 106.1 but cost PA-MPJPE (79.6 -> 80.7; validation-depth-rank-3.json) and broke the
+    # known-floor test; 0.15 is measured in validation-depth-witness.json, the dev suite not yet
     depth_witness_tolerance: float = float("inf")
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
@@ -274,9 +275,10 @@ class PerceptionConfig:
     reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
     # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py). Off by default:
-    # better 2D on real images (perception-fused.json) but not better 3D on the validation clips, MPJPE 107.2 /
-    # PA-MPJPE 82.1 against the default's 106.1 / 80.7 (validation-keypoints-fused.json; before the initial depth
-    # took the third-shortest segment, one wrong fused knee put a person 1.7 m too near: 127.0 mm)
+    # better 2D on real images (perception-fused.json) but worse 3D on the validation clips: MPJPE 127.0 against
+    # 109.9 (validation-keypoints-fused.json), one wrong fused knee putting a person 1.2 m too near. With a start
+    # robust to it (the third-shortest segment depth) 107.2 / PA 82.1 against that start's 106.1 / 80.7
+    # (validation-keypoints-fused-depth-rank-3.json, validation-depth-rank-3.json)
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
