@@ -144,8 +144,8 @@ class FittingConfig:
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     # the initial depth of a person in a frame is the smallest its body segments imply that a segment sharing no
     # keypoint confirms, within this share. inf (the default): the smallest alone, and one wrong keypoint, which
-    # lengthens the segments it ends, can pull the person near (a fused knee on the other person gave 2.6 m for
-    # 4.3; the depth term held it there and the body shrank to fit). A robust start (the third-smallest) improved
+    # lengthens the segments it ends, can pull the person near (tests/test_fitting.py, a knee 80 px off; the depth
+    # term then holds the person there and the body shrinks to fit). A robust start (the third-smallest) improved
     # validation MPJPE 109.9 -> 106.1 but cost PA-MPJPE (79.6 -> 80.7; validation-depth-rank-3.json) and broke the
     # known-floor test; 0.15 is measured in validation-depth-witness.json, the dev suite not yet
     depth_witness_tolerance: float = float("inf")
@@ -276,7 +276,8 @@ class PerceptionConfig:
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
     # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py). Off by default:
     # better 2D on real images (perception-fused.json) but worse 3D on the validation clips: MPJPE 127.0 against
-    # 109.9 (validation-keypoints-fused.json), one wrong fused knee putting a person 1.2 m too near. With a start
+    # 109.9 (validation-keypoints-fused.json; shoulder_pat_far's pelvis distance off by 0.70 m, a wrong fused knee
+    # starting one person far too near). With a start
     # robust to it (the third-shortest segment depth) 107.2 / PA 82.1 against that start's 106.1 / 80.7
     # (validation-keypoints-fused-depth-rank-3.json, validation-depth-rank-3.json)
     fuse_keypoints: bool = False
