@@ -85,7 +85,10 @@ def contact_targets(default: dict) -> list[str]:
 
 def summary() -> str:
     # each row named by its file: a run of `--method default` under other settings (its "note") is its own row
-    results = [{**r, "method": m} for m, r in ((m, _load(f"validation-{m}")) for m in (*METHODS, LANDMARKS))
+    named = (*METHODS, LANDMARKS)
+    others = sorted(p.stem.removeprefix("validation-") for p in RESULTS.glob("validation-*.json"))
+    others = [m for m in others if m not in named]  # runs under settings no method names any more, or variants
+    results = [{**r, "method": m} for m, r in ((m, _load(f"validation-{m}")) for m in (*named, *others))
                if r is not None]
     lines = ["Validation suite (4 outside-made clips, real perception, means; "
              "`interaction-recon bench --suite validation --method M`):", "", comparison_table(results)]
