@@ -2,12 +2,12 @@
 
 Per person and frame: depth from the least-foreshortened body segment (a segment of known
 3D length can only look shorter than it is, so the shortest implied depth is the most
-trustworthy) that a second segment sharing no keypoint with it confirms (implies a depth at
-most ``tolerance`` farther): one wrong keypoint lengthens the two or three segments it ends,
-which share it, so it cannot pull a person near on its own), the pelvis back-projected at that
-depth (both smoothed over time), a heading from the shoulder line and the nose, arms lowered,
-the model's average shape. Frames without observations take the
-values of their observed neighbours (linear interpolation). Everything is then refined by
+trustworthy), optionally (``tolerance`` finite; inf by default) one that a second segment
+sharing no keypoint confirms by implying a depth at most ``tolerance`` farther, so that one
+wrong keypoint, which lengthens the segments it ends, cannot pull a person near on its own;
+the pelvis back-projected at that depth (both smoothed over time), a heading from the shoulder
+line and the nose, arms lowered, the model's average shape. Frames without observations take
+the values of their observed neighbours (linear interpolation). Everything is then refined by
 the optimiser.
 """
 from __future__ import annotations
