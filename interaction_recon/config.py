@@ -277,9 +277,9 @@ class PerceptionConfig:
     # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py). Off by default:
     # better 2D on real images (perception-fused.json) but worse 3D on the validation clips: MPJPE 127.0 against
     # 109.9 (validation-keypoints-fused.json; shoulder_pat_far's pelvis distance off by 0.70 m, a wrong fused knee
-    # starting one person far too near). With a start
-    # robust to it (the third-shortest segment depth) 107.2 / PA 82.1 against that start's 106.1 / 80.7
-    # (validation-keypoints-fused-depth-rank-3.json, validation-depth-rank-3.json)
+    # starting one person far too near). With a start robust to it (the third-shortest segment depth) 107.2 /
+    # PA 82.1 against that start's 106.1 / 80.7 (validation-keypoints-fused-depth-rank-3.json,
+    # validation-depth-rank-3.json)
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing

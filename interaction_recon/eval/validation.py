@@ -43,7 +43,6 @@ METHODS: dict[str, dict] = {
     "no-pose3d": {"fitting.weights.pose3d": 0.0},
     "depth-witness": {"fitting.depth_witness_tolerance": 0.15},
     "reach-20": {"fitting.weights.reach": 20.0},
-    "reach-100": {"fitting.weights.reach": 100.0},
     "evidence": {"fitting.weights.evidence": 100.0},
     "evidence-long-alone": {"fitting.weights.evidence": 100.0, "fitting.iterations_alone": 40},
     "long-alone": {"fitting.iterations_alone": 40},

@@ -40,7 +40,8 @@ from interaction_recon.fitting.visibility import joint_confidence, joint_evidenc
 
 log = logging.getLogger(__name__)
 CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
-PRIOR_DISTANCE_QUANTILE = 0.25  # the prior and the reach term need the pair within fitting.prior_max_distance for this share of a window
+# the prior and the reach term need the pair within fitting.prior_max_distance for this share of a window
+PRIOR_DISTANCE_QUANTILE = 0.25
 MIN_DEPTH_FRAMES = 3  # frames with sensor depth a person needs to be sized by it
 
 
