@@ -54,6 +54,9 @@ class LossWeights:
     # (validation MPJPE 106.1 -> 125.2, PA-MPJPE 80.7 -> 93.0; validation-reach-20.json against
     # validation-depth-rank-3.json, both with the initial depth from the third-shortest segment)
     reach: float = 0.0
+    # squared height difference (m) of each planted ankle (fitting/stance.py) from the median planted ankle: one
+    # floor for both people in the two-person stage, each person's own otherwise
+    planted: float = 0.0
 
 
 @dataclass
@@ -149,6 +152,8 @@ class FittingConfig:
     # validation MPJPE 109.9 -> 106.1 but cost PA-MPJPE (79.6 -> 80.7; validation-depth-rank-3.json) and broke the
     # known-floor test; 0.15 is measured in validation-depth-witness.json, the dev suite not yet
     depth_witness_tolerance: float = float("inf")
+    planted_span: float = 0.2  # s: a foot is planted when its ankle keypoint stays within planted_motion over this
+    planted_motion: float = 0.05  # person heights (image): the most a planted ankle keypoint moves over planted_span
     max_unseen: float = 0.5  # s: a person unobserved longer than this is not published there (NaN, confidence 0);
     # shorter gaps, filled by the motion terms and the prior, carry confidence lowered linearly with the gap
     swap_ratio: float = 0.7  # warm start: the previous window's people are taken as swapped when the other slot order reprojects with below this share of the error

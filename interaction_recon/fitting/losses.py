@@ -131,6 +131,28 @@ def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, abo
     return (height - above)[seen].pow(2).mean()
 
 
+ANKLE_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle")]
+
+
+def planted_feet(joints: Tensor, planted: Tensor, up: Tensor, shared: bool) -> Tensor:
+    """Planted feet stand on one floor: squared height difference (m^2) of each planted ankle
+    from the median planted-ankle height (no gradient through the median), along ``up`` [3]
+    (unit, camera frame). joints [2, T, 24, 3] camera frame; planted [2, T, 2] bool
+    (fitting/stance.py). ``shared``: one floor for both people (else each person's own)."""
+    height = joints[:, :, ANKLE_JOINTS] @ up  # [2, T, 2]
+    groups = [planted] if shared else [planted & (torch.arange(2, device=planted.device) == p).view(2, 1, 1)
+                                       for p in range(2)]
+    total, count = joints.new_zeros(()), 0
+    for mask in groups:
+        n = int(mask.sum())
+        if n < 2:
+            continue
+        h = height[mask]
+        total = total + (h - h.detach().median()).pow(2).sum()
+        count += n
+    return total / max(count, 1)
+
+
 def spine_up(joints: Tensor, valid: Tensor) -> Tensor:
     """The pair's up direction [3] (unit, camera frame, no gradient): the mean pelvis-to-neck
     direction over the frames ``valid`` [T] of joints [2, T, 24, 3]."""

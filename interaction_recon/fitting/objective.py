@@ -23,7 +23,7 @@ class WindowState:
     """The variables of one window's optimisation and its loss."""
 
     def __init__(self, fitter: WindowFitter, job: WindowJob, start: BodyParams, first: int, kp, conf, scale, depth,
-                 seen, K, prev_joints, overlap, touching, weight, bones=None, measured=None):
+                 seen, K, prev_joints, overlap, touching, weight, bones=None, measured=None, planted=None):
         self.f, self.job, self.first = fitter, job, first
         # The loss sees the optimised frames plus CONTEXT frozen ones before them (smoothness
         # across the boundary); older frozen frames cannot change and are not posed.
@@ -34,6 +34,7 @@ class WindowState:
         self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
         self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
         self.measured = None if measured is None else measured[:, lo:]  # sensor pelvis depth [2, T'] m (NaN: none)
+        self.planted = None if planted is None else planted[:, lo:]  # [2, T', 2] bool planted ankles (fitting/stance.py)
         self.fixed = start.map(lambda t: t[:, :first].detach())
         # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
         self.frozen_last = None if first == 0 else (
@@ -146,6 +147,9 @@ class WindowState:
         if self.floor_up is not None and w.floor and cfg.camera_height > 0:
             total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
                                                       scale.FOOT_ABOVE_FLOOR)
+        if self.planted is not None and self.floor_up is not None and w.planted:
+            total = total + w.planted * losses.planted_feet(out.joints, self.planted, self.floor_up,
+                                                            shared=together and cfg.two_person)
         if together and cfg.two_person and w.ground:
             total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
         if self.regulariser is not None and together and w.prior:

@@ -30,7 +30,7 @@ from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.config import FittingConfig
 from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
-from interaction_recon.fitting import floor, pose3d, reach, scale
+from interaction_recon.fitting import floor, pose3d, reach, scale, stance
 from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
 from interaction_recon.fitting.job import WindowJob, shares_frames
@@ -97,6 +97,15 @@ class WindowFitter:
                 scale[p] = np.interp(np.arange(len(h)), np.flatnonzero(good), h[good])
         t = lambda a: torch.as_tensor(a, device=dev)
         return t(kp), t(conf), t(scale), seen, conf
+
+    def _planted(self, job: WindowJob, conf_np: np.ndarray, scale: torch.Tensor) -> torch.Tensor | None:
+        """[2, T, 2] bool planted ankles (fitting/stance.py), None when weights.planted is off."""
+        cfg = self.config
+        if not cfg.weights.planted:
+            return None
+        feet = stance.planted(job.keypoints, conf_np, scale.cpu().numpy(), job.layout, job.fps, cfg.planted_span,
+                              cfg.planted_motion, cfg.min_confidence)
+        return torch.as_tensor(feet, device=scale.device)
 
     def _frame_confidence(self, conf: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """[2, T] per-person confidence: mean keypoint confidence over the observed frames
@@ -188,7 +197,7 @@ class WindowFitter:
         measured = self._measured_depth(job, K.device)
         state = WindowState(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
-                       self._bone_targets(job, conf_np, K_np), measured)
+                       self._bone_targets(job, conf_np, K_np), measured, self._planted(job, conf_np, scale))
         state.floor_up = self._up(state, estimate=False)
         if not warm:
             sized = self._size_from_depth(state)
