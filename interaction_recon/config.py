@@ -132,6 +132,10 @@ class FittingConfig:
     # through the real perception (benchmarks/landmark_depth.py -> landmark-depth.json), but 1.3 (chosen there)
     # made validation worse (PA-MPJPE 79.3 -> 82.1, validation-pose3d-depth-gain-1.3.json): off
     pose3d_depth_gain: float = 1.0
+    # the frame weights.pose3d compares bone directions in: "camera" (as seen), or "body" (each skeleton's own
+    # hips-and-spine frame: the landmarks then shape the limbs but leave the body's orientation, which they turn
+    # towards the camera, to the keypoints and the other terms)
+    pose3d_frame: str = "camera"
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept

@@ -302,3 +302,47 @@ def test_the_pitch_follows_from_people_of_one_height_at_different_distances(anny
     assumed = lean_deg(_fit(anny_body, anny_collider, job_of(kp, conf), {**settings, "horizon_min_ratio": 0.0}).joints,
                        truth)
     assert horizon < 5.0 and assumed > horizon + 3.0, (horizon, assumed)
+
+
+def test_planted_feet_put_a_stride_in_depth_on_the_floor(anny_body, anny_collider):
+    """Person 0 stands in a stride along the line of sight (left leg forward, right leg back,
+    both feet on the floor) before a camera pitched 20 deg down. In the image the stride barely
+    shows: the fit from the keypoints leaves the feet at different heights. The keypoints stand
+    still, so both ankles are planted, and the planted-feet term puts them on one floor."""
+    from interaction_recon.fitting import floor, stance
+
+    pitch, T = 20.0, 8
+    standing = facing_camera(anny_body, T, x=(-0.4, 0.4), yaw=(0.0, 0.0))
+    pose = standing.body_pose.clone()
+    pose[0, :, 0, 0], pose[0, :, 1, 0] = -0.45, 0.45  # left hip forward, right hip back (SMPL joints 1, 2)
+    standing.body_pose = pose
+    truth = pitched_view(anny_body, standing, pitch)
+    kp, conf = observe_params(anny_body, truth)
+    up = torch.as_tensor(floor.up_vector(pitch, 0.0), dtype=torch.float32)
+
+    def ankle_gap(joints) -> float:  # m, person 0's two ankles along the floor's up
+        h = torch.as_tensor(joints)[0][:, losses.ANKLE_JOINTS] @ up
+        return float((h[:, 0] - h[:, 1]).abs().mean())
+
+    with torch.no_grad():
+        assert ankle_gap(anny_body(truth).joints) < 0.01  # both feet on the floor
+    heights = np.full((2, T), float(kp[..., 1].max() - kp[..., 1].min()))
+    assert stance.planted(kp, conf, heights, "blazepose33", 30.0, 0.2, 0.05, 0.3)[:, 3:5].all()
+    known = {"camera_height": 1.6, "camera_pitch": pitch}
+    on = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), known, planted=50.0).joints)
+    off = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), known, planted=0.0).joints)
+    assert on < 0.6 * off, (on, off)
+
+
+def test_a_moving_ankle_is_not_planted():
+    from interaction_recon.fitting import stance
+
+    T = 12
+    kp = np.zeros((2, T, 33, 2))
+    kp[:, :, :, 1] = 300.0
+    kp[0, :, BLAZEPOSE33.index("left_ankle"), 0] = np.arange(T) * 10.0  # 10 px a frame: a swinging foot
+    conf = np.full((2, T, 33), 0.9)
+    conf[1, 6, BLAZEPOSE33.index("right_ankle")] = 0.1  # one unsure frame: not planted around it
+    feet = stance.planted(kp, conf, np.full((2, T), 200.0), "blazepose33", 30.0, 0.2, 0.05, 0.3)
+    assert not feet[0, :, 0].any() and feet[0, 3:-3, 1].all()
+    assert feet[1, 3:-3, 0].all() and not feet[1, 3:10, 1].any() and not feet[:, :3].any()

@@ -253,7 +253,7 @@ class CausalFilter:
             if measured is not None:
                 total = total + w.depth_sensor * losses.sensor_depth(out.joints[:, :, 0, 2], measured)
             if bones is not None:
-                total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones)
+                total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *bones, self.config.pose3d_frame)
             if prior_joints is not None:
                 total = total + c.prior_weight * (out.joints - prior_joints).pow(2).sum(-1).mean()
             if up is not None and w.upright:
@@ -281,7 +281,8 @@ class CausalFilter:
         if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
             return None
         cam = pose3d.camera_landmarks(np.asarray(world, np.float32)[:, None], kp, conf, K_np, self.config.min_confidence)
-        unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence, self.config.pose3d_depth_gain)
+        unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence, self.config.pose3d_depth_gain,
+                                          self.config.pose3d_frame)
         return (torch.as_tensor(unit), torch.as_tensor(weight)) if weight.any() else None
 
     # ------------------------------------------------------------------ re-anchoring

@@ -135,7 +135,7 @@ class WindowState:
         if self.measured is not None:
             total = total + w.depth_sensor * losses.sensor_depth(pelvis_z, self.measured)
         if self.bones is not None:
-            total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones)
+            total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones, cfg.pose3d_frame)
         if self.held is not None and w.evidence:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.reach is not None and together and w.reach:
@@ -174,7 +174,7 @@ class WindowState:
             opt.zero_grad(set_to_none=True)
             params = self.params(whole=False)
             out = self.f.body(params, collision=False)
-            total = pose3d.bone_direction_loss(out.blazepose33, *self.bones)
+            total = pose3d.bone_direction_loss(out.blazepose33, *self.bones, cfg.pose3d_frame)
             total = total + w.joint_limits * losses.joint_limits(params.body_pose[:, self.first - self.lo:])
             total.backward()
             opt.step()

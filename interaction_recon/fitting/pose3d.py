@@ -27,6 +27,7 @@ _BONE_NAMES = (
 BONES = np.array([[BLAZEPOSE33.index(a), BLAZEPOSE33.index(b)] for a, b in _BONE_NAMES])  # [B, 2]
 _BONE_INDEX = torch.as_tensor(BONES)
 _HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+_TORSO = [BLAZEPOSE33.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
 
 
 def ray_rotation(uv: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -56,25 +57,50 @@ def camera_landmarks(world: np.ndarray, keypoints: np.ndarray, confidence: np.nd
     return out.astype(np.float32)
 
 
+def body_frame(points: Tensor) -> Tensor:
+    """[..., 3, 3] rotations (rows: the body's left, up-the-spine and forward axes) from
+    BlazePose-33 points [..., 33, 3]: left from the hip and shoulder lines, up the spine made
+    orthogonal to it, forward their cross product."""
+    left = points[..., _TORSO[0], :] - points[..., _TORSO[1], :] + points[..., _TORSO[2], :] - points[..., _TORSO[3], :]
+    left = left / left.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    up = (points[..., _TORSO[2], :] + points[..., _TORSO[3], :] - points[..., _TORSO[0], :] - points[..., _TORSO[1], :])
+    up = up - (up * left).sum(-1, keepdim=True) * left
+    up = up / up.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    return torch.stack([left, up, torch.linalg.cross(left, up)], -2)
+
+
 def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float,
-                 depth_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                 depth_gain: float = 1.0, frame: str = "camera") -> tuple[np.ndarray, np.ndarray]:
     """(unit bone directions [P, T, B, 3], weights [P, T, B]) from camera-frame landmarks
     [P, T, 33, 3] and 2D confidence [P, T, 33]: a bone counts where both ends were seen in 2D
     (weight = the smaller confidence) and the landmarks are finite. Each bone's depth
-    component is multiplied by ``depth_gain`` first (the landmarks flatten depth)."""
+    component is multiplied by ``depth_gain`` first (the landmarks flatten depth).
+    ``frame``: "camera" (the directions as seen), or "body" (in the landmarks' own
+    :func:`body_frame`, so that they leave the body's orientation to the rest of the fit;
+    zero weight where the hips and shoulders are not all seen)."""
+    if frame not in ("camera", "body"):
+        raise ValueError(f"fitting.pose3d_frame must be 'camera' or 'body', got {frame!r}")
+    world_cam = world_cam * np.array([1.0, 1.0, depth_gain], dtype=world_cam.dtype)
     vec = world_cam[..., BONES[:, 1], :] - world_cam[..., BONES[:, 0], :]
-    vec = vec * np.array([1.0, 1.0, depth_gain], dtype=vec.dtype)
     norm = np.linalg.norm(vec, axis=-1)
     conf = np.minimum(confidence[..., BONES[:, 0]], confidence[..., BONES[:, 1]])
     ok = np.isfinite(norm) & (norm > 1e-3) & (conf >= min_confidence)
     unit = np.where(ok[..., None], vec / np.where(ok, norm, 1.0)[..., None], 0.0)
+    if frame == "body":
+        torso_seen = (confidence[..., _TORSO] >= min_confidence).all(-1) & np.isfinite(world_cam[..., _TORSO, :]).all((-1, -2))
+        rot = body_frame(torch.as_tensor(np.nan_to_num(world_cam), dtype=torch.float64)).numpy()
+        unit = np.einsum("ptij,ptbj->ptbi", rot, unit)
+        ok = ok & torso_seen[..., None]
     return unit.astype(np.float32), np.where(ok, conf, 0.0).astype(np.float32)
 
 
-def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor, frame: str = "camera") -> Tensor:
     """Weighted mean squared distance between unit bone directions: landmarks [P, T, 33, 3]
-    (the fit's, camera frame), target [P, T, B, 3] unit, weight [P, T, B]."""
+    (the fit's, camera frame), target [P, T, B, 3] unit in ``frame`` (:func:`bone_targets`),
+    weight [P, T, B]."""
     bones = _BONE_INDEX.to(landmarks.device)
     vec = landmarks[..., bones[:, 1], :] - landmarks[..., bones[:, 0], :]
     unit = vec / vec.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    if frame == "body":
+        unit = torch.einsum("ptij,ptbj->ptbi", body_frame(landmarks), unit)
     return (weight * (unit - target).pow(2).sum(-1)).sum() / weight.sum().clamp_min(1.0)

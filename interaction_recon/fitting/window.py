@@ -247,7 +247,8 @@ class WindowFitter:
         if job.world is None or not self.config.weights.pose3d or job.layout != "blazepose33":
             return None
         cam = pose3d.camera_landmarks(job.world, job.keypoints, conf_np, K_np, self.config.min_confidence)
-        unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence, self.config.pose3d_depth_gain)
+        unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence, self.config.pose3d_depth_gain,
+                                          self.config.pose3d_frame)
         if not weight.any():
             return None
         dev = self.body.faces.device
