@@ -1,6 +1,8 @@
 """How much depth the keypoint model's 3D landmarks carry: per axis, the least-squares slope
 of the landmarks' root-relative joint positions (camera frame, :mod:`interaction_recon.fitting.pose3d`)
-on the true ones, and the depth gain that would give the depth axis the in-image axes' slope.
+on the true ones, and the depth gain that would give the depth axis the in-image axes' slope;
+and how far each person's facing direction (hip and shoulder lines about the true spine) is
+turned from the truth (median per person, degrees, signed towards the camera's +x side).
 The dev suite (synthetic world renders through the real perception) is where a correction is
 chosen; the validation clips (another generator) are measured beside it, never used to choose.
 
@@ -38,6 +40,29 @@ def offsets(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[ok], g[ok]
 
 
+SIDES = [(SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)) for a, b in (("left_hip", "right_hip"),
+                                                                   ("left_shoulder", "right_shoulder"))]
+NECK = SMPL_JOINTS.index("neck")
+
+
+def yaw_errors(pred: np.ndarray, gt: np.ndarray) -> list[float]:
+    """Per true person, the median angle (deg) by which the matched predicted person faces
+    another way about the true person's mean spine; pred, gt [2, T, 24, 3] camera frame."""
+    cost = [[np.nanmean(np.linalg.norm(pred[i, :, PELVIS] - gt[j, :, PELVIS], axis=-1)) for j in range(2)]
+            for i in range(2)]
+    order = (0, 1) if cost[0][0] + cost[1][1] <= cost[0][1] + cost[1][0] else (1, 0)
+    out = []
+    for j in range(2):
+        p, g = pred[order[j]], gt[j]
+        up = np.nanmean(g[:, NECK] - g[:, PELVIS], 0)
+        up /= np.linalg.norm(up)
+        side = lambda x: sum(x[:, a] - x[:, b] for a, b in SIDES)  # [T, 3]
+        sp, sg = (v - (v @ up)[:, None] * up for v in (side(p), side(g)))
+        angle = np.degrees(np.arctan2(np.cross(sg, sp) @ up, (sg * sp).sum(-1)))
+        out.append(float(np.nanmedian(angle)))
+    return out
+
+
 def slopes(p: np.ndarray, g: np.ndarray) -> dict:
     s = (p * g).sum(0) / (g * g).sum(0)  # [3] per axis, through the origin
     return {"slope_x": float(s[0]), "slope_y": float(s[1]), "slope_z": float(s[2]),
@@ -53,10 +78,12 @@ def main() -> None:
         rows, ps, gs = [], [], []
         for scene, landmarks, gt in clips:
             p, g = offsets(landmarks, gt)
-            rows.append({"scene": scene, **slopes(p, g)})
+            rows.append({"scene": scene, **slopes(p, g), "yaw_error_deg": yaw_errors(landmarks, gt)})
             ps.append(p)
             gs.append(g)
-        result[name] = {"pooled": slopes(np.concatenate(ps), np.concatenate(gs)), "scenes": rows}
+        yaw = np.abs([r["yaw_error_deg"] for r in rows])
+        result[name] = {"pooled": {**slopes(np.concatenate(ps), np.concatenate(gs)),
+                                   "yaw_error_abs_deg_mean": float(np.nanmean(yaw))}, "scenes": rows}
         print(name, json.dumps(result[name]["pooled"]))
     (PROJECT_ROOT / "benchmarks" / "results" / "landmark-depth.json").write_text(json.dumps(result, indent=1) + "\n")
 
