@@ -55,9 +55,12 @@ class LossWeights:
     # validation-depth-rank-3.json, both with the initial depth from the third-shortest segment)
     reach: float = 0.0
     # squared height difference (m) of each planted ankle (fitting/stance.py) from the median planted ankle: one
-    # floor for both people in the two-person stage, each person's own otherwise. Off: at 10 validation MPJPE
+    # floor for both people in the two-person stage, each person's own otherwise; with fitting.camera_height, of
+    # each planted foot's lower joint from the known floor. Off: at 10 validation MPJPE
     # 109.9 -> 107.9 mm but PA-MPJPE 79.6 -> 80.5 and Inter 97.8 -> 100.7 (validation-planted-10.json; each person
-    # alone 118.2 -> 116.6, validation-independent-planted-10.json); at 50 PA-MPJPE 81.2, Inter 105.8
+    # alone 118.2 -> 116.6, validation-independent-planted-10.json); at 50 PA-MPJPE 81.2, Inter 105.8. With the
+    # camera's pose given, MPJPE 97.8 -> 93.0 and PA-MPJPE 79.8 -> 79.3, but Inter 83.6 -> 96.4 and the pelvis
+    # position error 88 -> 137 mm (validation-camera-pose-planted-10.json against validation-camera-pose.json)
     planted: float = 0.0
 
 

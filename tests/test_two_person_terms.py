@@ -306,15 +306,17 @@ def test_the_pitch_follows_from_people_of_one_height_at_different_distances(anny
 
 def test_planted_feet_put_a_stride_in_depth_on_the_floor(anny_body, anny_collider):
     """Person 0 stands in a stride along the line of sight (left leg forward, right leg back,
-    both feet on the floor) before a camera pitched 20 deg down. In the image the stride barely
-    shows: the fit from the keypoints leaves the feet at different heights. The keypoints stand
-    still, so both ankles are planted, and the planted-feet term puts them on one floor."""
-    from interaction_recon.fitting import floor, stance
+    both feet flat on the floor) before a camera pitched 20 deg down. In the image the stride
+    barely shows: the fit from the keypoints leaves the feet at different heights. The keypoints
+    stand still, so both ankles are planted, and the planted-feet term puts them on one floor,
+    the known one or, without the camera's pose, one they share."""
+    from interaction_recon.fitting import floor, scale, stance
 
     pitch, T = 20.0, 8
     standing = facing_camera(anny_body, T, x=(-0.4, 0.4), yaw=(0.0, 0.0))
     pose = standing.body_pose.clone()
     pose[0, :, 0, 0], pose[0, :, 1, 0] = -0.45, 0.45  # left hip forward, right hip back (SMPL joints 1, 2)
+    pose[0, :, 6, 0], pose[0, :, 7, 0] = 0.45, -0.45  # the ankles (SMPL joints 7, 8) keep both feet flat
     standing.body_pose = pose
     truth = pitched_view(anny_body, standing, pitch)
     kp, conf = observe_params(anny_body, truth)
@@ -328,10 +330,13 @@ def test_planted_feet_put_a_stride_in_depth_on_the_floor(anny_body, anny_collide
         assert ankle_gap(anny_body(truth).joints) < 0.01  # both feet on the floor
     heights = np.full((2, T), float(kp[..., 1].max() - kp[..., 1].min()))
     assert stance.planted(kp, conf, heights, "blazepose33", 30.0, 0.2, 0.05, 0.3)[:, 3:5].all()
-    known = {"camera_height": 1.6, "camera_pitch": pitch}
-    on = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), known, planted=50.0).joints)
-    off = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), known, planted=0.0).joints)
-    assert on < 0.6 * off, (on, off)
+    with torch.no_grad():
+        height = float(-(anny_body(truth).joints[:, :, losses.FOOT_JOINTS] @ up).amin()) + scale.FOOT_ABOVE_FLOOR
+    # the floor known (its planted feet held on it) or not (held at one height, the pitch estimated)
+    for settings in ({"camera_height": height, "camera_pitch": pitch}, {}):
+        on = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), settings, planted=50.0).joints)
+        off = ankle_gap(_fit(anny_body, anny_collider, job_of(kp, conf), settings, planted=0.0).joints)
+        assert on < 0.6 * off, (settings, on, off)
 
 
 def test_a_moving_ankle_is_not_planted():

@@ -132,13 +132,19 @@ def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, abo
 
 
 ANKLE_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle")]
+SIDE_FOOT_JOINTS = [[skeleton.SMPL_JOINTS.index(f"{side}_{n}") for n in ("ankle", "foot")] for side in ("left", "right")]
 
 
-def planted_feet(joints: Tensor, planted: Tensor, up: Tensor, shared: bool) -> Tensor:
-    """Planted feet stand on one floor: squared height difference (m^2) of each planted ankle
-    from the median planted-ankle height (no gradient through the median), along ``up`` [3]
-    (unit, camera frame). joints [2, T, 24, 3] camera frame; planted [2, T, 2] bool
-    (fitting/stance.py). ``shared``: one floor for both people (else each person's own)."""
+def planted_feet(joints: Tensor, planted: Tensor, up: Tensor, shared: bool, floor: float | None = None) -> Tensor:
+    """Planted feet stand on the floor: squared height (m^2) along ``up`` [3] (unit, camera
+    frame) of each planted foot off the floor, averaged over the planted feet. joints [2, T, 24, 3]
+    camera frame; planted [2, T, 2] bool, (left, right) (fitting/stance.py). ``floor``: the known
+    height (m, along up, camera at 0) of a standing foot's lowest joint, to which each planted
+    foot's lower joint (ankle or foot) is held; None: the planted ankles are held at their median
+    height (no gradient through it), one for both people when ``shared``, each person's own else."""
+    if floor is not None:
+        lowest = torch.stack([(joints[:, :, idx] @ up).amin(-1) for idx in SIDE_FOOT_JOINTS], -1)  # [2, T, 2]
+        return (lowest - floor)[planted].pow(2).mean() if planted.any() else joints.new_zeros(())
     height = joints[:, :, ANKLE_JOINTS] @ up  # [2, T, 2]
     groups = [planted] if shared else [planted & (torch.arange(2, device=planted.device) == p).view(2, 1, 1)
                                        for p in range(2)]

@@ -148,8 +148,9 @@ class WindowState:
             total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
                                                       scale.FOOT_ABOVE_FLOOR)
         if self.planted is not None and self.floor_up is not None and w.planted:
+            known = scale.FOOT_ABOVE_FLOOR - cfg.camera_height if cfg.camera_height > 0 else None
             total = total + w.planted * losses.planted_feet(out.joints, self.planted, self.floor_up,
-                                                            shared=together and cfg.two_person)
+                                                            shared=together and cfg.two_person, floor=known)
         if together and cfg.two_person and w.ground:
             total = total + w.ground * losses.common_ground(out.joints, self.seen.all(0))
         if self.regulariser is not None and together and w.prior:

@@ -1,0 +1,95 @@
+"""Where the validation error is: per clip and person, the error of each scored joint, how
+much of MPJPE a rotation about the true spine (facing) or any rotation would remove, the
+fitted bone lengths against the true ones, and the pitch of the floor the fit used against the
+camera's true pitch. Reads the reconstructions the validation bench keeps
+(``<cache>/validation/<clip>/<method>/``: run ``interaction-recon bench --suite validation
+--method M`` first) and writes benchmarks/results/validation-errors-<method>.json.
+    .venv/bin/python benchmarks/validation_errors.py [--method default]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from interaction_recon.body.skeleton import SMPL_JOINTS
+from interaction_recon.eval import metrics, validation
+from interaction_recon.fitting import floor
+from interaction_recon.fitting.result import Reconstruction
+from interaction_recon.paths import PROJECT_ROOT, cache_dir
+
+BONES = {"thigh": ("right_hip", "right_knee"), "shin": ("right_knee", "right_ankle"),
+         "upper_arm": ("right_shoulder", "right_elbow"), "forearm": ("right_elbow", "right_wrist"),
+         "shoulders": ("left_shoulder", "right_shoulder"), "spine": ("pelvis", "neck")}
+PELVIS, NECK = SMPL_JOINTS.index("pelvis"), SMPL_JOINTS.index("neck")
+
+
+def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
+    """pred, gt [T, 14, 3] root-relative (m): mean error (mm) as is, after the best rotation
+    about the true mean spine (facing) and after the best rotation of any kind, and the
+    median facing rotation (deg)."""
+    up = np.nanmean(gt[:, SCORED.index(NECK)], 0) if NECK in SCORED else None
+    out = {"mpjpe": [], "facing_aligned": [], "rotation_aligned": [], "facing_deg": []}
+    for p, g in zip(pred, gt):
+        if not (np.isfinite(p).all() and np.isfinite(g).all()):
+            continue
+        u = up / np.linalg.norm(up)
+        pu, gu = p - np.outer(p @ u, u), g - np.outer(g @ u, u)
+        angle = np.arctan2(np.cross(pu, gu).sum(0) @ u, (pu * gu).sum())
+        U, _, Vt = np.linalg.svd(p.T @ g)
+        R = U @ np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))]) @ Vt
+        out["mpjpe"].append(np.linalg.norm(p - g, axis=-1).mean())
+        out["facing_aligned"].append(np.linalg.norm(p @ _rotation_about(u, angle).T - g, axis=-1).mean())
+        out["rotation_aligned"].append(np.linalg.norm(p @ R - g, axis=-1).mean())
+        out["facing_deg"].append(np.degrees(angle))
+    return {"mpjpe": 1000 * float(np.mean(out["mpjpe"])), "facing_aligned": 1000 * float(np.mean(out["facing_aligned"])),
+            "rotation_aligned": 1000 * float(np.mean(out["rotation_aligned"])),
+            "facing_deg_median": float(np.median(out["facing_deg"]))}
+
+
+SCORED = list(metrics.SCORED_JOINTS)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--method", default="default")
+    args = ap.parse_args()
+    rows, joints = [], []
+    for scene in validation.load_suite():
+        rec = Reconstruction.load(cache_dir() / "validation" / scene.name / args.method / "results.npz")
+        gt = scene.gt["joints"].astype(np.float64)
+        perm, _ = metrics.match_person_order(rec.joints.astype(np.float64), gt)
+        pred = rec.joints.astype(np.float64)[list(perm)]
+        rp, rg = metrics._root_relative(pred), metrics._root_relative(gt)  # [2, T, 14, 3]
+        _, true_pitch, _ = floor.camera_pose(scene.gt["R"], scene.gt["C"])
+        fit_pitch = None if rec.floor is None else float(np.degrees(np.arcsin(np.clip(-rec.floor[2], -1, 1))))
+        for p in range(2):
+            per_joint = 1000 * np.nanmean(np.linalg.norm(rp[p] - rg[p], axis=-1), 0)
+            joints.append(per_joint)
+            lengths = {k: float(np.nanmedian(np.linalg.norm(pred[p][:, SMPL_JOINTS.index(a)] - pred[p][:, SMPL_JOINTS.index(b)], axis=-1))
+                                / np.nanmedian(np.linalg.norm(gt[p][:, SMPL_JOINTS.index(a)] - gt[p][:, SMPL_JOINTS.index(b)], axis=-1)))
+                       for k, (a, b) in BONES.items()}
+            rows.append({"scene": scene.name, "person": p, **aligned_errors(rp[p], rg[p]),
+                         "joint_error_mm": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, per_joint)},
+                         "bone_length_ratio": lengths, "pitch_deg_true": true_pitch, "pitch_deg_fit": fit_pitch})
+    mean = lambda k: float(np.mean([r[k] for r in rows]))
+    result = {"method": args.method, "people": rows,
+              "mean": {k: mean(k) for k in ("mpjpe", "facing_aligned", "rotation_aligned")},
+              "joint_error_mm_mean": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, np.mean(joints, 0))}}
+    out = PROJECT_ROOT / "benchmarks" / "results" / f"validation-errors-{args.method}.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]))
+    for r in rows:
+        print(f"{r['scene']:17s} {r['person']} mpjpe {r['mpjpe']:.0f} facing-aligned {r['facing_aligned']:.0f} "
+              f"rotation-aligned {r['rotation_aligned']:.0f} facing {r['facing_deg_median']:+.0f} deg, pitch fit "
+              f"{r['pitch_deg_fit'] if r['pitch_deg_fit'] is None else round(r['pitch_deg_fit'], 1)} true {r['pitch_deg_true']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
