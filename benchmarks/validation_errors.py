@@ -22,7 +22,8 @@ from interaction_recon.paths import PROJECT_ROOT, cache_dir
 BONES = {"thigh": ("right_hip", "right_knee"), "shin": ("right_knee", "right_ankle"),
          "upper_arm": ("right_shoulder", "right_elbow"), "forearm": ("right_elbow", "right_wrist"),
          "shoulders": ("left_shoulder", "right_shoulder"), "spine": ("pelvis", "neck")}
-PELVIS, NECK = SMPL_JOINTS.index("pelvis"), SMPL_JOINTS.index("neck")
+NECK = SMPL_JOINTS.index("neck")
+SCORED = list(metrics.SCORED_JOINTS)
 
 
 def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -34,12 +35,12 @@ def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
     """pred, gt [T, 14, 3] root-relative (m): mean error (mm) as is, after the best rotation
     about the true mean spine (facing) and after the best rotation of any kind, and the
     median facing rotation (deg)."""
-    up = np.nanmean(gt[:, SCORED.index(NECK)], 0) if NECK in SCORED else None
+    up = np.nanmean(gt[:, SCORED.index(NECK)], 0)  # root-relative: the mean spine
+    u = up / np.linalg.norm(up)
     out = {"mpjpe": [], "facing_aligned": [], "rotation_aligned": [], "facing_deg": []}
     for p, g in zip(pred, gt):
         if not (np.isfinite(p).all() and np.isfinite(g).all()):
             continue
-        u = up / np.linalg.norm(up)
         pu, gu = p - np.outer(p @ u, u), g - np.outer(g @ u, u)
         angle = np.arctan2(np.cross(pu, gu).sum(0) @ u, (pu * gu).sum())
         U, _, Vt = np.linalg.svd(p.T @ g)
@@ -48,12 +49,14 @@ def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
         out["facing_aligned"].append(np.linalg.norm(p @ _rotation_about(u, angle).T - g, axis=-1).mean())
         out["rotation_aligned"].append(np.linalg.norm(p @ R - g, axis=-1).mean())
         out["facing_deg"].append(np.degrees(angle))
-    return {"mpjpe": 1000 * float(np.mean(out["mpjpe"])), "facing_aligned": 1000 * float(np.mean(out["facing_aligned"])),
-            "rotation_aligned": 1000 * float(np.mean(out["rotation_aligned"])),
-            "facing_deg_median": float(np.median(out["facing_deg"]))}
+    mm = {k: 1000 * float(np.mean(out[k])) for k in ("mpjpe", "facing_aligned", "rotation_aligned")}
+    return {**mm, "facing_deg_median": float(np.median(out["facing_deg"]))}
 
 
-SCORED = list(metrics.SCORED_JOINTS)
+def _bone(joints: np.ndarray, a: str, b: str) -> float:
+    """Median length (m) over the frames of the bone a-b of joints [T, 24, 3]."""
+    i, j = SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)
+    return float(np.nanmedian(np.linalg.norm(joints[:, i] - joints[:, j], axis=-1)))
 
 
 def main() -> None:
@@ -72,9 +75,7 @@ def main() -> None:
         for p in range(2):
             per_joint = 1000 * np.nanmean(np.linalg.norm(rp[p] - rg[p], axis=-1), 0)
             joints.append(per_joint)
-            lengths = {k: float(np.nanmedian(np.linalg.norm(pred[p][:, SMPL_JOINTS.index(a)] - pred[p][:, SMPL_JOINTS.index(b)], axis=-1))
-                                / np.nanmedian(np.linalg.norm(gt[p][:, SMPL_JOINTS.index(a)] - gt[p][:, SMPL_JOINTS.index(b)], axis=-1)))
-                       for k, (a, b) in BONES.items()}
+            lengths = {k: _bone(pred[p], a, b) / _bone(gt[p], a, b) for k, (a, b) in BONES.items()}
             rows.append({"scene": scene.name, "person": p, **aligned_errors(rp[p], rg[p]),
                          "joint_error_mm": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, per_joint)},
                          "bone_length_ratio": lengths, "pitch_deg_true": true_pitch, "pitch_deg_fit": fit_pitch})
@@ -86,9 +87,10 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]))
     for r in rows:
+        fit = "-" if r["pitch_deg_fit"] is None else f"{r['pitch_deg_fit']:.1f}"
         print(f"{r['scene']:17s} {r['person']} mpjpe {r['mpjpe']:.0f} facing-aligned {r['facing_aligned']:.0f} "
-              f"rotation-aligned {r['rotation_aligned']:.0f} facing {r['facing_deg_median']:+.0f} deg, pitch fit "
-              f"{r['pitch_deg_fit'] if r['pitch_deg_fit'] is None else round(r['pitch_deg_fit'], 1)} true {r['pitch_deg_true']:.1f}")
+              f"rotation-aligned {r['rotation_aligned']:.0f} facing {r['facing_deg_median']:+.0f} deg, "
+              f"pitch fit {fit} true {r['pitch_deg_true']:.1f}")
 
 
 if __name__ == "__main__":

@@ -34,9 +34,11 @@ MUTATIONS = {
                        "self.scale)", "total = total"),
     "reach": (OBJECTIVE, "total = total + w.reach * reach.reach_loss(pred3d, self.reach, cfg.reach_margin)",
               "total = total"),
-    "3D landmarks": (OBJECTIVE, "total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones, cfg.pose3d_frame)",
+    "3D landmarks": (OBJECTIVE, "total = total + w.pose3d * pose3d.bone_direction_loss(out.blazepose33, *self.bones, "
+                     "cfg.pose3d_frame)",
                      "total = total"),
-    "planted feet": (OBJECTIVE, "total = total + w.planted * losses.planted_feet(", "total = total + 0 * losses.planted_feet("),
+    "planted feet": (OBJECTIVE, "total = total + w.planted * losses.planted_feet(",
+                     "total = total + 0 * losses.planted_feet("),
     "floor sizing": (WINDOW, "                    self._size_from_floor(state)", "                    pass"),
     "contacts reported": (WINDOW, "found = contact_est.report(out, self.body.collision_coarse_parts, job.frames, "
                           "evidence, known.all(0))", "found = []"),

@@ -45,7 +45,6 @@ METHODS: dict[str, dict] = {
     "reach-20": {"fitting.weights.reach": 20.0},
     "planted-10": {"fitting.weights.planted": 10.0},
     "pose3d-body-frame": {"fitting.pose3d_frame": "body"},
-    "independent-pose3d-body-frame": {"fitting.two_person": False, "fitting.prior": "none", "fitting.pose3d_frame": "body"},
     "planted-50": {"fitting.weights.planted": 50.0},
     "independent-planted-10": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.planted": 10.0},
     "evidence": {"fitting.weights.evidence": 100.0},

@@ -132,7 +132,8 @@ def on_floor(joints: Tensor, seen: Tensor, up: Tensor, camera_height: float, abo
 
 
 ANKLE_JOINTS = [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle")]
-SIDE_FOOT_JOINTS = [[skeleton.SMPL_JOINTS.index(f"{side}_{n}") for n in ("ankle", "foot")] for side in ("left", "right")]
+SIDE_FOOT_JOINTS = [[skeleton.SMPL_JOINTS.index(f"{side}_{n}") for n in ("ankle", "foot")]
+                    for side in ("left", "right")]
 
 
 def planted_feet(joints: Tensor, planted: Tensor, up: Tensor, shared: bool, floor: float | None = None) -> Tensor:

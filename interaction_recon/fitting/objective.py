@@ -34,7 +34,7 @@ class WindowState:
         self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
         self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
         self.measured = None if measured is None else measured[:, lo:]  # sensor pelvis depth [2, T'] m (NaN: none)
-        self.planted = None if planted is None else planted[:, lo:]  # [2, T', 2] bool planted ankles (fitting/stance.py)
+        self.planted = None if planted is None else planted[:, lo:]  # [2, T', 2] bool (fitting/stance.py)
         self.fixed = start.map(lambda t: t[:, :first].detach())
         # the last frozen frame (orientation 6D [2, 6], body_pose [2, 23, 3], transl [2, 3])
         self.frozen_last = None if first == 0 else (

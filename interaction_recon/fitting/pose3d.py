@@ -87,7 +87,8 @@ def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: 
     ok = np.isfinite(norm) & (norm > 1e-3) & (conf >= min_confidence)
     unit = np.where(ok[..., None], vec / np.where(ok, norm, 1.0)[..., None], 0.0)
     if frame == "body":
-        torso_seen = (confidence[..., _TORSO] >= min_confidence).all(-1) & np.isfinite(world_cam[..., _TORSO, :]).all((-1, -2))
+        torso_seen = ((confidence[..., _TORSO] >= min_confidence).all(-1)
+                      & np.isfinite(world_cam[..., _TORSO, :]).all((-1, -2)))
         rot = body_frame(torch.as_tensor(np.nan_to_num(world_cam), dtype=torch.float64)).numpy()
         unit = np.einsum("ptij,ptbj->ptbi", rot, unit)
         ok = ok & torso_seen[..., None]
