@@ -26,6 +26,8 @@ import numpy as np
 
 from interaction_recon.config import Config
 
+RECORDER_WAIT = 15.0  # s: the most the summary waits for the refined messages still on their way
+
 
 def clip(kind: str, seed: int, size: int, frames: int, config: Config):
     """The rendered clip (cached on disk by kind/seed/size and the world's code stamp), as a
@@ -133,7 +135,13 @@ def run(out_dir: Path, config: Config, kind: str = "handshake", seed: int = 0, s
                     break
             progress()
             time.sleep(0.2)
-        time.sleep(1.0)  # let the recorder take the last messages
+        # let the recorder take the last messages: every refined message the node sent (a loaded machine
+        # delivers them late), at most RECORDER_WAIT s
+        wait_until = time.monotonic() + RECORDER_WAIT
+        while (len(received) < node.snapshot()["counts"].get("refined_published", 0)
+               and time.monotonic() < wait_until):
+            time.sleep(0.1)
+        time.sleep(0.5)
         snapshot = node.snapshot()
         result = node.last_result
         halt_spinner()

@@ -257,6 +257,7 @@ class InteractionReconNode(Node):
                                               stamp=self.pipeline.header(result.stamps[pos]),
                                               velocities=self._velocities["refined"])
             self.pub_refined.publish(msg)
+            self.stats.count("refined_published")
         self._last_frame = int(result.frames[-1])
         array = markers.frame_markers(result, sel, frame_id, msg.header.stamp, msg.contacts, rc.marker_lifetime,
                                       people=False)
