@@ -28,12 +28,17 @@ JOINTS = [SMPL_JOINTS.index(n) for n in ("left_wrist", "right_wrist", "left_elbo
 PELVIS = SMPL_JOINTS.index("pelvis")
 
 
+def _order(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int]:
+    """The predicted person matched to each true one, by pelvis distance; [2, T, 24, 3] each."""
+    cost = [[np.nanmean(np.linalg.norm(pred[i, :, PELVIS] - gt[j, :, PELVIS], axis=-1)) for j in range(2)]
+            for i in range(2)]
+    return (0, 1) if cost[0][0] + cost[1][1] <= cost[0][1] + cost[1][0] else (1, 0)
+
+
 def offsets(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Matched root-relative offsets (pred, gt) [N, 3] of both people (identities matched by
     pelvis distance); pred, gt [2, T, 24, 3] camera frame."""
-    cost = [[np.nanmean(np.linalg.norm(pred[i, :, PELVIS] - gt[j, :, PELVIS], axis=-1)) for j in range(2)]
-            for i in range(2)]
-    order = (0, 1) if cost[0][0] + cost[1][1] <= cost[0][1] + cost[1][0] else (1, 0)
+    order = _order(pred, gt)
     p = np.concatenate([pred[i][:, JOINTS] - pred[i][:, PELVIS:PELVIS + 1] for i in range(2)]).reshape(-1, 3)
     g = np.concatenate([gt[order[i]][:, JOINTS] - gt[order[i]][:, PELVIS:PELVIS + 1] for i in range(2)]).reshape(-1, 3)
     ok = np.isfinite(p).all(-1) & np.isfinite(g).all(-1)
@@ -48,9 +53,7 @@ NECK = SMPL_JOINTS.index("neck")
 def yaw_errors(pred: np.ndarray, gt: np.ndarray) -> list[float]:
     """Per true person, the median angle (deg) by which the matched predicted person faces
     another way about the true person's mean spine; pred, gt [2, T, 24, 3] camera frame."""
-    cost = [[np.nanmean(np.linalg.norm(pred[i, :, PELVIS] - gt[j, :, PELVIS], axis=-1)) for j in range(2)]
-            for i in range(2)]
-    order = (0, 1) if cost[0][0] + cost[1][1] <= cost[0][1] + cost[1][0] else (1, 0)
+    order = _order(pred, gt)
     out = []
     for j in range(2):
         p, g = pred[order[j]], gt[j]

@@ -12,6 +12,7 @@ import argparse
 import json
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.eval import metrics, validation
@@ -24,11 +25,6 @@ BONES = {"thigh": ("right_hip", "right_knee"), "shin": ("right_knee", "right_ank
          "shoulders": ("left_shoulder", "right_shoulder"), "spine": ("pelvis", "neck")}
 NECK = SMPL_JOINTS.index("neck")
 SCORED = list(metrics.SCORED_JOINTS)
-
-
-def _rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
 def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
@@ -46,7 +42,8 @@ def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
         U, _, Vt = np.linalg.svd(p.T @ g)
         R = U @ np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))]) @ Vt
         out["mpjpe"].append(np.linalg.norm(p - g, axis=-1).mean())
-        out["facing_aligned"].append(np.linalg.norm(p @ _rotation_about(u, angle).T - g, axis=-1).mean())
+        turn = Rotation.from_rotvec(angle * u).as_matrix()
+        out["facing_aligned"].append(np.linalg.norm(p @ turn.T - g, axis=-1).mean())
         out["rotation_aligned"].append(np.linalg.norm(p @ R - g, axis=-1).mean())
         out["facing_deg"].append(np.degrees(angle))
     mm = {k: 1000 * float(np.mean(out[k])) for k in ("mpjpe", "facing_aligned", "rotation_aligned")}

@@ -147,17 +147,9 @@ def planted_feet(joints: Tensor, planted: Tensor, up: Tensor, shared: bool, floo
         lowest = torch.stack([(joints[:, :, idx] @ up).amin(-1) for idx in SIDE_FOOT_JOINTS], -1)  # [2, T, 2]
         return (lowest - floor)[planted].pow(2).mean() if planted.any() else joints.new_zeros(())
     height = joints[:, :, ANKLE_JOINTS] @ up  # [2, T, 2]
-    groups = [planted] if shared else [planted & (torch.arange(2, device=planted.device) == p).view(2, 1, 1)
-                                       for p in range(2)]
-    total, count = joints.new_zeros(()), 0
-    for mask in groups:
-        n = int(mask.sum())
-        if n < 2:
-            continue
-        h = height[mask]
-        total = total + (h - h.detach().median()).pow(2).sum()
-        count += n
-    return total / max(count, 1)
+    groups = [height[planted]] if shared else [height[p][planted[p]] for p in range(2)]
+    off = [h - h.detach().median() for h in groups if len(h) >= 2]
+    return torch.cat(off).pow(2).mean() if off else joints.new_zeros(())
 
 
 def spine_up(joints: Tensor, valid: Tensor) -> Tensor:
