@@ -275,7 +275,8 @@ class PerceptionConfig:
     # live 10 Hz stream affords here (benchmarks/perception.py); onnx: taken from the model
     detector_sizes: list[int] = field(default_factory=lambda: [256])
     detector_threshold: float = 0.25  # person score
-    keypoints: str = "blazepose"  # blazepose (packaged GHUM full tflite, top-down per person) | onnx
+    keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx
+    blazepose_model: str = "full"  # blazepose: full (pip mediapipe wheel) | heavy (npm @mediapipe/pose)
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
     keypoint_format: str = "heatmap"  # onnx output: heatmap ([1,K,h,w]) | simcc ([1,K,Wx],[1,K,Hy]) | direct ([1,K,3])
     keypoint_layout: str = "coco17"  # onnx: coco17 | blazepose33

