@@ -78,9 +78,14 @@ METHODS: dict[str, dict] = {
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
     "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
     "camera-pose-upright-50": {"fitting.weights.upright": 50.0},
-    "heavy-landmarks": {"perception.blazepose_model": "heavy"},
-    "independent-heavy-landmarks": {"fitting.two_person": False, "fitting.prior": "none",
-                                    "perception.blazepose_model": "heavy"},
+    # the BlazePose GHUM full landmark model (the default before the heavy one; the live node's)
+    "full-landmarks": {"perception.blazepose_model": "full"},
+    "independent-full-landmarks": {"fitting.two_person": False, "fitting.prior": "none",
+                                   "perception.blazepose_model": "full"},
+    # every reference person on the real images found and PCK@0.05 0.89 there (benchmarks/perception.py)
+    "fused-two-passes": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
+    "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
+                                     "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
 }
 KNOWN_CAMERA = tuple(m for m in METHODS if m.startswith("camera-pose"))  # methods given each clip's camera pose (gt R, C)
 
