@@ -276,7 +276,12 @@ class PerceptionConfig:
     detector_sizes: list[int] = field(default_factory=lambda: [256])
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx
-    blazepose_model: str = "full"  # blazepose: full (pip mediapipe wheel) | heavy (npm @mediapipe/pose)
+    # blazepose: full (pip mediapipe wheel, about 16 ms a person on one core: the live node's, config/live.yaml) |
+    # heavy (npm @mediapipe/pose, about 49 ms). Heavy: validation MPJPE 109.9 -> 95.9 mm, PA-MPJPE 79.6 -> 73.3,
+    # reprojection 8.6 -> 7.2 px, better on every clip, but Inter 97.8 -> 108.8 (validation-default.json against
+    # validation-full-landmarks.json); dev with real perception MPJPE 143.3 -> 131.6, Inter 219.9 -> 198.1 but depth
+    # order 0.94 -> 0.86 (dev-default-perception-heavy.json against -full.json); real images PCK@0.05 0.71 -> 0.84
+    blazepose_model: str = "heavy"
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
     keypoint_format: str = "heatmap"  # onnx output: heatmap ([1,K,h,w]) | simcc ([1,K,Wx],[1,K,Hy]) | direct ([1,K,3])
     keypoint_layout: str = "coco17"  # onnx: coco17 | blazepose33

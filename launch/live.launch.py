@@ -27,6 +27,7 @@ ARGUMENTS = {
     "device": "body.device",
     "detector": "perception.detector",
     "keypoints": "perception.keypoints",
+    "blazepose_model": "perception.blazepose_model",
     "prior": "fitting.prior",
     "camera_height": "fitting.camera_height",
     "camera_pitch": "fitting.camera_pitch",
