@@ -212,7 +212,8 @@ def main() -> None:
     if args.detector_sizes:
         cfg.detector_sizes = [int(v) for v in args.detector_sizes.split(",")]
     perception = Perception(cfg)
-    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints},
+    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
+                         "blazepose_model": cfg.blazepose_model},
               "timing": timing(perception)}
     print(json.dumps(result["timing"]), flush=True)
     result["real_images"] = real_images(perception, overlays=args.name == "perception")
