@@ -205,6 +205,8 @@ def main() -> None:
     ap.add_argument("--detector-sizes", default="", help="e.g. 256: MoveNet input sizes (default: the config's)")
     ap.add_argument("--fusion", action="store_true", help="fuse the detector's and the top-down model's keypoints")
     ap.add_argument("--name", default="perception", help="result files benchmarks/results/<name>.json/.md")
+    ap.add_argument("--only", default="", help="comma-separated parts to re-measure (timing, real_images, "
+                    "vtest_couple, sports2d, dev_suite) in an existing result file, e.g. timing on a quiet machine")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     cfg = PerceptionConfig()
@@ -212,17 +214,25 @@ def main() -> None:
     if args.detector_sizes:
         cfg.detector_sizes = [int(v) for v in args.detector_sizes.split(",")]
     perception = Perception(cfg)
-    result = {"config": {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
-                         "blazepose_model": cfg.blazepose_model},
-              "timing": timing(perception)}
-    print(json.dumps(result["timing"]), flush=True)
-    result["real_images"] = real_images(perception, overlays=args.name == "perception")
-    print(json.dumps(result["real_images"]), flush=True)
-    result["vtest_couple"] = vtest_couple(perception, overlays=args.name == "perception")
-    print(json.dumps(result["vtest_couple"]), flush=True)
-    result["sports2d"] = sports2d(perception)
-    print(json.dumps(result["sports2d"]), flush=True)
-    result["dev_suite"] = dev_suite(perception, args.step, [c for c in args.clips.split(",") if c])
+    config = {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
+              "blazepose_model": cfg.blazepose_model}
+    parts = {"timing": lambda: timing(perception),
+             "real_images": lambda: real_images(perception, overlays=args.name == "perception"),
+             "vtest_couple": lambda: vtest_couple(perception, overlays=args.name == "perception"),
+             "sports2d": lambda: sports2d(perception),
+             "dev_suite": lambda: dev_suite(perception, args.step, [c for c in args.clips.split(",") if c])}
+    only = [p for p in args.only.split(",") if p]
+    if unknown := set(only) - set(parts):
+        raise SystemExit(f"unknown --only part(s) {sorted(unknown)}; choose from {sorted(parts)}")
+    result = {"config": config}
+    if only:
+        result = json.loads((RESULTS / f"{args.name}.json").read_text())
+        if result["config"] != config:
+            raise SystemExit(f"{args.name}.json was made with {result['config']}, not {config}")
+    for part, measure in parts.items():
+        if not only or part in only:
+            result[part] = measure()
+            print(json.dumps(result[part]), flush=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
     d, real = result["dev_suite"], result["real_images"]
     lines = ["# Perception benchmark", "", f"Config: {result['config']}", "",

@@ -38,7 +38,9 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-two-person+prior-closeapp+depth", "simulated 2D and a simulated RGB-D camera's depth, the default fit"),
        ("dev-contact-map", "simulated 2D, the default fit with the contact map (pulled)"),
        ("dev-contact-map-no-pull", "simulated 2D, the default fit, contact map reported only"),
-       ("dev-default-perception", "real perception on the rendered frames, the default fit"),
+       ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
+       ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
+       ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
@@ -89,7 +91,7 @@ def summary() -> str:
     others = sorted(p.stem.removeprefix("validation-") for p in RESULTS.glob("validation-*.json"))
     others = [m for m in others if m not in named]  # runs under settings no method names any more, or variants
     results = [{**r, "method": m} for m, r in ((m, _load(f"validation-{m}")) for m in (*named, *others))
-               if r is not None]
+               if r is not None and "overall" in r]  # validation-errors-*.json are breakdowns, not runs
     lines = ["Validation suite (4 outside-made clips, real perception, means; "
              "`interaction-recon bench --suite validation --method M`):", "", comparison_table(results)]
     by_name = {r["method"]: r for r in results}
