@@ -54,8 +54,8 @@ PARAMS: tuple[Param, ...] = (
     Param("perception.detector_model", "onnx detector model path ('' = none)"),
     Param("perception.keypoints", "2D keypoints: blazepose (packaged) | onnx",
           choices=("blazepose", "onnx"), launch="keypoints"),
-    Param("perception.blazepose_model", "blazepose landmark model: full (about 16 ms a person on one core) | heavy "
-          "(better keypoints and 3D, about 49 ms)", choices=("full", "heavy"), launch="blazepose_model"),
+    Param("perception.blazepose_model", "blazepose landmark model: full (faster; the live default) | heavy (better "
+          "keypoints and 3D, slower; the offline default)", choices=("full", "heavy"), launch="blazepose_model"),
     Param("perception.keypoint_model", "onnx keypoint model path ('' = none)"),
     Param("perception.masks", "per-person masks"),
     Param("perception.num_threads", "tflite/onnxruntime CPU threads", (1, 64)),
