@@ -302,7 +302,8 @@ class PerceptionConfig:
     # 109.9 (validation-keypoints-fused.json; shoulder_pat_far's pelvis distance off by 0.70 m, a wrong fused knee
     # starting one person far too near). With a start robust to it (the third-shortest segment depth) 107.2 /
     # PA 82.1 against that start's 106.1 / 80.7 (validation-keypoints-fused-depth-rank-3.json,
-    # validation-depth-rank-3.json)
+    # validation-depth-rank-3.json). With the heavy landmark model and two detector passes: 94.8 / PA 71.9 / Inter
+    # 98.7 against the default's 95.9 / 73.3 / 108.8 (validation-fused-two-passes.json); dev not yet measured
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
