@@ -24,8 +24,13 @@ def _config(args):
 
 def _demo(args) -> int:
     from interaction_recon.apps import demo
+    from interaction_recon.ros import params
 
-    summary = demo.run(Path(args.out), _config(args), args.kind, args.seed, frames=args.frames, rate=args.rate)
+    config = _config(args)
+    params_file = params.default_params_file()
+    if params_file:  # the node's parameters, as `interaction-recon live` applies them (e.g. the live landmark model)
+        params.load_params_file(params_file, config)
+    summary = demo.run(Path(args.out), config, args.kind, args.seed, frames=args.frames, rate=args.rate)
     print(json.dumps(summary, indent=2))
     return 0
 

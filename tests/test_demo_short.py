@@ -15,6 +15,7 @@ def test_the_main_job_runs_end_to_end_on_a_short_clip(tmp_path):
     from interaction_recon.ros import bag, replay
 
     config = Config()
+    config.perception.blazepose_model = "full"  # the node's (config/live.yaml), as `make demo` runs it
     config.fitting.window, config.fitting.stride = 32, 16  # windows end at frames 31 and 47
     summary = demo.run(tmp_path, config, frames=48, rate=10.0, timeout=300, log=lambda line: None)
     assert summary["frames_perceived"] == 48 and summary["frames_published"] == 48, summary
