@@ -277,8 +277,8 @@ class PerceptionConfig:
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx
     # blazepose: full (pip mediapipe wheel; faster: the live node's, config/live.yaml) | heavy (npm @mediapipe/pose;
-    # timing in perception.json against perception-full.json). Heavy: validation MPJPE 109.9 -> 95.9 mm, PA-MPJPE 79.6 -> 73.3,
-    # reprojection 8.6 -> 7.2 px, better on every clip, but Inter 97.8 -> 108.8 (validation-default.json against
+    # timing in perception.json against perception-full.json). Heavy: validation MPJPE 109.9 -> 95.9 mm, PA-MPJPE
+    # 79.6 -> 73.3, reprojection 8.6 -> 7.2 px, better on every clip, but Inter 97.8 -> 108.8 (validation-default.json against
     # validation-full-landmarks.json); dev with real perception MPJPE 143.3 -> 131.6, Inter 219.9 -> 198.1 but depth
     # order 0.94 -> 0.86 (dev-default-perception-heavy.json against -full.json); real images PCK@0.05 0.71 -> 0.84
     blazepose_model: str = "heavy"

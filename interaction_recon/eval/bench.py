@@ -104,26 +104,21 @@ def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarra
     """The real perception pipeline (``config``: a PerceptionConfig, default the embedded one)
     over the rendered frames: keypoints, confidence, track ids, 3D landmarks (cached next to a
     stored clip per perception code and config, so several methods share one perception pass)."""
-    import dataclasses
-
-    from interaction_recon import perception as package
     from interaction_recon.config import PerceptionConfig
+    from interaction_recon.eval.validation import perception_stamp
     from interaction_recon.perception import PeopleTrack, Perception
     from interaction_recon.synth import world
 
     config = config or PerceptionConfig()
-    settings = json.dumps(dataclasses.asdict(config), sort_keys=True)
-    stamp = code_stamp(Path(package.__file__).parent, Path(world.__file__).parent) + settings
-    name = f"perceived-{hashlib.sha256(settings.encode()).hexdigest()[:8]}.npz"
-    cache = scene.root / name if scene.root is not None else None
+    stamp = perception_stamp(config, Path(world.__file__).parent)
+    cache = scene.root / f"perceived-{stamp}.npz" if scene.root is not None else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:
-            if str(data["stamp"]) == stamp:
-                return data["keypoints"], data["confidence"], data["track_ids"], data["world"]
+            return data["keypoints"], data["confidence"], data["track_ids"], data["world"]
     perception = Perception(config)
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
     if cache is not None:
-        np.savez(cache, stamp=stamp, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
+        np.savez(cache, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
                  world=track.world)
     return track.keypoints, track.confidence, track.track_ids, track.world
 

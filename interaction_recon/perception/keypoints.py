@@ -116,9 +116,10 @@ def _warp_back(crop_map: np.ndarray, roi: Roi, image_hw) -> tuple[np.ndarray, tu
 
 
 class BlazePoseLandmarker:
-    """A BlazePose GHUM landmark model (Apache-2.0; full from the mediapipe 0.10.21 wheel, heavy
-    from the npm package @mediapipe/pose; default full) on a 256x256 crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask,
-    and 39 world landmarks (m, hip-centred, in the rotated crop's axes)."""
+    """A BlazePose GHUM landmark model (Apache-2.0; full from the mediapipe 0.10.21 wheel, taken
+    when no ``model_path`` is given, or heavy from the npm package @mediapipe/pose) on a 256x256
+    crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask, and 39 world
+    landmarks (m, hip-centred, in the rotated crop's axes)."""
 
     SIZE = 256
 
