@@ -316,6 +316,10 @@ METHODS = {
                                                                     perception={"blazepose_model": "full"}),
     "default-perception-heavy": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
                                                                      perception={"blazepose_model": "heavy"}),
+    # the default with two detector passes and MoveNet/BlazePose keypoints fused (validation fused-two-passes)
+    "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp",
+        perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
