@@ -106,10 +106,14 @@ class ContactConfig:
     """Contact evidence (interaction_recon/contact): the learned contact map from both people's
     2D keypoints and 3D landmarks, fused with the language source, cleaned and given a start and an end."""
 
-    # learned (the shipped contact map) | none (only external sources such as the language model count).
-    # none by default: on the validation clips the map reported contacts in 65 % of the no-contact
+    # learned (the shipped contact map) | keypoints (a hand on the other body in the image, checked against
+    # the fit: interaction_recon/contact/proximity.py) | none (only external sources such as the language
+    # model count). The map is off: on the validation clips it reported contacts in 65 % of the no-contact
     # frames and its pull raised MPJPE 126 -> 172 mm (benchmarks/results/validation-contact-map*.json)
     source: str = "none"
+    reach: float = 0.15  # torso heights: 2D anchor distance at which a hand pair's probability is 0.5 (keypoints)
+    anchor_confidence: float = 0.5  # a part counts when its landmarks' confidence mix reaches this (keypoints)
+    max_apart: float = 0.5  # m: a pair the current fit places further apart in 3D is no contact (keypoints)
     model_path: str | None = None  # contact-map checkpoint (None: the shipped interaction_recon/contact/checkpoints/default.pt)
     runtime: str = "torch"  # torch | onnx (onnxruntime; CUDA provider first where installed)
     onnx_path: str | None = None  # where the ONNX export is kept (None: the cache folder, named by the weights' hash)

@@ -7,9 +7,10 @@ chirality check against the 2D keypoints, and contacts with a start and an end.
 
 Steps (Ask-Pose-Unite's contact maps, cleaned as it does with the 2D keypoints):
 
-1. per frame a probability for every (person 0 part, person 1 part) pair
-   (:class:`interaction_recon.contact.model.ContactMap`) from the 2D keypoints and the
-   current fit's 3D points; 0 where the two people were not both seen (``available`` False:
+1. per frame a probability for every (person 0 part, person 1 part) pair from the 2D
+   keypoints and the current fit's 3D points: the learned map
+   (:class:`interaction_recon.contact.model.ContactMap`) or a hand's proximity in the image
+   (:func:`interaction_recon.contact.proximity.proximity_map`); 0 where the two people were not both seen (``available`` False:
    no evidence, which is not evidence of no contact);
 2. other sources (a language model's answers, ``external``) spread over ``spread_frames``
    around their frame and fused by the larger probability;
@@ -30,6 +31,7 @@ from scipy.ndimage import uniform_filter1d
 from interaction_recon.body.skeleton import COARSE_PARTS
 from interaction_recon.contact.data import FLIP_PARTS
 from interaction_recon.contact.features import ANCHORS, NUM_PARTS, frame_features
+from interaction_recon.contact.proximity import proximity_map
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,8 @@ class ContactEstimator:
     def __init__(self, config):
         from interaction_recon.contact.model import ContactMap, load_model
 
-        if config.source not in ("learned", "none"):
-            raise ValueError(f"fitting.contact.source must be learned or none, got {config.source!r}")
+        if config.source not in ("learned", "keypoints", "none"):
+            raise ValueError(f"fitting.contact.source must be learned, keypoints or none, got {config.source!r}")
         self.config = config
         self.map = (ContactMap(load_model(config.model_path), config.runtime, config.onnx_path)
                     if config.source == "learned" else None)
@@ -134,14 +136,20 @@ class ContactEstimator:
     def window(self, keypoints: np.ndarray, confidence: np.ndarray, points3d: np.ndarray | None, observed: np.ndarray,
                external=(), min_confidence: float = 0.2) -> Evidence:
         """keypoints [2, T, 33, 2] px (BlazePose-33), confidence [2, T, 33], points3d [2, T, 33, 3]
-        the current fit's BlazePose-33 points (camera frame, m; None: no learned evidence),
+        the current fit's BlazePose-33 points (camera frame, m; None: no learned evidence, and
+        the keypoint source unchecked in 3D),
         observed [T] bool both people seen; external: (window position, part_a, part_b, probability)."""
         cfg = self.config
         T = keypoints.shape[1]
         probs = np.zeros((T, NUM_PARTS, NUM_PARTS), np.float32)
         available = np.zeros(T, bool)
-        if self.map is None and not external:
+        if cfg.source == "none" and not external:
             return Evidence(probs, available)  # no source: no evidence
+        if cfg.source == "keypoints":
+            probs, available = proximity_map(keypoints, confidence, points3d, min_confidence, cfg.anchor_confidence,
+                                             cfg.reach, cfg.max_apart)
+            available &= observed
+            probs[~available] = 0.0
         if self.map is not None and points3d is not None:
             x, available = frame_features(keypoints, confidence, points3d, min_confidence)
             available &= observed

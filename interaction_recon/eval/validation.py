@@ -56,6 +56,11 @@ METHODS: dict[str, dict] = {
     "contact-map": {"fitting.contact.source": "learned"},
     "contact-map-no-pull": {"fitting.contact.source": "learned", "fitting.weights.contact": 0.0},
     "contact-map-strict": {"fitting.contact.source": "learned", "fitting.contact.enter": 0.7, "fitting.contact.leave": 0.5},
+    # a hand on the other body in the image, checked against the fit (contact/proximity.py); pulled or only reported
+    "contact-keypoints": {"fitting.contact.source": "keypoints"},
+    "contact-keypoints-no-pull": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 0.0},
+    "independent-contact-keypoints": {"fitting.two_person": False, "fitting.prior": "none",
+                                      "fitting.contact.source": "keypoints"},
     # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},

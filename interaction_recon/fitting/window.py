@@ -234,7 +234,7 @@ class WindowFitter:
         told = [(int(np.flatnonzero(job.frames == f)[0]), a, b, c) for f, a, b, c in job.contacts
                 if (job.frames == f).any()]
         points = None
-        if self.contacts.map is not None and job.layout == "blazepose33":  # the map reads the fit's points
+        if self.config.contact.source != "none" and job.layout == "blazepose33":  # the sources read the fit's points
             with torch.no_grad():
                 points = self.body(state.params(), collision=False).blazepose33.cpu().numpy()
         evidence = self.contacts.window(job.keypoints, conf_np, points, seen.all(0), told, self.config.min_confidence)

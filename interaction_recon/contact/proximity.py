@@ -1,0 +1,53 @@
+"""Contact evidence from where the hands are in the image: a hand of one person on a part of
+the other (``fitting.contact.source: keypoints``).
+
+Per frame, every (person 0 part, person 1 part) pair with a hand on at least one side is
+scored by the 2D distance of its two anchors (:data:`interaction_recon.contact.features.ANCHORS`)
+in units of the pair's mean torso height; only a pair that is each part's nearest on the
+other body (mutual nearest) counts, so one hand gives one pair. The probability falls
+linearly from 1 at distance 0 to 0.5 at ``reach`` and 0 at twice it. Where the current fit
+is given, a pair whose anchors it places more than ``max_apart`` apart in 3D gets 0: two
+people at different depths overlap in the image without touching. Nothing here is learned;
+chirality, smoothing and hysteresis follow in :mod:`interaction_recon.contact.evidence`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from interaction_recon.body.skeleton import COARSE_PARTS
+from interaction_recon.contact.features import ANCHORS, NUM_PARTS, torso_height
+
+HANDS = [i for i, name in enumerate(COARSE_PARTS) if name.endswith(" hand")]
+_WITH_HAND = np.zeros((NUM_PARTS, NUM_PARTS), bool)
+_WITH_HAND[HANDS, :] = True
+_WITH_HAND[:, HANDS] = True
+
+
+def proximity_map(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.ndarray | None, min_confidence: float,
+                  anchor_confidence: float, reach: float, max_apart: float) -> tuple[np.ndarray, np.ndarray]:
+    """Contact probabilities [T, 25, 25] float32 and availability [T] bool (both torsos seen).
+
+    keypoints [2, T, 33, 2] px (BlazePose-33, NaN where missing), confidence [2, T, 33];
+    points3d [2, T, 33, 3] m the current fit's points (camera frame) or None; min_confidence:
+    the torso landmarks' threshold; anchor_confidence: a part's anchor (its landmarks'
+    confidence mix) must reach it; reach: torso heights; max_apart: m.
+    """
+    seen_kp = np.isfinite(keypoints).all(-1)
+    kp = np.where(seen_kp[..., None], keypoints, 0.0).astype(np.float64)
+    conf = np.where(seen_kp & np.isfinite(confidence), confidence, 0.0)
+    anchors = np.einsum("ak,ptkd->ptad", ANCHORS, kp)  # [2, T, 25, 2]
+    anchor_conf = np.einsum("ak,ptk->pta", ANCHORS, conf)  # [2, T, 25]
+    torso = torso_height(kp, conf, min_confidence)  # [2, T]
+    scale = torso.mean(0)  # NaN unless both torsos are seen
+    available = np.isfinite(scale)
+    dist = np.linalg.norm(anchors[0][:, :, None] - anchors[1][:, None], axis=-1)  # [T, 25, 25] px
+    dist = dist / np.where(available, scale, 1.0)[:, None, None]
+    usable = ((anchor_conf[0][:, :, None] >= anchor_confidence) & (anchor_conf[1][:, None] >= anchor_confidence)
+              & _WITH_HAND & available[:, None, None])
+    if points3d is not None:
+        fit = np.einsum("ak,ptkd->ptad", ANCHORS, np.nan_to_num(points3d.astype(np.float64), nan=np.inf))
+        usable &= np.linalg.norm(fit[0][:, :, None] - fit[1][:, None], axis=-1) <= max_apart
+    dist = np.where(usable, dist, np.inf)
+    mutual = (dist <= dist.min(2, keepdims=True)) & (dist <= dist.min(1, keepdims=True)) & np.isfinite(dist)
+    probs = np.where(mutual, np.clip(1.0 - dist / (2.0 * reach), 0.0, 1.0), 0.0)
+    return probs.astype(np.float32), available
