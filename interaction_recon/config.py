@@ -112,8 +112,8 @@ class ContactConfig:
     # frames and its pull raised MPJPE 126 -> 172 mm (benchmarks/results/validation-contact-map*.json)
     source: str = "none"
     reach: float = 0.15  # torso heights: 2D anchor distance at which a hand pair's probability is 0.5 (keypoints)
-    anchor_confidence: float = 0.5  # a part counts when its landmarks' confidence mix reaches this (keypoints)
-    max_apart: float = 0.5  # m: a pair the current fit places further apart in 3D is no contact (keypoints)
+    anchor_confidence: float = 0.5  # one part of a pair must be seen this surely (its landmarks' confidence mix; keypoints)
+    max_apart: float = 1.0  # m, about an arm's length: a pair the current fit places further apart is no contact (keypoints)
     model_path: str | None = None  # contact-map checkpoint (None: the shipped interaction_recon/contact/checkpoints/default.pt)
     runtime: str = "torch"  # torch | onnx (onnxruntime; CUDA provider first where installed)
     onnx_path: str | None = None  # where the ONNX export is kept (None: the cache folder, named by the weights' hash)

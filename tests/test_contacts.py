@@ -70,15 +70,53 @@ def test_a_handshake_gives_the_hand_contact_with_the_right_sides(handshake):
     assert not off.segments and not off.available.any()
 
 
-def test_two_people_a_metre_apart_give_no_contact(handshake):
+@pytest.mark.parametrize("source", [LEARNED, ContactConfig(source="keypoints")], ids=["learned", "keypoints"])
+def test_two_people_a_metre_apart_give_no_contact(handshake, source):
     points = handshake.points.copy()
     points[1, :, :, 0] += 1.0  # person 1 a metre to the side, re-projected
-    K = handshake.K
-    kp = points[..., :2] / points[..., 2:] * np.diag(K)[:2] + K[:2, 2]
+    kp = _project(points, handshake.K)
     T = kp.shape[1]
-    learned = ContactEstimator(LEARNED)
-    ev = learned.window(kp.astype(np.float32), handshake.conf, points, np.ones(T, bool))
+    ev = ContactEstimator(source).window(kp, handshake.conf, points, np.ones(T, bool))
     assert ev.available.all() and not ev.segments
+
+
+KEYPOINTS = ContactConfig(source="keypoints")
+_RIGHT_HAND = COARSE_PARTS.index("right hand")
+
+
+def _project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    return (points[..., :2] / points[..., 2:] * np.diag(K)[:2] + K[:2, 2]).astype(np.float32)
+
+
+def _hands_joined(handshake) -> np.ndarray:
+    """[2, T, 33, 3] m: the clip's bodies, person 1 moved each frame so that its right hand's
+    anchor is on person 0's (a grip the image shows plainly)."""
+    points = handshake.points.astype(np.float64).copy()
+    anchor = np.einsum("k,ptkd->ptd", features.ANCHORS[_RIGHT_HAND], points)  # [2, T, 3]
+    points[1] += (anchor[0] - anchor[1])[:, None]
+    return points
+
+
+def test_the_keypoint_source_finds_joined_hands_with_their_sides(handshake):
+    points = _hands_joined(handshake)
+    kp, T = _project(points, handshake.K), points.shape[1]
+    conf = np.full(kp.shape[:3], 0.95, np.float32)
+    ev = ContactEstimator(KEYPOINTS).window(kp, conf, points.astype(np.float32), np.ones(T, bool))
+    assert _found(ev) == {("right hand", "right hand")}
+    assert [(s.start, s.end) for s in ev.segments] == [(0, T)]  # one contact over the whole clip
+    off = ContactEstimator(ContactConfig(source="none")).window(kp, conf, points.astype(np.float32), np.ones(T, bool))
+    assert not off.segments
+
+
+def test_the_keypoint_source_needs_the_fit_to_place_the_hands_together(handshake):
+    points = _hands_joined(handshake)
+    points[1] *= (1.0 + 1.0 / points[1, ..., 2:].mean())  # person 1 about a metre further back, as seen the same
+    kp, T = _project(points, handshake.K), points.shape[1]
+    conf = np.full(kp.shape[:3], 0.95, np.float32)
+    unchecked = ContactEstimator(KEYPOINTS).window(kp, conf, None, np.ones(T, bool))
+    assert _found(unchecked) == {("right hand", "right hand")}  # the image alone cannot tell
+    checked = ContactEstimator(KEYPOINTS).window(kp, conf, points.astype(np.float32), np.ones(T, bool))
+    assert checked.available.all() and not checked.segments
 
 
 def test_hysteresis_makes_one_contact_of_a_flickering_handshake():

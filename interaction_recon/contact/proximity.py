@@ -4,7 +4,8 @@ the other (``fitting.contact.source: keypoints``).
 Per frame, every (person 0 part, person 1 part) pair with a hand on at least one side is
 scored by the 2D distance of its two anchors (:data:`interaction_recon.contact.features.ANCHORS`)
 in units of the pair's mean torso height; only a pair that is each part's nearest on the
-other body (mutual nearest) counts, so one hand gives one pair. The probability falls
+other body (mutual nearest, among all parts) and whose anchors are placed (one of them
+seen: where two hands meet, one hides the other) counts, so one hand gives at most one pair. The probability falls
 linearly from 1 at distance 0 to 0.5 at ``reach`` and 0 at twice it. Where the current fit
 is given, a pair whose anchors it places more than ``max_apart`` apart in 3D gets 0: two
 people at different depths overlap in the image without touching. Nothing here is learned;
@@ -29,8 +30,9 @@ def proximity_map(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.nd
 
     keypoints [2, T, 33, 2] px (BlazePose-33, NaN where missing), confidence [2, T, 33];
     points3d [2, T, 33, 3] m the current fit's points (camera frame) or None; min_confidence:
-    the torso landmarks' threshold; anchor_confidence: a part's anchor (its landmarks'
-    confidence mix) must reach it; reach: torso heights; max_apart: m.
+    the torso landmarks' and both anchors' threshold (an anchor's confidence is its
+    landmarks' mix); anchor_confidence: one of the two anchors must reach it; reach: torso
+    heights; max_apart: m.
     """
     seen_kp = np.isfinite(keypoints).all(-1)
     kp = np.where(seen_kp[..., None], keypoints, 0.0).astype(np.float64)
@@ -42,12 +44,15 @@ def proximity_map(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.nd
     available = np.isfinite(scale)
     dist = np.linalg.norm(anchors[0][:, :, None] - anchors[1][:, None], axis=-1)  # [T, 25, 25] px
     dist = dist / np.where(available, scale, 1.0)[:, None, None]
-    usable = ((anchor_conf[0][:, :, None] >= anchor_confidence) & (anchor_conf[1][:, None] >= anchor_confidence)
-              & _WITH_HAND & available[:, None, None])
+    # nearest among all parts, however confident: a hidden hand still claims what it is near
+    # (and gives no evidence), rather than leaving it to an unrelated visible part
+    mutual = (dist <= dist.min(2, keepdims=True)) & (dist <= dist.min(1, keepdims=True))
+    c0, c1 = anchor_conf[0][:, :, None], anchor_conf[1][:, None]
+    # both anchors placed, one of them seen: where two hands meet, one hides the other
+    seen = (np.minimum(c0, c1) >= min_confidence) & (np.maximum(c0, c1) >= anchor_confidence)
+    usable = mutual & _WITH_HAND & available[:, None, None] & seen
     if points3d is not None:
         fit = np.einsum("ak,ptkd->ptad", ANCHORS, np.nan_to_num(points3d.astype(np.float64), nan=np.inf))
         usable &= np.linalg.norm(fit[0][:, :, None] - fit[1][:, None], axis=-1) <= max_apart
-    dist = np.where(usable, dist, np.inf)
-    mutual = (dist <= dist.min(2, keepdims=True)) & (dist <= dist.min(1, keepdims=True)) & np.isfinite(dist)
-    probs = np.where(mutual, np.clip(1.0 - dist / (2.0 * reach), 0.0, 1.0), 0.0)
+    probs = np.where(usable, np.clip(1.0 - dist / (2.0 * reach), 0.0, 1.0), 0.0)
     return probs.astype(np.float32), available
