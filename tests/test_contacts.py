@@ -110,7 +110,7 @@ def test_the_keypoint_source_finds_joined_hands_with_their_sides(handshake):
 
 def test_the_keypoint_source_needs_the_fit_to_place_the_hands_together(handshake):
     points = _hands_joined(handshake)
-    points[1] *= (1.0 + 1.0 / points[1, ..., 2:].mean())  # person 1 about a metre further back, as seen the same
+    points[1] *= (1.0 + 1.5 / points[1, ..., 2:].mean())  # person 1 about 1.5 m further back, as seen the same
     kp, T = _project(points, handshake.K), points.shape[1]
     conf = np.full(kp.shape[:3], 0.95, np.float32)
     unchecked = ContactEstimator(KEYPOINTS).window(kp, conf, None, np.ones(T, bool))
