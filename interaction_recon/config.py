@@ -307,7 +307,9 @@ class PerceptionConfig:
     # starting one person far too near). With a start robust to it (the third-shortest segment depth) 107.2 /
     # PA 82.1 against that start's 106.1 / 80.7 (validation-keypoints-fused-depth-rank-3.json,
     # validation-depth-rank-3.json). With the heavy landmark model and two detector passes: 94.8 / PA 71.9 / Inter
-    # 98.7 against the default's 95.9 / 73.3 / 108.8 (validation-fused-two-passes.json); dev not yet measured
+    # 98.7 against the default's 95.9 / 73.3 / 108.8 (validation-fused-two-passes.json), but on the dev suite with
+    # real perception MPJPE 147.9 / PA 81.4 / Inter 217.2 against 131.6 / 76.7 / 198.1 and 1.7 identity swaps a clip
+    # against 0.5 (dev-default-perception-fused-two-passes.json against -heavy.json): off by the rule
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
