@@ -314,6 +314,8 @@ METHODS = {
                                                               settings={"contact.source": "keypoints"}),
     "contact-keypoints-no-pull": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 0.0}),
+    "contact-keypoints-weak": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 2.0}),
     "contact-keypoints-perception": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"contact.source": "keypoints"}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
