@@ -61,8 +61,6 @@ METHODS: dict[str, dict] = {
     "contact-keypoints-no-pull": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 0.0},
     "contact-keypoints-held": {"fitting.contact.source": "keypoints", "fitting.weights.evidence": 100.0},
     "contact-keypoints-weak": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 2.0},
-    "independent-contact-keypoints": {"fitting.two_person": False, "fitting.prior": "none",
-                                      "fitting.contact.source": "keypoints"},
     # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
