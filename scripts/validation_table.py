@@ -39,8 +39,6 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-contact-map", "simulated 2D, the default fit with the contact map (pulled)"),
        ("dev-contact-map-no-pull", "simulated 2D, the default fit, contact map reported only"),
        ("dev-contact-keypoints-no-pull", "simulated 2D, the default fit, keypoint contact source reported only"),
-       ("dev-contact-keypoints-weak", "simulated 2D, the default fit with the keypoint contact source pulled "
-        "(weights.contact 2)"),
        ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
        ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),

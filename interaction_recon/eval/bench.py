@@ -310,11 +310,9 @@ METHODS = {
     "contact-map-no-pull": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"contact.source": "learned", "weights.contact": 0.0}),
     # the default with a hand's proximity in the image as contact evidence (fitting.contact.source: keypoints),
-    # only reported, or pulled at weights.contact 2
+    # only reported
     "contact-keypoints-no-pull": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 0.0}),
-    "contact-keypoints-weak": lambda scene, rng: fit_window_method(
-        scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 2.0}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
     "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
     # the same with the BlazePose GHUM full / heavy landmark model (perception.blazepose_model)
