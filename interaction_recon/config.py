@@ -109,7 +109,11 @@ class ContactConfig:
     # learned (the shipped contact map) | keypoints (a hand on the other body in the image, checked against
     # the fit: interaction_recon/contact/proximity.py) | none (only external sources such as the language
     # model count). The map is off: on the validation clips it reported contacts in 65 % of the no-contact
-    # frames and its pull raised MPJPE 126 -> 172 mm (benchmarks/results/validation-contact-map*.json)
+    # frames and its pull raised MPJPE 126 -> 172 mm (benchmarks/results/validation-contact-map*.json).
+    # keypoints is off too: only reported, contact F1 0.29 but contacts in 29 % of the no-contact frames
+    # (validation-contact-keypoints-no-pull.json); pulled, the contact-joint distance falls 520 -> 242 mm
+    # (weights.contact 20) or 220 mm (2), but MPJPE rises 95.9 -> 123.5 or 99.6 (validation-contact-keypoints.json,
+    # -weak.json). Its reach was set looking at the validation clips' keypoints: their numbers are not independent.
     source: str = "none"
     reach: float = 0.15  # torso heights: 2D anchor distance at which a hand pair's probability is 0.5 (keypoints)
     anchor_confidence: float = 0.5  # one part of a pair must be seen this surely (its landmarks' confidence mix; keypoints)
