@@ -29,6 +29,7 @@ ARGUMENTS = {
     "keypoints": "perception.keypoints",
     "blazepose_model": "perception.blazepose_model",
     "prior": "fitting.prior",
+    "contact_source": "fitting.contact.source",
     "camera_height": "fitting.camera_height",
     "camera_pitch": "fitting.camera_pitch",
     "causal_iterations": "fitting.causal.iterations",

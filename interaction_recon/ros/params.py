@@ -39,6 +39,10 @@ PARAMS: tuple[Param, ...] = (
     Param("fitting.prior", "proxemics prior: none | regulariser | closeapp",
           choices=("none", "regulariser", "closeapp"), launch="prior"),
     Param("fitting.prior_path", "prior checkpoint ('' = the shipped one)"),
+    Param("fitting.contact.source", "contact evidence: none | keypoints (a hand on the other body in the image) | "
+          "learned (the contact map); both off by default (too many false contacts on validation)",
+          choices=("none", "keypoints", "learned"), launch="contact_source"),
+    Param("fitting.weights.contact", "pull of the evidence's contact pairs (0 = only reported)", (0.0, 1000.0)),
     Param("fitting.camera_height", "camera height above the floor in m, e.g. from the URDF (0 = unknown)",
           (0.0, 10.0), launch="camera_height"),
     Param("fitting.camera_pitch", "with camera_height: deg the optical axis points below the horizon",
