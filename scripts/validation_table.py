@@ -142,9 +142,18 @@ def headline() -> str:
             rows.append(("the same clips, the camera's height and pitch over the floor given (as a robot's TF gives them)",
                          f"{pose(k)}; {placement(k, d, 'default ')}",
                          "`interaction-recon bench --suite validation --method camera-pose`"))
-        rows.append(("contacts (validation, the default: contact map off)",
+        rows.append(("contacts (validation, the default: no contact source)",
                      f"F1 {f(d.get('contact_f1'), '.2f')}, contact-joint distance {f(d['contact_distance_error'], '.0f')} mm",
                      "same; `--method contact-map` for the map"))
+        hands = _load("validation-contact-keypoints-no-pull")
+        if hands:
+            h = hands["overall"]
+            rows.append(("contacts (validation) from the hands in the image (`fitting.contact.source: keypoints`, "
+                         "reported only; off by default)",
+                         f"F1 {f(h.get('contact_f1'), '.2f')}, precision {f(h.get('contact_precision'), '.2f')}, "
+                         f"recall {f(h.get('contact_recall'), '.2f')}; contacts in "
+                         f"{f(100 * h['contact_false_frames'], '.0f')} % of the no-contact frames (target 5)",
+                         "`interaction-recon bench --suite validation --method contact-keypoints-no-pull`"))
     dev = _load("dev-two-person+prior-closeapp")
     if dev:
         o = dev["overall"]
