@@ -103,8 +103,9 @@ class CausalConfig:
 
 @dataclass
 class ContactConfig:
-    """Contact evidence (interaction_recon/contact): the learned contact map from both people's
-    2D keypoints and 3D landmarks, fused with the language source, cleaned and given a start and an end."""
+    """Contact evidence (interaction_recon/contact): the learned contact map or the hands' proximity
+    in the image, from both people's 2D keypoints and the current fit, fused with the language
+    source, cleaned and given a start and an end."""
 
     # learned (the shipped contact map) | keypoints (a hand on the other body in the image, checked against
     # the fit: interaction_recon/contact/proximity.py) | none (only external sources such as the language

@@ -10,8 +10,8 @@ Steps (Ask-Pose-Unite's contact maps, cleaned as it does with the 2D keypoints):
 1. per frame a probability for every (person 0 part, person 1 part) pair from the 2D
    keypoints and the current fit's 3D points: the learned map
    (:class:`interaction_recon.contact.model.ContactMap`) or a hand's proximity in the image
-   (:func:`interaction_recon.contact.proximity.proximity_map`); 0 where the two people were not both seen (``available`` False:
-   no evidence, which is not evidence of no contact);
+   (:func:`interaction_recon.contact.proximity.proximity_map`); 0 where the two people were
+   not both seen (``available`` False: no evidence, which is not evidence of no contact);
 2. other sources (a language model's answers, ``external``) spread over ``spread_frames``
    around their frame and fused by the larger probability;
 3. chirality: a pair whose part has a side, where the other side's anchor is clearly nearer

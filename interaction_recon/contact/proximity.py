@@ -3,13 +3,13 @@ the other (``fitting.contact.source: keypoints``).
 
 Per frame, every (person 0 part, person 1 part) pair with a hand on at least one side is
 scored by the 2D distance of its two anchors (:data:`interaction_recon.contact.features.ANCHORS`)
-in units of the pair's mean torso height; only a pair that is each part's nearest on the
-other body (mutual nearest, among all parts) and whose anchors are placed (one of them
-seen: where two hands meet, one hides the other) counts, so one hand gives at most one pair. The probability falls
-linearly from 1 at distance 0 to 0.5 at ``reach`` and 0 at twice it. Where the current fit
-is given, a pair whose anchors it places more than ``max_apart`` apart in 3D gets 0: two
-people at different depths overlap in the image without touching. Nothing here is learned;
-chirality, smoothing and hysteresis follow in :mod:`interaction_recon.contact.evidence`.
+in units of the pair's mean torso height. Only a pair that is each part's nearest on the
+other body (mutual nearest, among all parts) and whose anchors are placed, one of them seen
+(where two hands meet, one hides the other), counts, so one hand gives at most one pair. The
+probability falls linearly from 1 at distance 0 to 0.5 at ``reach`` and 0 at twice it. Where
+the current fit is given, a pair whose anchors it places more than ``max_apart`` apart in 3D
+gets 0: two people at different depths overlap in the image without touching. Nothing here
+is learned; chirality, smoothing and hysteresis follow in :mod:`interaction_recon.contact.evidence`.
 """
 from __future__ import annotations
 
