@@ -74,6 +74,21 @@ def torso_height(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: 
     return np.where(ok, h, np.nan)
 
 
+def observed(keypoints: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """keypoints [2, T, 33, 2] float64 with 0 where missing (NaN) and confidence [2, T, 33] with
+    0 there and where it is NaN."""
+    placed = np.isfinite(keypoints).all(-1)
+    kp = np.where(placed[..., None], keypoints, 0.0).astype(np.float64)
+    return kp, np.where(placed & np.isfinite(confidence), confidence, 0.0)
+
+
+def anchor_distances(points: np.ndarray) -> np.ndarray:
+    """[T, 25, 25]: the distance of each part anchor of person 0 to each of person 1, from
+    points [2, T, 33, D] (NaN where an anchor's landmark is NaN)."""
+    anchors = np.einsum("ak,ptkd->ptad", ANCHORS, points)  # [2, T, 25, D]
+    return np.linalg.norm(anchors[0][:, :, None] - anchors[1][:, None], axis=-1)
+
+
 def _relative(d: np.ndarray) -> list[np.ndarray]:
     """[T, 25, 25] distances -> how far each is above the smallest of its row, of its column
     and of the frame (the pair's rank among its neighbours)."""
@@ -91,13 +106,11 @@ def frame_features(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.n
     pair's 2D distance change to the frames of CONTEXT.
     keypoints [2, T, 33, 2] px, confidence [2, T, 33], points3d [2, T, 33, 3] camera frame m.
     """
-    kp = np.nan_to_num(keypoints.astype(np.float64))
-    conf = np.where(np.isfinite(confidence) & np.isfinite(keypoints).all(-1), confidence, 0.0)
-    a2 = np.einsum("ak,ptkd->ptad", ANCHORS, kp)  # [2, T, 25, 2]
+    kp, conf = observed(keypoints, confidence)
     aconf = np.einsum("ak,ptk->pta", ANCHORS, conf)  # [2, T, 25]
     torso = torso_height(kp, conf, min_confidence)  # [2, T]
     scale = np.where(np.isfinite(torso).all(0), torso.mean(0), np.fmax(torso[0], torso[1]))  # [T]: either if one
-    d2 = np.linalg.norm(a2[0][:, :, None] - a2[1][:, None], axis=-1) / np.where(np.isfinite(scale), scale, 1.0)[:, None, None]
+    d2 = anchor_distances(kp) / np.where(np.isfinite(scale), scale, 1.0)[:, None, None]
     roots = points3d[:, :, _HIPS].mean(-2)  # [2, T, 3] hip centres
     apart = np.linalg.norm(roots[0] - roots[1], axis=-1)  # [T] m
     available = np.isfinite(scale) & np.isfinite(apart)

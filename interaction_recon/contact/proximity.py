@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from interaction_recon.body.skeleton import COARSE_PARTS
-from interaction_recon.contact.features import ANCHORS, NUM_PARTS, torso_height
+from interaction_recon.contact.features import ANCHORS, NUM_PARTS, anchor_distances, observed, torso_height
 
 HANDS = [i for i, name in enumerate(COARSE_PARTS) if name.endswith(" hand")]
 _WITH_HAND = np.zeros((NUM_PARTS, NUM_PARTS), bool)
@@ -34,16 +34,11 @@ def proximity_map(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.nd
     landmarks' mix); anchor_confidence: one of the two anchors must reach it; reach: torso
     heights; max_apart: m.
     """
-    seen_kp = np.isfinite(keypoints).all(-1)
-    kp = np.where(seen_kp[..., None], keypoints, 0.0).astype(np.float64)
-    conf = np.where(seen_kp & np.isfinite(confidence), confidence, 0.0)
-    anchors = np.einsum("ak,ptkd->ptad", ANCHORS, kp)  # [2, T, 25, 2]
+    kp, conf = observed(keypoints, confidence)
     anchor_conf = np.einsum("ak,ptk->pta", ANCHORS, conf)  # [2, T, 25]
-    torso = torso_height(kp, conf, min_confidence)  # [2, T]
-    scale = torso.mean(0)  # NaN unless both torsos are seen
+    scale = torso_height(kp, conf, min_confidence).mean(0)  # [T] px, NaN unless both torsos are seen
     available = np.isfinite(scale)
-    dist = np.linalg.norm(anchors[0][:, :, None] - anchors[1][:, None], axis=-1)  # [T, 25, 25] px
-    dist = dist / np.where(available, scale, 1.0)[:, None, None]
+    dist = anchor_distances(kp) / np.where(available, scale, 1.0)[:, None, None]  # [T, 25, 25] torso heights
     # nearest among all parts, however confident: a hidden hand still claims what it is near
     # (and gives no evidence), rather than leaving it to an unrelated visible part
     mutual = (dist <= dist.min(2, keepdims=True)) & (dist <= dist.min(1, keepdims=True))
@@ -52,7 +47,6 @@ def proximity_map(keypoints: np.ndarray, confidence: np.ndarray, points3d: np.nd
     seen = (np.minimum(c0, c1) >= min_confidence) & (np.maximum(c0, c1) >= anchor_confidence)
     usable = mutual & _WITH_HAND & available[:, None, None] & seen
     if points3d is not None:
-        fit = np.einsum("ak,ptkd->ptad", ANCHORS, np.nan_to_num(points3d.astype(np.float64), nan=np.inf))
-        usable &= np.linalg.norm(fit[0][:, :, None] - fit[1][:, None], axis=-1) <= max_apart
+        usable &= anchor_distances(points3d.astype(np.float64)) <= max_apart  # NaN (a point unknown): no
     probs = np.where(usable, np.clip(1.0 - dist / (2.0 * reach), 0.0, 1.0), 0.0)
     return probs.astype(np.float32), available
