@@ -324,6 +324,9 @@ METHODS = {
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
+    # the default with two detector passes, keypoints not fused (validation two-detector-passes)
+    "default-perception-two-passes": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", perception={"detector_sizes": [256, 512]}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
