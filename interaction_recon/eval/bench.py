@@ -313,6 +313,14 @@ METHODS = {
     # only reported
     "contact-keypoints-no-pull": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 0.0}),
+    # ... pulled along the line of sight only (fitting.contact.pull: depth), at the default weight and at 2
+    "contact-keypoints-depth": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "contact.pull": "depth"}),
+    "contact-keypoints-weak-depth": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp",
+        settings={"contact.source": "keypoints", "contact.pull": "depth", "weights.contact": 2.0}),
+    "default-perception-contact-keypoints-depth": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"contact.source": "keypoints", "contact.pull": "depth"}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
     "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
     # the same with the BlazePose GHUM full / heavy landmark model (perception.blazepose_model)
@@ -324,9 +332,6 @@ METHODS = {
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
-    # the default with two detector passes, keypoints not fused (validation two-detector-passes)
-    "default-perception-two-passes": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", perception={"detector_sizes": [256, 512]}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
