@@ -58,8 +58,8 @@ def contact(out: BodyOutput, pairs: list[tuple[Tensor, Tensor, Tensor, Tensor]],
         b = out.collision_vertices[1][frames][:, vb]  # [n, Nb, 3]
         dist = torch.cdist(a, b).flatten(1) / softness  # [n, Na * Nb]
         if along_ray:
-            weights = torch.softmax(-dist, -1).view(-1, a.shape[1], b.shape[1]).detach()  # which pairs, not pulled on
-            ray = torch.nn.functional.normalize(a[:, :, None] + b[:, None], dim=-1).detach()  # [n, Na, Nb, 3]: a direction, not pulled on
+            weights = torch.softmax(-dist, -1).view(-1, a.shape[1], b.shape[1])
+            ray = torch.nn.functional.normalize(a[:, :, None] + b[:, None], dim=-1)  # [n, Na, Nb, 3]
             gap = ((a[:, :, None] - b[:, None]) * ray).sum(-1)
             d2 = (weights * gap.pow(2)).sum((1, 2))
         else:
