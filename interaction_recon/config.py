@@ -119,9 +119,6 @@ class ContactConfig:
     reach: float = 0.15  # torso heights: 2D anchor distance at which a hand pair's probability is 0.5 (keypoints)
     anchor_confidence: float = 0.5  # one part of a pair must be seen this surely (its landmarks' confidence mix; keypoints)
     max_apart: float = 1.0  # m, about an arm's length: a pair the current fit places further apart is no contact (keypoints)
-    # what the pull (weights.contact) closes: 3d (the parts' distance) | depth (only their gap along the line of
-    # sight: the image already places the two parts side by side and the pull moves neither off its keypoints)
-    pull: str = "3d"
     model_path: str | None = None  # contact-map checkpoint (None: the shipped interaction_recon/contact/checkpoints/default.pt)
     runtime: str = "torch"  # torch | onnx (onnxruntime; CUDA provider first where installed)
     onnx_path: str | None = None  # where the ONNX export is kept (None: the cache folder, named by the weights' hash)

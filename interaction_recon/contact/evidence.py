@@ -129,8 +129,6 @@ class ContactEstimator:
 
         if config.source not in ("learned", "keypoints", "none"):
             raise ValueError(f"fitting.contact.source must be learned, keypoints or none, got {config.source!r}")
-        if config.pull not in ("3d", "depth"):
-            raise ValueError(f"fitting.contact.pull must be 3d or depth, got {config.pull!r}")
         self.config = config
         self.map = (ContactMap(load_model(config.model_path), config.runtime, config.onnx_path)
                     if config.source == "learned" else None)

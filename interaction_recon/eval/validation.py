@@ -61,10 +61,6 @@ METHODS: dict[str, dict] = {
     "contact-keypoints-no-pull": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 0.0},
     "contact-keypoints-held": {"fitting.contact.source": "keypoints", "fitting.weights.evidence": 100.0},
     "contact-keypoints-weak": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 2.0},
-    # the same pulls closing only the pair's gap along the line of sight (fitting.contact.pull: depth)
-    "contact-keypoints-depth": {"fitting.contact.source": "keypoints", "fitting.contact.pull": "depth"},
-    "contact-keypoints-weak-depth": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 2.0,
-                                     "fitting.contact.pull": "depth"},
     # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},

@@ -42,29 +42,18 @@ def penetration(collider: BodyCollider, out: BodyOutput, rest: BodyOutput, power
     return (depth if power == 1 else depth.pow(power)).sum(-1).mean()
 
 
-def contact(out: BodyOutput, pairs: list[tuple[Tensor, Tensor, Tensor, Tensor]], softness: float = 0.01,
-            along_ray: bool = False) -> Tensor:
+def contact(out: BodyOutput, pairs: list[tuple[Tensor, Tensor, Tensor, Tensor]], softness: float = 0.01) -> Tensor:
     """Mean squared soft-min distance (m^2) of part pairs judged in contact.
 
     pairs: (frames [n] long, vertices_a [Na] long, vertices_b [Nb] long, weight [n]) per part
-    pair, collision-vertex indices of person 0 and person 1 (camera frame). along_ray: only the
-    gap along the line of sight counts (of the vertex pairs, weighted as the soft-min weighs
-    them): the image already places the two parts side by side, what it cannot tell is how far
-    apart they are in depth, so the pull moves neither off its keypoints.
+    pair, collision-vertex indices of person 0 and person 1.
     """
     total, count = out.joints.new_zeros(()), out.joints.new_zeros(())
     for frames, va, vb, w in pairs:
-        a = out.collision_vertices[0][frames][:, va]  # [n, Na, 3]
-        b = out.collision_vertices[1][frames][:, vb]  # [n, Nb, 3]
-        dist = torch.cdist(a, b).flatten(1) / softness  # [n, Na * Nb]
-        if along_ray:
-            weights = torch.softmax(-dist, -1).view(-1, a.shape[1], b.shape[1])
-            ray = torch.nn.functional.normalize(a[:, :, None] + b[:, None], dim=-1)  # [n, Na, Nb, 3]
-            gap = ((a[:, :, None] - b[:, None]) * ray).sum(-1)
-            d2 = (weights * gap.pow(2)).sum((1, 2))
-        else:
-            d2 = (-softness * torch.logsumexp(-dist, -1)).clamp_min(0).pow(2)
-        total = total + (w * d2).sum()
+        a = out.collision_vertices[0][frames][:, va]
+        b = out.collision_vertices[1][frames][:, vb]
+        d = -softness * torch.logsumexp(-torch.cdist(a, b).flatten(1) / softness, -1)
+        total = total + (w * d.clamp_min(0).pow(2)).sum()
         count = count + w.sum()
     return total / count.clamp_min(1.0)
 

@@ -159,7 +159,7 @@ class WindowState:
             if w.penetration:
                 total = total + w.penetration * losses.penetration(f.collider, out, rest)
             if w.contact and self.pairs:
-                total = total + w.contact * losses.contact(out, self.pairs, along_ray=cfg.contact.pull == "depth")
+                total = total + w.contact * losses.contact(out, self.pairs)
         return total, out
 
     def follow_landmarks(self, iterations: int) -> None:
