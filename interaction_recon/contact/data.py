@@ -56,6 +56,16 @@ def perceived(scene) -> tuple[np.ndarray, np.ndarray]:
     return kp, conf
 
 
+def with_fit_errors(points: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """points [2, T, N, 3] m (camera frame) as a fit would place them: each person off by a
+    slowly drifting offset (std ``aug.offset_noise`` per axis, larger in depth) plus noise
+    per point (``aug.joint_noise``)."""
+    T = points.shape[1]
+    drift = np.cumsum(rng.normal(size=(2, T, 1, 3)) * 0.1, 1)
+    drift = drift / np.maximum(np.abs(drift).max(1, keepdims=True), 1e-9) * np.array(aug.offset_noise)
+    return points + drift + aug.joint_noise * rng.normal(size=points.shape)
+
+
 def examples(scene, rng: np.random.Generator, aug: Augment, mirror: bool,
              observed: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One noisy look at every frame of ``scene``: features [T, F], labels [T, 25, 25] and
@@ -81,9 +91,7 @@ def examples(scene, rng: np.random.Generator, aug: Augment, mirror: bool,
     boxes = np.concatenate([lo, hi], -1)
     cfg = observe.ObservationConfig(swap=0.0)
     obs = observe.simulate(uv.astype(np.float32), visible, boxes, "blazepose33", cfg, rng)
-    drift = np.cumsum(rng.normal(size=(2, T, 1, 3)) * 0.1, 1)  # slowly varying offsets, ~the fit's errors
-    drift = drift / np.maximum(np.abs(drift).max(1, keepdims=True), 1e-9) * np.array(aug.offset_noise)
-    points = pts + drift + aug.joint_noise * rng.normal(size=pts.shape)
+    points = with_fit_errors(pts, rng, aug)
     kp, conf = obs.keypoints.astype(np.float64), obs.confidence.astype(np.float64)
     if observed is not None:
         kp, conf = np.nan_to_num(observed[0].astype(np.float64)), observed[1].astype(np.float64)

@@ -313,14 +313,6 @@ METHODS = {
     # only reported
     "contact-keypoints-no-pull": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "weights.contact": 0.0}),
-    # ... pulled along the line of sight only (fitting.contact.pull: depth), at the default weight and at 2
-    "contact-keypoints-depth": lambda scene, rng: fit_window_method(
-        scene, rng, True, prior="closeapp", settings={"contact.source": "keypoints", "contact.pull": "depth"}),
-    "contact-keypoints-weak-depth": lambda scene, rng: fit_window_method(
-        scene, rng, True, prior="closeapp",
-        settings={"contact.source": "keypoints", "contact.pull": "depth", "weights.contact": 2.0}),
-    "default-perception-contact-keypoints-depth": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"contact.source": "keypoints", "contact.pull": "depth"}),
     # What `reconstruct` does with no options, from the real perception on the rendered frames
     "default-perception": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp"),
     # the same with the BlazePose GHUM full / heavy landmark model (perception.blazepose_model)

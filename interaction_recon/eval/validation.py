@@ -75,6 +75,8 @@ METHODS: dict[str, dict] = {
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
+    "pose3d-1": {"fitting.weights.pose3d": 1.0},
+    "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
     "upright-5": {"fitting.weights.upright": 5.0},
