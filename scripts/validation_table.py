@@ -205,14 +205,18 @@ def headline() -> str:
     real3d, flat = _load("real-video-3d"), _load("real-video-3d-no-horizon")
     if real3d and flat:
         ref, v, s2 = real3d["reference"], real3d["clips"]["vtest_510_599"], real3d["clips"]["sports2d_0_149"]
+        v0 = flat["clips"]["vtest_510_599"]
+
+        def lean(clip) -> str:
+            return (f"lean {clip['lean'][0]} / {clip['lean'][1]} deg" if "lean" in clip
+                    else f"floor {clip.get('floor', '-')} (feet spread {clip.get('floor_spread', '-')} m)")
+
         rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): sizes and lean to the floor the feet "
                      "trace (no ground truth)",
-                     f"vtest: camera pitch {v['fit_pitch']} deg (from an assumed 1.5 m camera: "
-                     f"{flat['clips']['vtest_510_599']['fit_pitch']}), size (head to ankles) {v['size'][0]} / "
-                     f"{v['size'][1]} m (validation adults "
-                     f"{ref['size'][0]}-{ref['size'][1]}), lean {v['lean'][0]} / {v['lean'][1]} deg (pitch from the "
-                     f"horizon off: {flat['clips']['vtest_510_599']['lean'][0]} / "
-                     f"{flat['clips']['vtest_510_599']['lean'][1]}; adults {ref['lean'][0]}-{ref['lean'][1]}); "
+                     f"vtest: camera pitch {v['fit_pitch']} deg (from an assumed 1.5 m camera: {v0['fit_pitch']}), "
+                     f"size (head to ankles) {v['size'][0]} / {v['size'][1]} m (validation adults "
+                     f"{ref['size'][0]}-{ref['size'][1]}), {lean(v)} (pitch from the horizon off: {lean(v0)}; "
+                     f"adults' lean {ref['lean'][0]}-{ref['lean'][1]} deg); "
                      f"Sports2D: size {s2['size'][0]} / {s2['size'][1]} m, floor {s2.get('floor', '-')}",
                      "`python benchmarks/real_video_3d.py` (`--set fitting.horizon_min_ratio=0`)"))
     demo = _load("demo-summary")

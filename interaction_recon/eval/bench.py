@@ -324,9 +324,6 @@ METHODS = {
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
-    # the default with MoveNet/BlazePose keypoints fused, one detector pass (validation keypoints-fused)
-    "default-perception-fused": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", perception={"fuse_keypoints": True}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),
