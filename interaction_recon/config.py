@@ -183,6 +183,9 @@ class FittingConfig:
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
+    # deg the pair's up direction (mean spine) may be off about the camera's x axis when their feet set their
+    # size ratio without a known camera height: the ratio nearest 1 over that tilt is used (fitting/scale.py)
+    floor_sizing_tolerance: float = 0.0
     camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     camera_pitch: float = 0.0  # deg, with camera_height: optical axis below the horizon (fitting/floor.py)
     camera_roll: float = 0.0  # deg, with camera_height: rotation about the optical axis (fitting/floor.py)

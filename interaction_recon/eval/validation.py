@@ -75,6 +75,7 @@ METHODS: dict[str, dict] = {
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
+    "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "shape-0.05": {"fitting.weights.shape": 0.05},

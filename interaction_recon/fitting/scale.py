@@ -40,17 +40,31 @@ def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8, up: np.ndar
     return height.median(dim=1).values.cpu().numpy().astype(np.float64)
 
 
-def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8) -> float | None:
+def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8,
+                 tolerance_deg: float = 0.0) -> float | None:
     """Size ratio (person 1 / person 0) that puts both people's feet on one floor.
 
-    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed. None
-    when it cannot be told: too few frames, or the camera is near floor level (|foot height|
-    below ``min_height`` m) or between the feet.
+    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed;
+    tolerance_deg: how far off the up direction (the pair's mean spine) may be, about the
+    camera's x axis. The ratio is measured with the up tilted by -tolerance, 0 and +tolerance
+    and the one nearest 1 is kept: a size difference counts only where it survives that doubt
+    (people at the same distance keep theirs, people far apart in depth lose most of it).
+    None when it cannot be told: too few frames, or for any of the tilts the camera is near
+    floor level (|foot height| below ``min_height`` m) or between the feet.
     """
-    h = foot_heights(joints, valid, min_frames)
-    if h is None or np.abs(h).min() < min_height or h[0] * h[1] <= 0:
+    if int(valid.sum()) < min_frames:
         return None
-    return float(h[0] / h[1])
+    up = spine_up(joints, valid).cpu().numpy().astype(np.float64)
+    best = None
+    for angle in np.radians([0.0, -tolerance_deg, tolerance_deg]) if tolerance_deg > 0 else [0.0]:
+        c, s = np.cos(angle), np.sin(angle)
+        tilted = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]) @ up
+        h = foot_heights(joints, valid, min_frames, tilted)
+        if np.abs(h).min() < min_height or h[0] * h[1] <= 0:
+            return None
+        ratio = float(h[0] / h[1])
+        best = ratio if best is None or abs(np.log(ratio)) < abs(np.log(best)) else best
+    return best
 
 
 def height_factors(joints: Tensor, valid: Tensor, camera_height: float, min_height: float = 0.4,

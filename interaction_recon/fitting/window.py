@@ -360,7 +360,7 @@ class WindowFitter:
         if self.config.camera_height > 0:
             asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height, up=self._floor_up())
         else:
-            ratio = scale.ground_ratio(joints, state.seen.all(0))
+            ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=self.config.floor_sizing_tolerance)
             asked = None if ratio is None else scale.split_ratio(ratio)
         if asked is None:
             return
