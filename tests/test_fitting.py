@@ -209,6 +209,10 @@ def test_floor_sizing_measures_and_undoes_a_size_mistake(anny_body):
     assert float((kp_true - kp_wrong).norm(dim=-1).max()) < 0.03 * height_px  # ~invisible in 2D
     ratio = scale.ground_ratio(wrong_joints, torch.ones(10, dtype=torch.bool))
     assert ratio == pytest.approx(1 / 1.2, rel=0.02)
+    # Doubting the up direction by 5 deg leaves only part of the difference; no doubt leaves all of it.
+    doubted = scale.ground_ratio(wrong_joints, torch.ones(10, dtype=torch.bool), tolerance_deg=5.0)
+    assert ratio < doubted < 1.0 - 0.02
+    assert scale.ground_ratio(wrong_joints, torch.ones(10, dtype=torch.bool), tolerance_deg=0.0) == ratio
     fixed, _ = scale.rescale_about_camera(anny_body, wrong, np.array([1.0, ratio]))
     assert torch.allclose(fixed.transl[1], params.transl[1], rtol=0.02, atol=0.01)  # back within 2 %
     # With the camera's height above the floor known, each person is sized absolutely.

@@ -47,8 +47,8 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
     joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed;
     tolerance_deg: how far off the up direction (the pair's mean spine) may be, about the
     camera's x axis. The ratio is measured with the up tilted by -tolerance, 0 and +tolerance
-    and the one nearest 1 is kept: a size difference counts only where it survives that doubt
-    (people at the same distance keep theirs, people far apart in depth lose most of it).
+    and the one nearest 1 is kept: a size difference counts only as far as it survives that
+    doubt, which grows with the people's distance from the camera and their distance apart in depth.
     None when it cannot be told: too few frames, or for any of the tilts the camera is near
     floor level (|foot height| below ``min_height`` m) or between the feet.
     """
