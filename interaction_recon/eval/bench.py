@@ -304,9 +304,6 @@ METHODS = {
     # the default without the upright term (no pitch estimated from fitting.assumed_camera_height)
     "two-person+prior-closeapp-no-upright": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"weights.upright": 0.0}),
-    # the default with the floor-sizing ratio doubted by 5 deg of the up direction (fitting.floor_sizing_tolerance)
-    "two-person+prior-closeapp-floor-tolerance-5": lambda scene, rng: fit_window_method(
-        scene, rng, True, prior="closeapp", settings={"floor_sizing_tolerance": 5.0}),
     # the default with the learned contact map (fitting.contact.source: learned), pulled or only reported
     "contact-map": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp",
                                                         settings={"contact.source": "learned"}),
