@@ -185,8 +185,8 @@ class FittingConfig:
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
     # deg the pair's up direction (mean spine) may be off about the camera's x axis when their feet set their
     # size ratio without a known camera height: the ratio nearest 1 over that tilt is used (fitting/scale.py).
-    # Off: 5 fixes vtest.avi's 0.9 m walker (real-video-3d-floor-tolerance-5.json) but evens out the validation
-    # clips' adult/child and tall/short pairs: MPJPE 95.9 -> 99.9, Inter 108.8 -> 136.4 (validation-floor-tolerance-5.json)
+    # Off: 5 fixes vtest.avi's 0.9 m walker (real-video-3d-floor-tolerance-5.json) but costs the validation
+    # clips MPJPE 95.9 -> 99.9, Inter 108.8 -> 136.4 (validation-floor-tolerance-5.json)
     floor_sizing_tolerance: float = 0.0
     camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     camera_pitch: float = 0.0  # deg, with camera_height: optical axis below the horizon (fitting/floor.py)
