@@ -43,7 +43,8 @@ def main() -> None:
     estimator = ContactEstimator(cfg)
     index = json.loads((Path(args.suite) / "index.json").read_text())
     result = {"config": asdict(cfg), "load": os.getloadavg()[0], "clips": {}}
-    pooled = {"with_fit": ([], [], 0), "without_fit": ([], [], 0)}
+    pooled = {"with_fit": [], "without_fit": []}  # (frame over all clips, part a, part b) found
+    pooled_truth, offset = [], 0
     for entry in index["scenes"]:
         scene = load_scene(Path(args.suite) / entry["name"])
         kp, conf = perceived(scene)
@@ -55,13 +56,12 @@ def main() -> None:
             found = estimator.window(kp, conf, points, seen).pairs()
             triples = [(t, a, b) for t, a, b, _ in found]
             row[name] = score(triples, truth, scene.num_frames)
-            off = pooled[name][2]
-            pooled[name][0].extend((t + off, a, b) for t, a, b in triples)
-            pooled[name][1].extend((t + off, a, b) for t, a, b in truth)
-            pooled[name] = (pooled[name][0], pooled[name][1], off + scene.num_frames)
+            pooled[name].extend((t + offset, a, b) for t, a, b in triples)
+        pooled_truth.extend((t + offset, a, b) for t, a, b in truth)
+        offset += scene.num_frames
         result["clips"][entry["name"]] = row
         print(entry["name"], json.dumps({k: row[k] for k in ("with_fit", "without_fit")}), flush=True)
-    result["all"] = {name: score(*p) for name, p in pooled.items()}
+    result["all"] = {name: score(found, pooled_truth, offset) for name, found in pooled.items()}
     print("all", json.dumps(result["all"]))
     out = Path(__file__).parent / "results" / f"{args.name}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")

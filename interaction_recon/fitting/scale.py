@@ -55,16 +55,14 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
     if int(valid.sum()) < min_frames:
         return None
     up = spine_up(joints, valid).cpu().numpy().astype(np.float64)
-    best = None
-    for angle in np.radians([0.0, -tolerance_deg, tolerance_deg]) if tolerance_deg > 0 else [0.0]:
+    ratios = []
+    for angle in np.radians([0.0, -tolerance_deg, tolerance_deg] if tolerance_deg > 0 else [0.0]):
         c, s = np.cos(angle), np.sin(angle)
-        tilted = np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]) @ up
-        h = foot_heights(joints, valid, min_frames, tilted)
+        h = foot_heights(joints, valid, min_frames, np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]) @ up)
         if np.abs(h).min() < min_height or h[0] * h[1] <= 0:
             return None
-        ratio = float(h[0] / h[1])
-        best = ratio if best is None or abs(np.log(ratio)) < abs(np.log(best)) else best
-    return best
+        ratios.append(float(h[0] / h[1]))
+    return min(ratios, key=lambda r: abs(np.log(r)))
 
 
 def height_factors(joints: Tensor, valid: Tensor, camera_height: float, min_height: float = 0.4,
