@@ -324,6 +324,12 @@ class PerceptionConfig:
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
     keypoint_agreed: str = "mean"  # where they agree: the mean of the two | top-down | detector
+    # IoU of a person's box with another person's (or the other identity's predicted box) above which the
+    # detector's keypoints are not fused: two overlapping bodies, one detection may mix both (dev clips)
+    keypoint_fuse_overlap: float = 1.0
+    # share of the 17 joints that must agree for the detector's keypoints to be fused at all; fewer: the
+    # detection mixes two overlapping people (dev high_five), the top-down estimate is kept
+    keypoint_min_agreement: float = 0.0
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 

@@ -324,6 +324,11 @@ METHODS = {
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
+    # the same, fusion skipped for overlapping boxes and mixed detections (validation fused-two-passes-guarded)
+    "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp",
+        perception={"detector_sizes": [256, 512], "fuse_keypoints": True, "keypoint_fuse_overlap": 0.3,
+                    "keypoint_min_agreement": 0.25}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),

@@ -92,6 +92,10 @@ METHODS: dict[str, dict] = {
                                    "perception.blazepose_model": "full"},
     # every reference person on the real images found and PCK@0.05 0.89 there (benchmarks/perception.py)
     "fused-two-passes": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
+    # the same, the detector's keypoints not fused where two people's boxes overlap (IoU > 0.3) or where the
+    # two models agree on under a quarter of the joints: one detection may mix both bodies (dev swaps)
+    "fused-two-passes-guarded": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                                 "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25},
     "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
                                      "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
 }

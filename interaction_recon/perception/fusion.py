@@ -10,6 +10,9 @@ COCO-17 joint:
 - where they disagree the position and confidence are the detector's, and a joint the
   detector is not sure of either (below ``min_conf``) is marked missing (confidence 0);
 - a joint the top-down model puts outside the image is missing unless the detector sees it.
+Where fewer than ``min_agreement`` of the 17 joints agree, the two do not describe one body
+(two people overlapping: the detection's keypoints mix both) and the top-down estimate is
+kept as it is.
 The top-down model's other points (eyes' corners, mouth, hands, feet) move with their
 COCO-17 parent joint and are missing where it is; so are its 3D landmarks.
 """
@@ -34,12 +37,13 @@ AGREED = ("mean", "top-down", "detector")  # the position of a joint both models
 
 
 def fuse(est: PoseEstimate, kp: np.ndarray, conf: np.ndarray, box: np.ndarray, image_hw,
-         agree: float = 0.05, min_conf: float = 0.2, agreed: str = "mean") -> PoseEstimate:
+         agree: float = 0.05, min_conf: float = 0.2, agreed: str = "mean", min_agreement: float = 0.0) -> PoseEstimate:
     """est: the top-down estimate (keypoints [33,2] px); kp [17,2] px / conf [17]: the
     detector's COCO-17 keypoints of the same person; box [4] its box; image_hw (H, W).
     ``agreed``: where both agree, the mean of the two positions, the top-down model's or the
     detector's. Returns a new estimate (mask and presence kept). Without finite detector
-    keypoints ``est`` is returned unchanged."""
+    keypoints, or with fewer than ``min_agreement`` (share) of the joints agreeing, ``est`` is
+    returned unchanged."""
     if agreed not in AGREED:
         raise ValueError(f"unknown perception.keypoint_agreed {agreed!r}; choose from {AGREED}")
     if not np.isfinite(kp).all():
@@ -48,6 +52,8 @@ def fuse(est: PoseEstimate, kp: np.ndarray, conf: np.ndarray, box: np.ndarray, i
     top, top_conf = est.keypoints[COCO_IN_BLAZE], est.confidence[COCO_IN_BLAZE]
     diag = max(float(np.hypot(box[2] - box[0], box[3] - box[1])), 1.0)
     same = np.linalg.norm(top - kp, axis=-1) < agree * diag
+    if same.mean() < min_agreement:
+        return est
     fused_conf = np.where(same, np.maximum(conf, top_conf), conf)
     inside = (top[:, 0] >= 0) & (top[:, 0] < w) & (top[:, 1] >= 0) & (top[:, 1] < h)
     missing = (~same | ~inside) & (conf < min_conf)
