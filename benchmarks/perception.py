@@ -6,7 +6,7 @@ default run overlays of the real images (perception_<image>.png: the pair's boxe
 keypoints and masks, everyone else's boxes in grey) and a vtest frame sheet
 (perception_vtest_couple.png).
     .venv/bin/python benchmarks/perception.py [--step N] [--clips hug,handshake]
-        [--detector-sizes 256] [--fusion] [--name perception-single-scale]
+        [--detector-sizes 256] [--fusion] [--set key=value] [--name perception-single-scale]
 - ms per frame with two people (basketball1.png, 640x480; detector passes + both keypoint
   passes + masks + tracking) on one CPU thread, median of 30 after warm-up;
 - real images against an independent YOLO11n-pose reference (../shared/real-reference/):
@@ -26,8 +26,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
-from interaction_recon.config import PerceptionConfig
+from interaction_recon.config import PerceptionConfig, override
 from interaction_recon.paths import cache_dir
 from interaction_recon.perception import Perception, PeopleTrack, assets
 from interaction_recon.perception.evaluate import score_clip, score_reference
@@ -207,6 +208,8 @@ def main() -> None:
     ap.add_argument("--clips", default="", help="comma-separated interaction kinds (default: all)")
     ap.add_argument("--detector-sizes", default="", help="e.g. 256: MoveNet input sizes (default: the config's)")
     ap.add_argument("--fusion", action="store_true", help="fuse the detector's and the top-down model's keypoints")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a perception setting, e.g. keypoint_fuse_overlap=0.3 (repeatable)")
     ap.add_argument("--name", default="perception", help="result files benchmarks/results/<name>.json/.md")
     ap.add_argument("--only", default="", help="comma-separated parts to re-measure (timing, real_images, "
                     "vtest_couple, sports2d, dev_suite) in an existing result file, e.g. timing on a quiet machine")
@@ -216,9 +219,11 @@ def main() -> None:
     cfg.fuse_keypoints = cfg.fuse_keypoints or args.fusion
     if args.detector_sizes:
         cfg.detector_sizes = [int(v) for v in args.detector_sizes.split(",")]
+    settings = dict(kv.split("=", 1) for kv in args.set)
+    override(cfg, {k: yaml.safe_load(v) for k, v in settings.items()}, "perception setting")
     perception = Perception(cfg)
     config = {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
-              "blazepose_model": cfg.blazepose_model}
+              "blazepose_model": cfg.blazepose_model, **{k: getattr(cfg, k) for k in settings}}
     parts = {"timing": lambda: timing(perception),
              "real_images": lambda: real_images(perception, overlays=args.name == "perception"),
              "vtest_couple": lambda: vtest_couple(perception, overlays=args.name == "perception"),

@@ -347,6 +347,27 @@ def test_two_crops_on_one_body_keep_the_detectors_keypoints_for_the_other():
     assert np.nanmedian(np.abs(kp[0][:, 0] - 130)) < 15  # A keeps its keypoint-model estimate
 
 
+@pytest.mark.parametrize("guard", [0.3, 1.0])
+def test_keypoints_of_overlapping_people_are_not_fused(guard):
+    """Two people whose boxes overlap (IoU 0.45); each detection's knees and ankles lie 40 px
+    right of the top-down model's. Over perception.keypoint_fuse_overlap the top-down
+    estimate is kept whole (the detection may mix both bodies); with the guard off (1.0) the
+    detector's legs win where the two disagree."""
+    perception = _fake_perception()
+    perception.config.keypoint_fuse_overlap = guard
+    boxes = [[100, 40, 180, 200], [130, 40, 210, 200]]
+    perception.detector.boxes = boxes
+    sticks = [_stick(((b[0] + b[2]) / 2, 56), ((b[0] + b[2]) / 2, 152)) for b in boxes]  # as the fake crops
+    for stick in sticks:
+        stick[13:] += [40.0, 0.0]
+    perception.detector.keypoints = np.stack(sticks)
+    frame = perception(np.full((240, 480, 3), 128, np.uint8))
+    kp, _ = frame.coco17()
+    assert frame.present.all()
+    legs = kp[0][13:, 0]
+    assert np.allclose(legs, sticks[0][13:, 0] - (40.0 if guard < 1 else 0.0))
+
+
 # ---------------------------------------------------------------- ONNX backends
 class _Heatmaps(torch.nn.Module):
     """Ignores the image: 17 heatmaps [16 x 12] with one peak each at a known cell."""
@@ -606,6 +627,9 @@ def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():
     assert (gone.confidence == 0).all()
     no_kp = fuse(est, np.full((17, 2), np.nan, np.float32), conf, box, (480, 640))
     assert no_kp is est
+    # 12 of 17 joints agree: under a required 0.8 the detection is taken for another body's
+    assert fuse(est, kp, conf, box, (480, 640), min_agreement=0.8) is est
+    assert fuse(est, kp, conf, box, (480, 640), min_agreement=0.7) is not est
     with pytest.raises(ValueError, match="keypoint_agreed"):
         fuse(est, kp, conf, box, (480, 640), agreed="median")
 
