@@ -319,16 +319,21 @@ class PerceptionConfig:
     # validation-depth-rank-3.json). With the heavy landmark model and two detector passes: 94.8 / PA 71.9 / Inter
     # 98.7 against the default's 95.9 / 73.3 / 108.8 (validation-fused-two-passes.json), but on the dev suite with
     # real perception MPJPE 147.9 / PA 81.4 / Inter 217.2 against 131.6 / 76.7 / 198.1 and 1.7 identity swaps a clip
-    # against 0.5 (dev-default-perception-fused-two-passes.json against -heavy.json): off by the rule
+    # against 0.5 (dev-default-perception-fused-two-passes.json against -heavy.json): off by the rule. Guarded
+    # (keypoint_fuse_overlap 0.3, keypoint_min_agreement 0.25; config/real-footage.yaml): validation 95.0 / PA 71.9 /
+    # Inter 100.6, real images PCK@0.05 0.89, dev MPJPE 144.1 (+9.5 %), PA 81.1, Inter 210.9, 1.2 swaps a clip
+    # (validation-fused-two-passes-guarded.json, perception-fused-guarded.json,
+    # dev-default-perception-fused-two-passes-guarded.json): still off by the rule
     fuse_keypoints: bool = False
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
     keypoint_agreed: str = "mean"  # where they agree: the mean of the two | top-down | detector
     # IoU of a person's box with another person's (or the other identity's predicted box) above which the
-    # detector's keypoints are not fused: two overlapping bodies, one detection may mix both (dev clips)
+    # detector's keypoints are not fused: two overlapping bodies, one detection may mix both (dev pat_on_back,
+    # whisper); 1.0: always fused
     keypoint_fuse_overlap: float = 1.0
     # share of the 17 joints that must agree for the detector's keypoints to be fused at all; fewer: the
-    # detection mixes two overlapping people (dev high_five), the top-down estimate is kept
+    # detection mixes two overlapping people (dev high_five), the top-down estimate is kept; 0: always fused
     keypoint_min_agreement: float = 0.0
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)

@@ -44,6 +44,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
        ("dev-default-perception-fused-two-passes", "real perception (heavy, two detector passes, fused keypoints: "
         "validation fused-two-passes), the default fit"),
+       ("dev-default-perception-fused-two-passes-guarded", "the same, fusion guarded where two people overlap "
+        "(validation fused-two-passes-guarded, config/real-footage.yaml), the default fit"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",

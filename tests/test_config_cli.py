@@ -23,6 +23,11 @@ def test_shipped_default_config_loads():
     assert load_config("config/default.yaml") == load_config(None)
 
 
+@pytest.mark.parametrize("name", ["contact-keypoints", "contact-map", "real-footage"])
+def test_shipped_opt_in_configs_load_and_change_the_defaults(name):
+    assert load_config(f"config/{name}.yaml") != load_config(None)
+
+
 def test_smpl_backend_without_a_path_says_where_to_get_the_files():
     with pytest.raises(ValueError, match="smpl.is.tue.mpg.de"):
         create(BodyConfig(backend="smpl"))

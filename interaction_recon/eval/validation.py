@@ -96,6 +96,10 @@ METHODS: dict[str, dict] = {
     # two models agree on under a quarter of the joints: one detection may mix both bodies (dev swaps)
     "fused-two-passes-guarded": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                  "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25},
+    "independent-fused-two-passes-guarded": {"fitting.two_person": False, "fitting.prior": "none",
+                                             "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                                             "perception.keypoint_fuse_overlap": 0.3,
+                                             "perception.keypoint_min_agreement": 0.25},
     "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
                                      "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
 }
