@@ -178,14 +178,16 @@ def sensor_depths(scene: dataset.Scene, rng: np.random.Generator) -> np.ndarray:
 
 def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person: bool, source: str = "simulated",
                       refine=None, prior: str = "none", settings: dict | None = None, depth: bool = False,
-                      perception: dict | None = None) -> dict:
+                      perception: dict | None = None, jitter: float = 0.0) -> dict:
     """The window optimiser over the whole clip (sliding windows, warm start) from simulated
     BlazePose-33 observations or from the perception pipeline on the rendered frames, with
     the proxemics ``prior`` mode of ``fitting.prior`` and ``settings`` ({field: value} of
     ``fitting``, ``weights.<name>`` for a weight); person 1 is unobserved over
     ``scene.meta["hidden"]`` when a suite says so; ``depth``: with each person's distance from
-    a simulated RGB-D camera (:func:`sensor_depths`). ``refine(reconstruction) ->
-    reconstruction`` (e.g. the appearance stage) runs on its result."""
+    a simulated RGB-D camera (:func:`sensor_depths`); ``jitter``: px of seeded Gaussian noise
+    added to the perceived keypoints (how far the fit moves under a change much smaller than the
+    perception's own error). ``refine(reconstruction) -> reconstruction`` (e.g. the appearance
+    stage) runs on its result."""
     from interaction_recon.config import Config, override
     from interaction_recon.fitting.result import Reconstruction
     from interaction_recon.fitting.stream import WindowStream, reconstruct_track
@@ -200,6 +202,8 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     world = None
     if source == "perception":
         keypoints, confidence, ids, world = _perceived(scene, config.perception)
+        if jitter:
+            keypoints = keypoints + rng.normal(0.0, jitter, keypoints.shape).astype(keypoints.dtype)
     else:
         obs = observe.simulate(gt["blazepose33_2d"], gt["visible_blazepose33"], gt["boxes"], "blazepose33",
                                FITTING_OBSERVATIONS, rng)
@@ -320,6 +324,9 @@ METHODS = {
                                                                     perception={"blazepose_model": "full"}),
     "default-perception-heavy": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
                                                                      perception={"blazepose_model": "heavy"}),
+    # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
+    "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
+                                                                          prior="closeapp", jitter=1.0),
     # the default with two detector passes and MoveNet/BlazePose keypoints fused (validation fused-two-passes)
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
