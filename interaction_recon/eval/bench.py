@@ -327,6 +327,8 @@ METHODS = {
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),
+    "default-perception-jitter-1px-draw-2": lambda scene, rng: fit_window_method(
+        scene, np.random.default_rng(rng.integers(1 << 32) + 1), True, "perception", prior="closeapp", jitter=1.0),
     # the default with two detector passes and MoveNet/BlazePose keypoints fused (validation fused-two-passes)
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
