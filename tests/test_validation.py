@@ -67,3 +67,11 @@ def test_results_of_a_method_with_dots_in_its_name_keep_their_name(tmp_path, mon
     validation.run("weight-0.5", tmp_path, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["validation-weight-0.5.json",
                                                                       "validation-weight-0.5.md"]
+
+
+def test_the_real_footage_method_is_the_shipped_config_file():
+    """`fused-two-passes-guarded` measures exactly what config/real-footage.yaml switches on."""
+    from interaction_recon.config import load_config, override
+
+    shipped = load_config(validation.PROJECT_ROOT / "config" / "real-footage.yaml")
+    assert shipped == override(Config(), validation.METHODS["fused-two-passes-guarded"])

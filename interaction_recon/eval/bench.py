@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from interaction_recon.eval import metrics
+from interaction_recon.eval.validation import REAL_FOOTAGE
 from interaction_recon.fitting.camera import back_project
 from interaction_recon.paths import PROJECT_ROOT, code_stamp
 from interaction_recon.synth import dataset, observe
@@ -336,8 +337,7 @@ METHODS = {
     # the same, fusion skipped for overlapping boxes and mixed detections (validation fused-two-passes-guarded)
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
-        perception={"detector_sizes": [256, 512], "fuse_keypoints": True, "keypoint_fuse_overlap": 0.3,
-                    "keypoint_min_agreement": 0.25}),
+        perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items()}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),

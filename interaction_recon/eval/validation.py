@@ -27,6 +27,11 @@ from interaction_recon.paths import PROJECT_ROOT
 
 BOX_MARGIN = 0.1  # ground-truth boxes: the 2D joints' extent widened by this share of its height each side
 
+# config/real-footage.yaml as overrides (a test keeps the two equal): two detector passes, the detector's
+# keypoints fused, not where two people's boxes overlap or the two models agree on under a quarter of the joints
+REAL_FOOTAGE = {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25}
+
 # Method -> overrides of the default Config (dotted paths below it). ``default`` is the
 # embedded defaults; each ``no-*`` switches one term or stage of the default off, the others
 # switch on one that was left off because it did not pay here.
@@ -92,14 +97,9 @@ METHODS: dict[str, dict] = {
                                    "perception.blazepose_model": "full"},
     # every reference person on the real images found and PCK@0.05 0.89 there (benchmarks/perception.py)
     "fused-two-passes": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
-    # the same, the detector's keypoints not fused where two people's boxes overlap (IoU > 0.3) or where the
-    # two models agree on under a quarter of the joints: one detection may mix both bodies (dev swaps)
-    "fused-two-passes-guarded": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
-                                 "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25},
-    "independent-fused-two-passes-guarded": {"fitting.two_person": False, "fitting.prior": "none",
-                                             "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
-                                             "perception.keypoint_fuse_overlap": 0.3,
-                                             "perception.keypoint_min_agreement": 0.25},
+    # the same, guarded where two people overlap (config/real-footage.yaml)
+    "fused-two-passes-guarded": REAL_FOOTAGE,
+    "independent-fused-two-passes-guarded": {"fitting.two_person": False, "fitting.prior": "none", **REAL_FOOTAGE},
     "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
                                      "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
 }

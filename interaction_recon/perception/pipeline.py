@@ -51,7 +51,7 @@ class Perception:
         for s in range(2):
             i = assign[s]
             if i >= 0:
-                est[s], boxes[s] = self._estimate(work, det, i, self._crowding(det, i, s, assign, index)), det.boxes[i]
+                est[s], boxes[s] = self._estimate(work, det, i, s, assign, index), det.boxes[i]
                 self._coasting[s] = 0
         if (assign >= 0).all() and _same_person(est[0], est[1]):
             # both crops locked onto one body: the estimate further from its own detection's
@@ -78,7 +78,7 @@ class Perception:
         input pixels. Identities are not touched."""
         work, f = downscale(to_rgb8(image), self.config.max_side)
         det = self.detector(work)
-        est = [self._estimate(work, det, i, self._crowding(det, i)) for i in range(len(det))]
+        est = [self._estimate(work, det, i) for i in range(len(det))]
         if not est:
             return np.zeros((0, 4), np.float32), np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32)
         return (det.boxes / f, np.stack([e.keypoints for e in est]) / f,
@@ -93,18 +93,19 @@ class Perception:
             others.append(self.tracker.slots[1 - s].predict(index))
         return float(box_iou(det.boxes[i][None], np.stack(others))[0].max()) if others else 0.0
 
-    def _estimate(self, image: np.ndarray, det: Detections, i: int, crowding: float = 0.0) -> PoseEstimate:
-        """Detection i's top-down estimate; fused with the detector's keypoints (when
-        configured) unless its box overlaps another person's by more than
-        ``keypoint_fuse_overlap`` (``crowding``, IoU): there the detector's keypoints may belong
-        to either body."""
+    def _estimate(self, image: np.ndarray, det: Detections, i: int, s: int | None = None,
+                  assign: np.ndarray | None = None, index: int = 0) -> PoseEstimate:
+        """Detection i's top-down estimate (for slot s, when given); fused with the detector's
+        keypoints (when configured) unless its box overlaps another person's by more than
+        ``keypoint_fuse_overlap`` (IoU, :meth:`_crowding`): there the detector's keypoints may
+        belong to either body."""
         cfg = self.config
         roi = roi_from_detection(det.boxes[i], det.keypoints[i], det.keypoint_conf[i], cfg.roi_scale,
                                  self.keypoint_model.aspect)
         est = self.keypoint_model(image, roi)
         if est.presence < cfg.min_presence and np.isfinite(det.keypoints[i]).all():
             return _detector_pose(det, i, est)
-        if cfg.fuse_keypoints and crowding <= cfg.keypoint_fuse_overlap:
+        if cfg.fuse_keypoints and self._crowding(det, i, s, assign, index) <= cfg.keypoint_fuse_overlap:
             est = fuse(est, det.keypoints[i], det.keypoint_conf[i], det.boxes[i], image.shape[:2],
                        cfg.keypoint_agreement, cfg.keypoint_min_conf, cfg.keypoint_agreed, cfg.keypoint_min_agreement)
         return est
