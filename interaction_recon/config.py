@@ -213,6 +213,14 @@ class FittingConfig:
     # instead of the assumed camera height's. Set a priori: statures differ by about 10 %, so a ratio of 1.5 is
     # mostly distance. 0: never
     horizon_min_ratio: float = 1.5
+    # deg: pitches that put the people's soles (90th percentile) further below the horizon are no candidates: people
+    # almost beneath the camera, where every ratio tends to one and a false minimum appears (dev pat_on_back, push,
+    # side_hug gave 46-75 deg for true -7 to 7 deg before this check). Set a priori, not tuned: the horizon estimate
+    # fires on no validation clip
+    horizon_max_sole_deg: float = 60.0
+    # the pitch is taken only when its spread is at most this share of the spread 10 deg to either side (the
+    # smaller); where every pitch fits about as well there is no estimate. Set a priori, as above
+    horizon_sharpness: float = 0.5
     # "none" | "regulariser" (diffuse-and-denoise term) | "closeapp" (motion = the prior's output, its weights fine-tuned)
     prior: str = "closeapp"
     prior_path: str | None = None  # prior checkpoint (None: the shipped interaction_recon/prior/checkpoints/default.pt)

@@ -75,6 +75,7 @@ def pitch_from_height(joints, seen, camera_height: float, min_samples: int = 8) 
     return float(np.degrees(np.median(np.arcsin(sin) - below)))
 
 
+SHARP_SPAN_DEG = 10.0  # pitch_from_horizon: how far to either side a sharp minimum's spread must rise
 _SOLE = ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index")
 _TOP = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 
@@ -89,7 +90,8 @@ def _below_horizon(u: np.ndarray, v: np.ndarray, K: np.ndarray, pitch_deg: float
 
 
 def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, layout: str,
-                       min_ratio: float, min_conf: float = 0.5) -> float | None:
+                       min_ratio: float, min_conf: float = 0.5, max_sole_deg: float = 60.0,
+                       sharpness: float = 0.5) -> float | None:
     """The camera's pitch (deg, no roll) from people of one height seen at different distances
     (Hoiem et al., "Putting objects in perspective"): a standing person at horizontal distance
     D below a camera h high has its soles tan(a_f) = h / D and its face tan(a_t) = (h - H) / D
@@ -97,8 +99,15 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
     the right pitch; the pitch (searched over -30..75 deg, 0.25 deg steps) is the one whose
     ratios spread least (median absolute deviation of their logs). Only when the people's
     image heights (sole to face) span ``min_ratio`` (90th over 10th percentile): near one
-    distance every pitch fits. keypoints [P, T, K, 2] px, confidence [P, T, K] of ``layout``
-    (BlazePose-33 or COCO-17: ankles and the face); None when unusable."""
+    distance every pitch fits. Two more checks keep a pitch the data do not decide out:
+    - no pitch that puts the soles (90th percentile) more than ``max_sole_deg`` below the
+      horizon, people standing almost beneath the camera. Towards the nadir every ratio tends
+      to one and the spread to nothing, a false minimum;
+    - the minimum must be sharp: its spread at most ``sharpness`` times the smaller spread
+      10 deg to either side. Where the spread is about the same at every pitch, the lowest is
+      noise.
+    keypoints [P, T, K, 2] px, confidence [P, T, K] of ``layout`` (BlazePose-33 or COCO-17:
+    ankles and the face); None when unusable or undecided."""
     names = layout_names(layout)
     sole = [names.index(n) for n in _SOLE if n in names]
     top = [names.index(n) for n in _TOP if n in names]
@@ -121,12 +130,18 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
     good = (a_f > 0) & (a_f - a_t > 1e-6)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(good, np.log(a_f / (a_f - a_t)), np.nan)
-    valid = good.mean(1) >= 0.9  # [G] feet above the horizon (a camera below the soles) rule a pitch out
+    steep = np.percentile(a_f, 90, axis=1) > np.tan(np.radians(max_sole_deg))  # [G] people beneath the camera
+    valid = (good.mean(1) >= 0.9) & ~steep  # feet above the horizon (a camera below the soles) rule a pitch out too
     if not valid.any():
         return None
-    r = r[valid]
-    spread = np.nanmedian(np.abs(r - np.nanmedian(r, 1, keepdims=True)), 1)
-    return float(pitches[valid][np.argmin(spread), 0])
+    spread = np.full(len(pitches), np.inf)
+    spread[valid] = np.nanmedian(np.abs(r[valid] - np.nanmedian(r[valid], 1, keepdims=True)), 1)
+    best = int(np.argmin(spread))
+    step = round(SHARP_SPAN_DEG / float(pitches[1, 0] - pitches[0, 0]))
+    sides = spread[[i for i in (best - step, best + step) if 0 <= i < len(pitches)]]
+    if not np.isfinite(sides).any() or spread[best] > sharpness * sides[np.isfinite(sides)].min():
+        return None
+    return float(pitches[best, 0])
 
 
 def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:

@@ -303,7 +303,8 @@ class WindowFitter:
             up = self._floor_up()
         elif cfg.assumed_camera_height > 0 and estimate:
             job = state.job
-            pitch = floor.pitch_from_horizon(job.keypoints, job.confidence, job.K, job.layout, cfg.horizon_min_ratio)
+            pitch = floor.pitch_from_horizon(job.keypoints, job.confidence, job.K, job.layout, cfg.horizon_min_ratio,
+                                             max_sole_deg=cfg.horizon_max_sole_deg, sharpness=cfg.horizon_sharpness)
             if pitch is not None:
                 log.debug("pitch %.1f deg from people of one height at different distances", pitch)
             else:
