@@ -1,6 +1,7 @@
 """Where the validation error is: per clip and person, the error of each scored joint, how
 much of MPJPE a rotation about the true spine (facing) or any rotation would remove, the
-fitted bone lengths against the true ones, and the pitch of the floor the fit used against the
+fitted bone lengths against the true ones, how far the limbs reach along the line of sight
+against the truth (``limb_depth``), and the pitch of the floor the fit used against the
 camera's true pitch. Reads the reconstructions the validation bench keeps
 (``<cache>/validation/<clip>/<method>/``: run ``interaction-recon bench --suite validation
 --method M`` first) and writes benchmarks/results/validation-errors-<method>.json.
@@ -50,6 +51,32 @@ def aligned_errors(pred: np.ndarray, gt: np.ndarray) -> dict:
     return {**mm, "facing_deg_median": float(np.median(out["facing_deg"]))}
 
 
+LIMBS = [(f"{side}_{a}", f"{side}_{b}") for side in ("left", "right")
+         for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))]
+
+
+def limb_depth(pred: np.ndarray, gt: np.ndarray, min_depth: float = 0.05) -> dict:
+    """How far the limbs reach along the line of sight. pred, gt [T, 24, 3] camera frame (m):
+    for each limb bone (upper arm, forearm, thigh, shin), its component along the true ray
+    through its first joint, fitted against true: ``slope`` (least squares through 0: 1 is
+    right, below 1 flattened towards the image plane), ``extent_ratio`` (sum of |fitted| over
+    sum of |true|), ``sign_agreement`` (share with the true sign where the truth reaches over
+    ``min_depth`` m) and ``error_mm`` (mean absolute difference)."""
+    fit, true = [], []
+    for a, b in LIMBS:
+        i, j = SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)
+        ray = gt[:, i] / np.linalg.norm(gt[:, i], axis=-1, keepdims=True)
+        fit.append(((pred[:, j] - pred[:, i]) * ray).sum(-1))
+        true.append(((gt[:, j] - gt[:, i]) * ray).sum(-1))
+    f, g = np.concatenate(fit), np.concatenate(true)
+    ok = np.isfinite(f) & np.isfinite(g)
+    f, g = f[ok], g[ok]
+    far = np.abs(g) > min_depth
+    return {"slope": float((f * g).sum() / (g * g).sum()), "extent_ratio": float(np.abs(f).sum() / np.abs(g).sum()),
+            "sign_agreement": float(np.mean(np.sign(f[far]) == np.sign(g[far]))),
+            "error_mm": float(1000 * np.abs(f - g).mean())}
+
+
 def _bone(joints: np.ndarray, a: str, b: str) -> float:
     """Median length (m) over the frames of the bone a-b of joints [T, 24, 3]."""
     i, j = SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)
@@ -75,14 +102,16 @@ def main() -> None:
             lengths = {k: _bone(pred[p], a, b) / _bone(gt[p], a, b) for k, (a, b) in BONES.items()}
             rows.append({"scene": scene.name, "person": p, **aligned_errors(rp[p], rg[p]),
                          "joint_error_mm": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, per_joint)},
-                         "bone_length_ratio": lengths, "pitch_deg_true": true_pitch, "pitch_deg_fit": fit_pitch})
+                         "bone_length_ratio": lengths, "limb_depth": limb_depth(pred[p], gt[p]),
+                         "pitch_deg_true": true_pitch, "pitch_deg_fit": fit_pitch})
     mean = lambda k: float(np.mean([r[k] for r in rows]))
     result = {"method": args.method, "people": rows,
               "mean": {k: mean(k) for k in ("mpjpe", "facing_aligned", "rotation_aligned")},
+              "limb_depth_mean": {k: float(np.mean([r["limb_depth"][k] for r in rows])) for k in rows[0]["limb_depth"]},
               "joint_error_mm_mean": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, np.mean(joints, 0))}}
     out = PROJECT_ROOT / "benchmarks" / "results" / f"validation-errors-{args.method}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]))
+    print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]), json.dumps(result["limb_depth_mean"]))
     for r in rows:
         fit = "-" if r["pitch_deg_fit"] is None else f"{r['pitch_deg_fit']:.1f}"
         print(f"{r['scene']:17s} {r['person']} mpjpe {r['mpjpe']:.0f} facing-aligned {r['facing_aligned']:.0f} "
