@@ -42,12 +42,16 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
        ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
+       ("dev-default-perception-heavy-before-horizon-checks", "the same before the horizon pitch's checks "
+        "(fitting.horizon_max_sole_deg, horizon_sharpness)"),
        ("dev-default-perception-fused-two-passes", "real perception (heavy, two detector passes, fused keypoints: "
         "validation fused-two-passes), the default fit"),
        ("dev-default-perception-fused-two-passes-guarded", "the same, fusion guarded where two people overlap "
         "(validation fused-two-passes-guarded, config/real-footage.yaml), the default fit"),
+       ("dev-default-perception-fused-two-passes-guarded-before-horizon-checks", "the same before the horizon pitch's "
+        "checks"),
        ("dev-default-perception-jitter-1px", "real perception with 1 px of seeded noise on the keypoints, the default "
-        "fit: the dev suite's spread under a change far below perception's own error"),
+        "fit before the horizon checks: the dev suite's spread under a change far below perception's own error"),
        ("dev-default-perception-jitter-1px-draw-2", "the same, a second noise draw"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
