@@ -151,7 +151,8 @@ class FittingConfig:
     # hips-and-spine frame: the landmarks then shape the limbs but leave the body's orientation, which they have
     # turned by 4-26 deg on the validation clips (landmark-depth.json), to the keypoints and the other terms).
     # "body" made validation worse: MPJPE 113.8, PA-MPJPE 82.8, Inter 136.6 (validation-pose3d-body-frame.json): the
-    # landmarks' orientation, biased as it is, is better than what the keypoints tell without it
+    # landmarks' orientation, biased as it is, is better than what the keypoints tell without it. "depth-sign": only
+    # which way each bone points in depth (camera frame) is held to the landmarks, not how far (they flatten it)
     pose3d_frame: str = "camera"
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update

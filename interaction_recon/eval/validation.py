@@ -83,7 +83,8 @@ METHODS: dict[str, dict] = {
     "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
-    "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)
+    "pose-prior-0": {"fitting.weights.pose_prior": 0.0},
+    "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},  # the landmarks' depth sign only, not their flat depth  # no pull towards the rest pose (does it flatten the limbs?)
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
     "upright-5": {"fitting.weights.upright": 5.0},

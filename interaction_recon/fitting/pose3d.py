@@ -69,17 +69,21 @@ def body_frame(points: Tensor) -> Tensor:
     return torch.stack([left, up, torch.linalg.cross(left, up)], -2)
 
 
+FRAMES = ("camera", "body", "depth-sign")  # fitting.pose3d_frame
+
+
 def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float,
                  depth_gain: float = 1.0, frame: str = "camera") -> tuple[np.ndarray, np.ndarray]:
     """(unit bone directions [P, T, B, 3], weights [P, T, B]) from camera-frame landmarks
     [P, T, 33, 3] and 2D confidence [P, T, 33]: a bone counts where both ends were seen in 2D
     (weight = the smaller confidence) and the landmarks are finite. Each bone's depth
     component is multiplied by ``depth_gain`` first (the landmarks flatten depth).
-    ``frame``: "camera" (the directions as seen), or "body" (in the landmarks' own
+    ``frame``: "camera" (the directions as seen), "body" (in the landmarks' own
     :func:`body_frame`, so that they leave the body's orientation to the rest of the fit;
-    zero weight where the hips and shoulders are not all seen)."""
-    if frame not in ("camera", "body"):
-        raise ValueError(f"fitting.pose3d_frame must be 'camera' or 'body', got {frame!r}")
+    zero weight where the hips and shoulders are not all seen), or "depth-sign" (as seen, but
+    :func:`bone_direction_loss` then compares only which way each bone points in depth)."""
+    if frame not in FRAMES:
+        raise ValueError(f"fitting.pose3d_frame must be one of {FRAMES}, got {frame!r}")
     world_cam = world_cam * np.array([1.0, 1.0, depth_gain], dtype=world_cam.dtype)
     vec = world_cam[..., BONES[:, 1], :] - world_cam[..., BONES[:, 0], :]
     norm = np.linalg.norm(vec, axis=-1)
@@ -98,10 +102,15 @@ def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: 
 def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor, frame: str = "camera") -> Tensor:
     """Weighted mean squared distance between unit bone directions: landmarks [P, T, 33, 3]
     (the fit's, camera frame), target [P, T, B, 3] unit in ``frame`` (:func:`bone_targets`),
-    weight [P, T, B]."""
+    weight [P, T, B]. With ``frame`` "depth-sign", instead the product of the two depth
+    components where their signs differ (0 where they agree): the landmarks say which way a
+    bone points in depth, not how far (they flatten depth), and the keypoints and bone
+    lengths set the rest."""
     bones = _BONE_INDEX.to(landmarks.device)
     vec = landmarks[..., bones[:, 1], :] - landmarks[..., bones[:, 0], :]
     unit = vec / vec.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    if frame == "depth-sign":
+        return (weight * torch.relu(-unit[..., 2] * target[..., 2])).sum() / weight.sum().clamp_min(1.0)
     if frame == "body":
         unit = torch.einsum("ptij,ptbj->ptbi", body_frame(landmarks), unit)
     return (weight * (unit - target).pow(2).sum(-1)).sum() / weight.sum().clamp_min(1.0)
