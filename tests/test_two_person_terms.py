@@ -120,6 +120,27 @@ def test_initial_pose_from_the_3d_landmarks(anny_body, anny_collider):
     assert abs(on - truth_depth) < 0.5 * abs(off - truth_depth)
 
 
+def test_the_depth_sign_comparison_holds_which_way_a_bone_points_not_how_far():
+    """fitting.pose3d_frame "depth-sign": a fitted bone pointing the landmarks' way in depth
+    costs nothing however far it reaches (the landmarks flatten depth); one pointing the other
+    way costs the product of the two depth components. The direction comparison ("camera")
+    charges a bone that reaches further than the flattened landmark too."""
+    end = pose3d.BONES[0, 1]  # one bone is weighed: its start at the origin, its end 0.3 m along x
+    target = torch.zeros(1, 1, len(pose3d.BONES), 3)
+    target[0, 0, 0, 0], target[0, 0, 0, 2] = 0.8, 0.6  # the landmarks: tilted towards the camera's far side
+    weight = torch.zeros(1, 1, len(pose3d.BONES))
+    weight[0, 0, 0] = 1.0
+
+    def cost(depth: float, frame: str) -> float:
+        landmarks = torch.zeros(1, 1, 33, 3)
+        landmarks[0, 0, end] = torch.tensor([0.3, 0.0, depth])
+        return float(pose3d.bone_direction_loss(landmarks, target, weight, frame))
+
+    assert cost(0.2, "depth-sign") == 0.0 and cost(0.6, "depth-sign") == 0.0
+    assert cost(-0.2, "depth-sign") == pytest.approx(0.6 * 0.2 / np.hypot(0.3, 0.2), rel=1e-4)
+    assert cost(0.6, "camera") > cost(0.2, "camera") + 0.05
+
+
 def test_ray_rotation_takes_the_optical_axis_onto_the_pixel_ray():
     uv = np.array([[100.0, 400.0], [320.0, 240.0]])
     rot = pose3d.ray_rotation(uv, K)
