@@ -152,7 +152,9 @@ class FittingConfig:
     # turned by 4-26 deg on the validation clips (landmark-depth.json), to the keypoints and the other terms).
     # "body" made validation worse: MPJPE 113.8, PA-MPJPE 82.8, Inter 136.6 (validation-pose3d-body-frame.json): the
     # landmarks' orientation, biased as it is, is better than what the keypoints tell without it. "depth-sign": only
-    # which way each bone points in depth (camera frame) is held to the landmarks, not how far (they flatten it)
+    # which way each bone points in depth (camera frame) is held to the landmarks, not how far (they flatten it).
+    # Worse on validation: MPJPE 103.1, PA-MPJPE 81.2, Inter 145.4 (validation-pose3d-depth-sign.json), and the limbs
+    # stay as flat (reach in depth 0.68 of the truth either way, validation-errors-pose3d-depth-sign.json)
     pose3d_frame: str = "camera"
     iterations: int = 40  # cold start: all parameters, all terms
     iterations_warm: int = 20  # warm start: per update

@@ -325,9 +325,6 @@ METHODS = {
                                                                     perception={"blazepose_model": "full"}),
     "default-perception-heavy": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
                                                                      perception={"blazepose_model": "heavy"}),
-    # the default with the landmarks' depth sign only (validation pose3d-depth-sign)
-    "default-perception-pose3d-depth-sign": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"pose3d_frame": "depth-sign"}),
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),
