@@ -1,7 +1,8 @@
 """Where the validation error is: per clip and person, the error of each scored joint, how
 much of MPJPE a rotation about the true spine (facing) or any rotation would remove, the
 fitted bone lengths against the true ones, how far the limbs reach along the line of sight
-against the truth (``limb_depth``), and the pitch of the floor the fit used against the
+against the truth (``limb_depth``), where the perceived keypoints and the model's own keypoints lie along each
+limb against the joint (``keypoint_offset``), and the pitch of the floor the fit used against the
 camera's true pitch. Reads the reconstructions the validation bench keeps
 (``<cache>/validation/<clip>/<method>/``: run ``interaction-recon bench --suite validation
 --method M`` first) and writes benchmarks/results/validation-errors-<method>.json.
@@ -77,6 +78,39 @@ def limb_depth(pred: np.ndarray, gt: np.ndarray, min_depth: float = 0.05) -> dic
             "error_mm": float(1000 * np.abs(f - g).mean())}
 
 
+def keypoint_offsets(rec: Reconstruction, scene, perm, track) -> dict:
+    """{joint: (perceived, model)} for each limb end (elbows, wrists, knees, ankles, both sides
+    pooled): the along-bone offset from the true joint of the perceived 2D keypoint (share of the
+    bone's true 2D length; where the keypoint's confidence is over 0.5 and the bone over 15 px)
+    and, on the fitted bodies, of the model's own keypoint for it from its joint (share of the
+    3D bone). Positive: beyond the joint, away from the parent. Lists of samples."""
+    import torch
+
+    from interaction_recon.body.skeleton import BLAZEPOSE33
+    from interaction_recon.eval.bench import _models
+
+    with torch.no_grad():
+        out = _models()[0](rec.params(), collision=False)
+    model_kp, model_joints = out.blazepose33.numpy()[list(perm)], out.joints.numpy()[list(perm)]
+    kp, conf = track.keypoints[list(perm)], track.confidence[list(perm)]
+    T = min(kp.shape[1], scene.gt["joints2d"].shape[1], model_kp.shape[1])
+    gt2d = scene.gt["joints2d"][:, :T]
+    samples = {}
+    for parent, joint in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
+        for side in ("left", "right"):
+            a, b, k = SMPL_JOINTS.index(f"{side}_{parent}"), SMPL_JOINTS.index(f"{side}_{joint}"), BLAZEPOSE33.index(f"{side}_{joint}")
+            bone = gt2d[:, :, b] - gt2d[:, :, a]
+            length = np.linalg.norm(bone, axis=-1)
+            along = ((kp[:, :T, k] - gt2d[:, :, b]) * bone).sum(-1) / np.maximum(length, 1e-6) ** 2
+            seen = (conf[:, :T, k] > 0.5) & (length > 15)
+            bone3 = model_joints[:, :T, b] - model_joints[:, :T, a]
+            own = ((model_kp[:, :T, k] - model_joints[:, :T, b]) * bone3).sum(-1) / (bone3 ** 2).sum(-1)
+            got = samples.setdefault(joint, ([], []))
+            got[0].extend(along[seen].tolist())
+            got[1].extend(own[np.isfinite(own)].tolist())
+    return samples
+
+
 def _bone(joints: np.ndarray, a: str, b: str) -> float:
     """Median length (m) over the frames of the bone a-b of joints [T, 24, 3]."""
     i, j = SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)
@@ -87,11 +121,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--method", default="default")
     args = ap.parse_args()
-    rows, joints = [], []
+    rows, joints, offsets = [], [], {}
+    perception = validation.configure(args.method).perception
     for scene in validation.load_suite():
         rec = Reconstruction.load(cache_dir() / "validation" / scene.name / args.method / "results.npz")
         gt = scene.gt["joints"].astype(np.float64)
         perm, _ = metrics.match_person_order(rec.joints.astype(np.float64), gt)
+        for joint, (seen, own) in keypoint_offsets(rec, scene, perm, validation.perceive(scene, cache_dir(), perception)).items():
+            offsets.setdefault(joint, ([], []))[0].extend(seen)
+            offsets[joint][1].extend(own)
         pred = rec.joints.astype(np.float64)[list(perm)]
         rp, rg = metrics._root_relative(pred), metrics._root_relative(gt)  # [2, T, 14, 3]
         _, true_pitch, _ = floor.camera_pose(scene.gt["R"], scene.gt["C"])
@@ -108,10 +146,14 @@ def main() -> None:
     result = {"method": args.method, "people": rows,
               "mean": {k: mean(k) for k in ("mpjpe", "facing_aligned", "rotation_aligned")},
               "limb_depth_mean": {k: float(np.mean([r["limb_depth"][k] for r in rows])) for k in rows[0]["limb_depth"]},
+              # median along-bone offsets from the true joint (share of the bone): perceived 2D keypoints, the model's own
+              "keypoint_offset": {j: {"perceived": float(np.median(a)), "model": float(np.median(b)), "samples": len(a)}
+                                  for j, (a, b) in offsets.items()},
               "joint_error_mm_mean": {SMPL_JOINTS[j]: round(float(e), 1) for j, e in zip(SCORED, np.mean(joints, 0))}}
     out = PROJECT_ROOT / "benchmarks" / "results" / f"validation-errors-{args.method}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]), json.dumps(result["limb_depth_mean"]))
+    print(json.dumps(result["mean"]), json.dumps(result["joint_error_mm_mean"]), json.dumps(result["limb_depth_mean"]),
+          json.dumps(result["keypoint_offset"]))
     for r in rows:
         fit = "-" if r["pitch_deg_fit"] is None else f"{r['pitch_deg_fit']:.1f}"
         print(f"{r['scene']:17s} {r['person']} mpjpe {r['mpjpe']:.0f} facing-aligned {r['facing_aligned']:.0f} "
