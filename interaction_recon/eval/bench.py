@@ -325,6 +325,9 @@ METHODS = {
                                                                     perception={"blazepose_model": "full"}),
     "default-perception-heavy": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
                                                                      perception={"blazepose_model": "heavy"}),
+    # the default with the fit's limb ends moved as the keypoint model places them (validation keypoint-shift)
+    "default-perception-keypoint-shift": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"keypoint_shift": [0.045, 0.094, 0.002, 0.039]}),
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),

@@ -84,7 +84,10 @@ METHODS: dict[str, dict] = {
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "pose-prior-0": {"fitting.weights.pose_prior": 0.0},
-    "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},  # the landmarks' depth sign only, not their flat depth  # no pull towards the rest pose (does it flatten the limbs?)
+    "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},
+    # the fit's elbows, wrists, knees and ankles moved along the limb as far as the keypoint model puts them beyond
+    # the body model's own keypoints on the dev renders (keypoint-offsets.json)
+    "keypoint-shift": {"fitting.keypoint_shift": [0.045, 0.094, 0.002, 0.039]},  # the landmarks' depth sign only, not their flat depth  # no pull towards the rest pose (does it flatten the limbs?)
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
     "upright-5": {"fitting.weights.upright": 5.0},

@@ -31,7 +31,7 @@ from interaction_recon.prior.guidance import condition
 from interaction_recon.prior.model import NUM_SHAPE, decode, encode
 from interaction_recon.fitting import floor, losses, pose3d
 from interaction_recon.fitting.camera import check_intrinsics, project
-from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
+from interaction_recon.fitting.init import DEFAULT_HEIGHT, initial_params, keypoint_heights, model_keypoints, observed
 from interaction_recon.fitting.result import Reconstruction, position_errors
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
@@ -244,7 +244,7 @@ class CausalFilter:
         for _ in range(iterations):
             opt.zero_grad(set_to_none=True)
             out = self.body(start, collision=False)
-            pred = project(getattr(out, OUTPUT_FIELD[self.layout]), K)
+            pred = project(model_keypoints(out, self.layout, self.config.keypoint_shift), K)
             total = w.reprojection * losses.reprojection(pred, kp_t, conf_t, scale)
             total = total + c.temporal * (out.joints - target).pow(2).sum(-1).mean()
             total = total + w.pose_prior * losses.pose_prior(start.body_pose)

@@ -24,6 +24,23 @@ from interaction_recon.body.model import BodyModel, BodyParams
 from interaction_recon.fitting.camera import back_project
 
 OUTPUT_FIELD = {"coco17": "coco17", "blazepose33": "blazepose33", "smpl24": "joints"}
+LIMB_ENDS = (("elbow", "shoulder"), ("wrist", "elbow"), ("knee", "hip"), ("ankle", "knee"))  # fitting.keypoint_shift order
+
+
+def model_keypoints(out, layout: str, shift=(0.0, 0.0, 0.0, 0.0)) -> torch.Tensor:
+    """The body output's keypoints [P, T, K, 3] in ``layout``, each limb end (elbows, wrists,
+    knees, ankles; ``fitting.keypoint_shift``) moved along its bone from the parent by that share
+    of the bone, where the keypoint model puts it against the body model's own (0: as is)."""
+    points = getattr(out, OUTPUT_FIELD[layout])
+    if not any(shift):
+        return points
+    names = skeleton.layout_names(layout)
+    moved = points.clone()
+    for share, (end, parent) in zip(shift, LIMB_ENDS):
+        for side in ("left", "right"):
+            b, a = names.index(f"{side}_{end}"), names.index(f"{side}_{parent}")
+            moved[..., b, :] = points[..., b, :] + share * (points[..., b, :] - points[..., a, :])
+    return moved
 SEGMENTS = (("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "left_knee"),
             ("right_hip", "right_knee"), ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
             ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"))

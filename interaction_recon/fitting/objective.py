@@ -11,7 +11,7 @@ from interaction_recon.body.model import BodyOutput, BodyParams
 from interaction_recon.fitting import contacts as contact_est
 from interaction_recon.fitting import losses, pose3d, reach, scale
 from interaction_recon.fitting.camera import project
-from interaction_recon.fitting.init import OUTPUT_FIELD
+from interaction_recon.fitting.init import model_keypoints
 from interaction_recon.fitting.job import WindowJob
 from interaction_recon.fitting.motion import CONTEXT, SEAM_FADE, from6d, motion_basis, to6d
 
@@ -69,7 +69,7 @@ class WindowState:
         anchor of ``weights.evidence`` in the stages that follow."""
         with torch.no_grad():
             out = self.f.body(self.params(whole=False), collision=False)
-            self.held = project(getattr(out, OUTPUT_FIELD[self.job.layout]), self.K)
+            self.held = project(model_keypoints(out, self.job.layout, self.f.config.keypoint_shift), self.K)
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
@@ -122,7 +122,7 @@ class WindowState:
         f, cfg, w = self.f, self.f.config, self.f.config.weights
         params = self.params(whole=False)
         out = f.body(params, collision=collision)
-        pred3d = getattr(out, OUTPUT_FIELD[self.job.layout])
+        pred3d = model_keypoints(out, self.job.layout, cfg.keypoint_shift)
         pred = project(pred3d, self.K)
         total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale)
         total = total + w.smoothness * losses.smoothness(out.joints, params.body_pose)

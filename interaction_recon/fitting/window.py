@@ -32,7 +32,7 @@ from interaction_recon.contact.evidence import ContactEstimator, Evidence
 from interaction_recon.fitting import contacts as contact_est
 from interaction_recon.fitting import floor, pose3d, reach, scale, stance
 from interaction_recon.fitting.camera import check_intrinsics, project
-from interaction_recon.fitting.init import DEFAULT_HEIGHT, OUTPUT_FIELD, initial_params, keypoint_heights, observed
+from interaction_recon.fitting.init import DEFAULT_HEIGHT, initial_params, keypoint_heights, model_keypoints, observed
 from interaction_recon.fitting.job import WindowJob, shares_frames
 from interaction_recon.fitting.objective import WindowState
 from interaction_recon.fitting.result import Reconstruction, position_errors, unseen_factor
@@ -123,7 +123,7 @@ class WindowFitter:
     # ------------------------------------------------------------------ warm start
     def _predicted_keypoints(self, params: BodyParams, K: torch.Tensor, layout: str) -> torch.Tensor:
         with torch.no_grad():
-            return project(getattr(self.body(params), OUTPUT_FIELD[layout]), K)
+            return project(model_keypoints(self.body(params), layout, self.config.keypoint_shift), K)
 
     def _identities_swapped(self, job: WindowJob, previous: Reconstruction, K: torch.Tensor) -> bool:
         """True when the previous window's people, re-projected on the overlap, match the
