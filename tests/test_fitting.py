@@ -148,6 +148,27 @@ def test_contact_loss_pulls_the_touching_parts_together(anny_body, anny_collider
     assert gap() < 0.5 * before
 
 
+def test_keypoint_shift_moves_the_limb_ends_along_their_bones(anny_body):
+    """fitting.keypoint_shift: the fit's wrists (and elbows, knees, ankles) move along the bone
+    from their parent by the given share, towards where the keypoint model puts them; the other
+    keypoints stay, and all-zero shares leave the model's keypoints as they are."""
+    from types import SimpleNamespace
+
+    from interaction_recon.body.skeleton import BLAZEPOSE33
+    from interaction_recon.fitting.init import model_keypoints
+
+    with torch.no_grad():
+        points = anny_body(facing_camera(anny_body, 2), collision=False).blazepose33
+    out = SimpleNamespace(blazepose33=points)
+    assert torch.equal(model_keypoints(out, "blazepose33"), points)
+    moved = model_keypoints(out, "blazepose33", [0.0, 0.1, 0.0, 0.0])
+    wrist, elbow = BLAZEPOSE33.index("left_wrist"), BLAZEPOSE33.index("left_elbow")
+    forearm = points[..., wrist, :] - points[..., elbow, :]
+    assert torch.allclose(moved[..., wrist, :], points[..., wrist, :] + 0.1 * forearm)
+    others = [i for i, n in enumerate(BLAZEPOSE33) if not n.endswith("_wrist")]
+    assert torch.equal(moved[..., others, :], points[..., others, :])
+
+
 def test_smoothness_removes_jitter():
     t = torch.linspace(0, 1, 20)
     clean = torch.stack([t, 0.5 * t, torch.zeros_like(t)], -1)[None, :, None].expand(2, 20, 3, 3)  # steady walk
