@@ -45,6 +45,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
        ("dev-default-perception-heavy-before-horizon-checks", "the same before the horizon pitch's checks "
         "(fitting.horizon_max_sole_deg, horizon_sharpness)"),
+       ("dev-default-perception-keypoint-shift", "the same with the fit's limb ends moved as the keypoint model "
+        "places them (fitting.keypoint_shift; validation keypoint-shift)"),
        ("dev-default-perception-fused-two-passes", "real perception (heavy, two detector passes, fused keypoints: "
         "validation fused-two-passes), the default fit"),
        ("dev-default-perception-fused-two-passes-guarded", "the same, fusion guarded where two people overlap "
