@@ -25,6 +25,13 @@ from interaction_recon.paths import PROJECT_ROOT, cache_dir
 LIMBS = (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))
 
 
+def along_bone(point: np.ndarray, parent: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """How far ``point`` lies beyond ``end`` along the bone parent -> end, as a share of the
+    bone (positive: away from the parent); points [..., D] in any units, one bone each."""
+    bone = end - parent
+    return ((point - end) * bone).sum(-1) / np.maximum((bone * bone).sum(-1), 1e-12)
+
+
 def offsets(keypoints: np.ndarray, confidence: np.ndarray, model: np.ndarray, visible: np.ndarray) -> dict:
     """{joint: samples} from perceived keypoints [2, T, 33, 2] / confidence [2, T, 33] against
     the model's [2, T, 33, 2] (person order matched), where the joint is visible and perceived
@@ -33,10 +40,8 @@ def offsets(keypoints: np.ndarray, confidence: np.ndarray, model: np.ndarray, vi
     for parent, joint in LIMBS:
         for side in ("left", "right"):
             a, b = BLAZEPOSE33.index(f"{side}_{parent}"), BLAZEPOSE33.index(f"{side}_{joint}")
-            bone = model[:, :, b] - model[:, :, a]
-            length = np.linalg.norm(bone, axis=-1)
-            along = ((keypoints[:, :, b] - model[:, :, b]) * bone).sum(-1) / np.maximum(length, 1e-6) ** 2
-            ok = (confidence[:, :, b] > 0.5) & visible[:, :, b] & (length > 15)
+            along = along_bone(keypoints[:, :, b], model[:, :, a], model[:, :, b])
+            ok = (confidence[:, :, b] > 0.5) & visible[:, :, b] & (np.linalg.norm(model[:, :, b] - model[:, :, a], axis=-1) > 15)
             out.setdefault(joint, []).extend(along[ok].tolist())
     return out
 

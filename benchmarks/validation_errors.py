@@ -16,6 +16,8 @@ import json
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from keypoint_offsets import along_bone  # benchmarks/, beside this script
+
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.eval import metrics, validation
 from interaction_recon.fitting import floor
@@ -99,12 +101,9 @@ def keypoint_offsets(rec: Reconstruction, scene, perm, track) -> dict:
     for parent, joint in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
         for side in ("left", "right"):
             a, b, k = SMPL_JOINTS.index(f"{side}_{parent}"), SMPL_JOINTS.index(f"{side}_{joint}"), BLAZEPOSE33.index(f"{side}_{joint}")
-            bone = gt2d[:, :, b] - gt2d[:, :, a]
-            length = np.linalg.norm(bone, axis=-1)
-            along = ((kp[:, :T, k] - gt2d[:, :, b]) * bone).sum(-1) / np.maximum(length, 1e-6) ** 2
-            seen = (conf[:, :T, k] > 0.5) & (length > 15)
-            bone3 = model_joints[:, :T, b] - model_joints[:, :T, a]
-            own = ((model_kp[:, :T, k] - model_joints[:, :T, b]) * bone3).sum(-1) / (bone3 ** 2).sum(-1)
+            along = along_bone(kp[:, :T, k], gt2d[:, :, a], gt2d[:, :, b])
+            seen = (conf[:, :T, k] > 0.5) & (np.linalg.norm(gt2d[:, :, b] - gt2d[:, :, a], axis=-1) > 15)
+            own = along_bone(model_kp[:, :T, k], model_joints[:, :T, a], model_joints[:, :T, b])
             got = samples.setdefault(joint, ([], []))
             got[0].extend(along[seen].tolist())
             got[1].extend(own[np.isfinite(own)].tolist())

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from interaction_recon.eval import metrics
-from interaction_recon.eval.validation import REAL_FOOTAGE
+from interaction_recon.eval.validation import DEV_KEYPOINT_SHIFT, REAL_FOOTAGE
 from interaction_recon.fitting.camera import back_project
 from interaction_recon.paths import PROJECT_ROOT, code_stamp
 from interaction_recon.synth import dataset, observe
@@ -327,7 +327,7 @@ METHODS = {
                                                                      perception={"blazepose_model": "heavy"}),
     # the default with the fit's limb ends moved as the keypoint model places them (validation keypoint-shift)
     "default-perception-keypoint-shift": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"keypoint_shift": [0.045, 0.094, 0.002, 0.039]}),
+        scene, rng, True, "perception", prior="closeapp", settings={"keypoint_shift": DEV_KEYPOINT_SHIFT}),
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),

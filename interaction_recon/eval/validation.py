@@ -31,6 +31,9 @@ BOX_MARGIN = 0.1  # ground-truth boxes: the 2D joints' extent widened by this sh
 # keypoints fused, not where two people's boxes overlap or the two models agree on under a quarter of the joints
 REAL_FOOTAGE = {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                 "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25}
+# fitting.keypoint_shift as measured on the dev renders (benchmarks/keypoint_offsets.py -> keypoint-offsets.json): how
+# far along the limb the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
+DEV_KEYPOINT_SHIFT = [0.045, 0.094, 0.002, 0.039]
 
 # Method -> overrides of the default Config (dotted paths below it). ``default`` is the
 # embedded defaults; each ``no-*`` switches one term or stage of the default off, the others
@@ -83,11 +86,9 @@ METHODS: dict[str, dict] = {
     "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
-    "pose-prior-0": {"fitting.weights.pose_prior": 0.0},
-    "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},
-    # the fit's elbows, wrists, knees and ankles moved along the limb as far as the keypoint model puts them beyond
-    # the body model's own keypoints on the dev renders (keypoint-offsets.json)
-    "keypoint-shift": {"fitting.keypoint_shift": [0.045, 0.094, 0.002, 0.039]},  # the landmarks' depth sign only, not their flat depth  # no pull towards the rest pose (does it flatten the limbs?)
+    "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)
+    "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},  # the landmarks' depth sign only, not their flat depth
+    "keypoint-shift": {"fitting.keypoint_shift": DEV_KEYPOINT_SHIFT},
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
     "upright-5": {"fitting.weights.upright": 5.0},

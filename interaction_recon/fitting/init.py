@@ -25,6 +25,7 @@ from interaction_recon.fitting.camera import back_project
 
 OUTPUT_FIELD = {"coco17": "coco17", "blazepose33": "blazepose33", "smpl24": "joints"}
 LIMB_ENDS = (("elbow", "shoulder"), ("wrist", "elbow"), ("knee", "hip"), ("ankle", "knee"))  # fitting.keypoint_shift order
+_LIMB_INDEX: dict[str, tuple[list[int], list[int]]] = {}  # layout -> (limb ends, their parents), left then right
 
 
 def model_keypoints(out, layout: str, shift=(0.0, 0.0, 0.0, 0.0)) -> torch.Tensor:
@@ -34,13 +35,18 @@ def model_keypoints(out, layout: str, shift=(0.0, 0.0, 0.0, 0.0)) -> torch.Tenso
     points = getattr(out, OUTPUT_FIELD[layout])
     if not any(shift):
         return points
-    names = skeleton.layout_names(layout)
+    if layout not in _LIMB_INDEX:
+        names = skeleton.layout_names(layout)
+        pairs = [(names.index(f"{side}_{end}"), names.index(f"{side}_{parent}"))
+                 for side in ("left", "right") for end, parent in LIMB_ENDS]
+        _LIMB_INDEX[layout] = ([b for b, _ in pairs], [a for _, a in pairs])
+    ends, parents = _LIMB_INDEX[layout]
+    share = points.new_tensor(list(shift) * 2)[:, None]  # [8, 1]: each side's four limb ends
     moved = points.clone()
-    for share, (end, parent) in zip(shift, LIMB_ENDS):
-        for side in ("left", "right"):
-            b, a = names.index(f"{side}_{end}"), names.index(f"{side}_{parent}")
-            moved[..., b, :] = points[..., b, :] + share * (points[..., b, :] - points[..., a, :])
+    moved[..., ends, :] = points[..., ends, :] + share * (points[..., ends, :] - points[..., parents, :])
     return moved
+
+
 SEGMENTS = (("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "left_knee"),
             ("right_hip", "right_knee"), ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
             ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"))
