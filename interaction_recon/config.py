@@ -327,8 +327,15 @@ class PerceptionConfig:
     pair_memory: int = 25  # pair choice: frames a pair's evidence is averaged over (and looked ahead)
     pair_switch_frames: int = 15  # pair choice: frames another pair must be better in a row to take over
     pair_switch_margin: float = 0.3  # pair choice: by how much (box gaps in body heights)
+    # pair choice: frames a pair member may be unseen (neither detected nor followed by its keypoints) before a
+    # person seen now, outside the pair, may take their slot (with their own id): someone whose colours changed
+    # too much to be re-identified (Sports2D's man, backlit on a roof, then lit on the lawn) comes back
+    pair_absent_frames: int = 30
     reid_threshold: float = 0.45  # tracker: histogram distance under which a re-appearing person keeps its id
     min_presence: float = 0.5  # blazepose: pose-presence score below which a person is dropped
+    # frames a pair member the detector misses may be followed by its own keypoints (the next crop from the last
+    # keypoints, kept while the pose-presence score holds: MediaPipe's tracking mode)
+    coast_frames: int = 90
     # per COCO-17 joint, the detector's keypoint with the top-down model's (perception/fusion.py). Off by default:
     # better 2D on real images (perception-fused.json) but worse 3D on the validation clips: MPJPE 127.0 against
     # 109.9 (validation-keypoints-fused.json; shoulder_pat_far's pelvis distance off by 0.70 m, a wrong fused knee

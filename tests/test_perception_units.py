@@ -224,6 +224,7 @@ class _FakeKeypoints:
 
     def __init__(self):
         self.torso = self.legs = None
+        self.presence = 0.9
 
     def __call__(self, image, roi):
         from interaction_recon.perception.keypoints import PoseEstimate
@@ -232,7 +233,8 @@ class _FakeKeypoints:
         legs = self.legs if self.legs is not None else (roi.cx, roi.cy + 0.2 * roi.height)
         kp = np.zeros((33, 2), np.float32)
         kp[COCO_IN_BLAZE] = _stick(torso, legs)
-        return PoseEstimate(kp, np.where(np.isin(np.arange(33), COCO_IN_BLAZE), 0.9, 0.0).astype(np.float32), 0.9)
+        return PoseEstimate(kp, np.where(np.isin(np.arange(33), COCO_IN_BLAZE), 0.9, 0.0).astype(np.float32),
+                            self.presence)
 
 
 def _stick(torso, legs) -> np.ndarray:
@@ -261,10 +263,10 @@ def _meeting(t):
     return img, boxes
 
 
-def _fake_perception(fuse: bool = True):
+def _fake_perception(fuse: bool = True, **config):
     from interaction_recon.perception import Perception
 
-    perception = Perception(PerceptionConfig(masks=False, fuse_keypoints=fuse))
+    perception = Perception(PerceptionConfig(masks=False, fuse_keypoints=fuse, **config))
     perception.detector, perception.keypoint_model = _FakeDetector(), _FakeKeypoints()
     return perception
 
@@ -672,3 +674,55 @@ def test_a_second_box_on_part_of_a_person_starts_no_track_and_never_becomes_the_
             tr.update(s, det.boxes[assign[s]] if assign[s] >= 0 else None, None, t, True)
         assert sorted(assign) == [0, 1], t
     assert len(tr.people) == 2 and list(tr.track_ids) == [0, 1]
+
+
+@pytest.mark.parametrize("coast_frames", [90, 15])
+def test_a_person_the_detector_misses_is_followed_by_their_keypoints_while_the_model_sees_a_person(coast_frames):
+    """A and B stand apart; the detector loses A for 60 frames (backlight). A's slot is filled
+    from A's own keypoints (the crop from the last ones) for up to coast_frames frames, and not
+    once the keypoint model's pose-presence drops."""
+    perception = _fake_perception(coast_frames=coast_frames)
+    img, boxes = _meeting(0)
+    present = []
+    for t in range(80):
+        perception.detector.boxes = boxes if t < 10 else boxes[1:]
+        perception.keypoint_model.presence = 0.1 if t >= 70 else 0.9
+        present.append(perception(img).present.copy())
+    present = np.array(present)
+    assert present[:, 1].all() and present[:10, 0].all()
+    assert present[10:10 + min(coast_frames, 60), 0].all() and not present[10 + min(coast_frames, 60):, 0].any()
+
+
+@pytest.mark.parametrize("absent_frames", [30, 10 ** 6])
+def test_a_pair_member_unseen_for_long_gives_their_slot_to_someone_seen_now(absent_frames):
+    """A and B are the pair; A vanishes at t=40 (a jump the detector cannot follow) and comes
+    back at t=60 far away and looking different (lit instead of backlit), so the tracker starts
+    a new id C. With pair_absent_frames 30, C takes A's slot once A has been unseen that long
+    and B keeps hers; with the rule off, C is left out while A's old track waits."""
+    tr = PeopleTracker(max_lost=150, pair_absent_frames=absent_frames)
+    looks = {"A": ((200, 30, 30), (30, 30, 200)), "B": ((30, 200, 30), (220, 220, 40)),
+             "C": ((240, 240, 240), (20, 20, 20))}
+    slots = []
+    for t in range(100):
+        people = {"B": [200, 40, 260, 200]}
+        if t < 40:
+            people["A"] = [20, 40, 80, 200]
+        if t >= 60:
+            people["C"] = [1000, 40, 1060, 200]  # far from B: no evidence that they are a pair
+        img = np.full((240, 1200, 3), 128, np.uint8)
+        for who, box in people.items():
+            _person(img, box, *looks[who])
+        names = sorted(people)
+        det = _dets([people[k] for k in names])
+        feats = tr.features(img, det)
+        assign = tr.assign(det, feats, t)
+        for s in range(2):
+            tr.update(s, det.boxes[assign[s]] if assign[s] >= 0 else None, feats[assign[s]] if assign[s] >= 0 else None,
+                      t, True)
+        slots.append([names[i] if i >= 0 else None for i in assign])
+    assert slots[30] == ["A", "B"] and all(s[1] == "B" for s in slots)
+    if absent_frames == 30:
+        first = next(t for t, s in enumerate(slots) if s[0] == "C")
+        assert 70 <= first <= 75 and all(s == ["C", "B"] for s in slots[first:])
+    else:
+        assert all(s[0] is None for s in slots[40:])

@@ -11,7 +11,6 @@ from interaction_recon.perception.keypoints import COCO_IN_BLAZE, PoseEstimate, 
 from interaction_recon.perception.tracker import PeopleTracker
 from interaction_recon.perception.types import PeopleFrame
 
-MAX_COAST = 15  # frames a slot may be followed by its own keypoints without a detection
 CLEAR_MARGIN = 0.1  # colour-distance margin (Bhattacharyya) by which one identity must fit better
 OVERLAP = 0.3  # IoU of a lone detection with the other identity's predicted box: both may be in it
 
@@ -25,7 +24,7 @@ class Perception:
         self.detector = create_detector(cfg)
         self.keypoint_model = create_keypoint_model(cfg)
         self.tracker = PeopleTracker(cfg.appearance_weight, cfg.max_lost, cfg.reid_threshold, cfg.pair_memory,
-                                     cfg.pair_switch_frames, cfg.pair_switch_margin)
+                                     cfg.pair_switch_frames, cfg.pair_switch_margin, cfg.pair_absent_frames)
         self.reset()
 
     def reset(self) -> None:
@@ -159,7 +158,7 @@ class Perception:
     def _can_coast(self, s: int, index: int) -> bool:
         slot = self.tracker.slots[s]
         return (self._last[s] is not None and slot.box is not None and index - slot.last_seen <= 2
-                and self._coasting[s] < MAX_COAST)
+                and self._coasting[s] < self.config.coast_frames)
 
     def _coast(self, image: np.ndarray, s: int, index: int, other: PoseEstimate | None):
         last = self._last[s]

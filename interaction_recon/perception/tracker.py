@@ -148,9 +148,10 @@ class PeopleTracker:
     pair's detections. The caller then ``update``s each pair slot with what it made of them."""
 
     def __init__(self, appearance_weight: float = 1.0, max_lost: int = 150, reid_threshold: float = 0.45,
-                 pair_memory: int = 25, pair_switch_frames: int = 15, pair_switch_margin: float = 0.3):
+                 pair_memory: int = 25, pair_switch_frames: int = 15, pair_switch_margin: float = 0.3,
+                 pair_absent_frames: int = 30):
         self.w_app, self.max_lost, self.reid = appearance_weight, max_lost, reid_threshold
-        self.choice = PairChoice(pair_memory, pair_switch_frames, pair_switch_margin)
+        self.choice = PairChoice(pair_memory, pair_switch_frames, pair_switch_margin, pair_absent_frames)
         self.reset()
 
     def reset(self) -> None:
@@ -244,10 +245,15 @@ class PairChoice:
     pair's evidence is that cost (at most UNSEEN_COST) averaged over about ``memory`` frames
     (a frame without both costs UNSEEN_COST). The pair changes when a member has been unseen
     longer than the tracker keeps anyone, or when another pair has been better by
-    ``switch_margin`` for ``switch_frames`` frames in a row: a choice does not flicker."""
+    ``switch_margin`` for ``switch_frames`` frames in a row: a choice does not flicker. A member
+    unseen for more than ``absent_frames`` gives up their slot at once to the best pair of the
+    other member (when seen) with someone seen now outside the pair: a person the tracker could
+    not re-identify (a new id) is not left out while their old track waits."""
 
-    def __init__(self, memory: int = 25, switch_frames: int = 15, switch_margin: float = 0.3):
+    def __init__(self, memory: int = 25, switch_frames: int = 15, switch_margin: float = 0.3,
+                 absent_frames: int = 30):
         self.memory, self.switch_frames, self.margin = memory, switch_frames, switch_margin
+        self.absent_frames = absent_frames
         self.reset()
 
     def reset(self) -> None:
@@ -279,7 +285,10 @@ class PairChoice:
             gone = any(p.track_id not in boxes and frame - p.last_seen > max_lost for p in members)
             better = best is not None and best != key and self.evidence[best] + self.margin < self.evidence[key]
             self._better = self._better + 1 if better else 0
-            if not gone and self._better < self.switch_frames:
+            stand_in = self._stand_in(members, seen, frame)
+            if stand_in is not None:
+                best = stand_in
+            elif not gone and self._better < self.switch_frames:
                 return self.current
         if best is None:  # nobody to pair with: whoever is there stays in (or takes) slot 0
             if not members and seen:
@@ -292,6 +301,19 @@ class PairChoice:
                 pair.reverse()
         self.current, self._better = pair, 0
         return self.current
+
+
+    def _stand_in(self, members: list[Slot], seen: list[int], frame: int) -> tuple[int, int] | None:
+        """The best-evidence pair (track ids) that keeps every member seen within
+        ``absent_frames`` and takes in someone seen now from outside the pair, where a member
+        has been unseen longer than that; else None."""
+        absent = {p.track_id for p in members if frame - p.last_seen > self.absent_frames}
+        if not absent:
+            return None
+        kept = {p.track_id for p in members} - absent
+        outside = set(seen) - {p.track_id for p in members}
+        keys = [k for k in self.evidence if kept <= set(k) and not absent & set(k) and outside & set(k)]
+        return min(keys, key=self.evidence.get) if keys else None
 
 
 def _confirmed(person: Slot, seen_now: bool, frame: int) -> bool:
