@@ -206,13 +206,18 @@ def headline() -> str:
                      f"{f(t['load_average_1min'], '.1f')} (two passes {f(t2['total_ms'], '.0f')} ms, load "
                      f"{f(t2['load_average_1min'], '.1f')}; target 80)",
                      "`python benchmarks/perception.py` (`--detector-sizes 256,512 [--fusion]`)"))
-        v = two.get("vtest_couple", {})
-        if "couple_is_the_pair_from_frame" in v:
-            rows.append(("real video (vtest.avi 510-599, two detector passes): the couple walking among passers-by "
-                         "chosen as the pair",
-                         f"from frame {v['couple_is_the_pair_from_frame']} (labelled from {min(map(int, couple_labels()))}); "
-                         "tracker ids through "
-                         f"their crossing: man {v['track_ids_of_the_man']}, woman {v['track_ids_of_the_woman']}",
+        v, v1, s2 = two.get("vtest_couple", {}), front.get("vtest_couple", {}), front.get("sports2d", {})
+        if "couple_is_the_pair_from_frame" in v and "slot_present_share" in s2:
+            rows.append(("real video (vtest.avi 510-599): the couple walking among passers-by chosen as the pair; "
+                         "Sports2D's demo (a backlit man on a roof, a back flip, a woman walking by): the frames each "
+                         "slot holds its person",
+                         f"two detector passes: from frame {v['couple_is_the_pair_from_frame']} (labelled from "
+                         f"{min(map(int, couple_labels()))}), tracker ids through their crossing: man "
+                         f"{v['track_ids_of_the_man']}, woman {v['track_ids_of_the_woman']}; one pass (default): from "
+                         f"frame {v1.get('couple_is_the_pair_from_frame')}; Sports2D: man / woman in "
+                         f"{s2['slot_present_share'][0]:.0%} / {s2['slot_present_share'][1]:.0%} of the {s2['frames']} "
+                         f"frames (ids {s2['slot_ids'][0]} / {s2['slot_ids'][1]}; who is in view when: "
+                         "`tests/data/sports2d_people.json`)",
                          "same"))
     real3d, flat = _load("real-video-3d"), _load("real-video-3d-no-horizon")
     if real3d and flat:

@@ -219,6 +219,9 @@ def test_sports2d_both_people_are_followed_through_the_backlight_and_the_jump():
     his slot follows him by his own keypoints over the roof, and after the landing, where his
     colours no longer match his track, he takes his slot back under a new id. At every labelled
     frame each person is in their own slot, the same one all clip."""
+    import json
+    from pathlib import Path
+
     import cv2
 
     from interaction_recon.perception import Perception

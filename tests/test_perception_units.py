@@ -697,14 +697,16 @@ def test_a_person_the_detector_misses_is_followed_by_their_keypoints_while_the_m
 def test_a_pair_member_unseen_for_long_gives_their_slot_to_someone_seen_now(absent_frames):
     """A and B are the pair; A vanishes at t=40 (a jump the detector cannot follow) and comes
     back at t=60 far away and looking different (lit instead of backlit), so the tracker starts
-    a new id C. With pair_absent_frames 30, C takes A's slot once A has been unseen that long
-    and B keeps hers; with the rule off, C is left out while A's old track waits."""
+    a new id C. D stands far from everyone the whole time. With
+    pair_absent_frames 30, C (who may be A re-found) takes A's slot once A has been unseen that
+    long, not D (in view beside A), and B keeps hers; with the rule off, C is left out while
+    A's old track waits."""
     tr = PeopleTracker(max_lost=150, pair_absent_frames=absent_frames)
     looks = {"A": ((200, 30, 30), (30, 30, 200)), "B": ((30, 200, 30), (220, 220, 40)),
-             "C": ((240, 240, 240), (20, 20, 20))}
+             "C": ((240, 240, 240), (20, 20, 20)), "D": ((240, 240, 40), (40, 240, 240))}
     slots = []
     for t in range(100):
-        people = {"B": [200, 40, 260, 200]}
+        people = {"B": [200, 40, 260, 200], "D": [600, 40, 660, 200]}
         if t < 40:
             people["A"] = [20, 40, 80, 200]
         if t >= 60:
@@ -720,7 +722,7 @@ def test_a_pair_member_unseen_for_long_gives_their_slot_to_someone_seen_now(abse
             tr.update(s, det.boxes[assign[s]] if assign[s] >= 0 else None, feats[assign[s]] if assign[s] >= 0 else None,
                       t, True)
         slots.append([names[i] if i >= 0 else None for i in assign])
-    assert slots[30] == ["A", "B"] and all(s[1] == "B" for s in slots)
+    assert slots[30] == ["A", "B"] and all(s[1] == "B" and s[0] != "D" for s in slots)
     if absent_frames == 30:
         first = next(t for t, s in enumerate(slots) if s[0] == "C")
         assert 70 <= first <= 75 and all(s == ["C", "B"] for s in slots[first:])

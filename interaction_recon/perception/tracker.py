@@ -247,8 +247,10 @@ class PairChoice:
     longer than the tracker keeps anyone, or when another pair has been better by
     ``switch_margin`` for ``switch_frames`` frames in a row: a choice does not flicker. A member
     unseen for more than ``absent_frames`` gives up their slot at once to the best pair of the
-    other member (when seen) with someone seen now outside the pair: a person the tracker could
-    not re-identify (a new id) is not left out while their old track waits."""
+    other member (when seen) with someone seen now, outside the pair, who first appeared after
+    the member was last seen: the member re-found under a new id (the tracker could not
+    re-identify them) is not left out while their old track waits, and nobody who was in view
+    beside them takes their place."""
 
     def __init__(self, memory: int = 25, switch_frames: int = 15, switch_margin: float = 0.3,
                  absent_frames: int = 30):
@@ -285,7 +287,7 @@ class PairChoice:
             gone = any(p.track_id not in boxes and frame - p.last_seen > max_lost for p in members)
             better = best is not None and best != key and self.evidence[best] + self.margin < self.evidence[key]
             self._better = self._better + 1 if better else 0
-            stand_in = self._stand_in(members, seen, frame)
+            stand_in = self._stand_in(members, seen, by_id, frame)
             if stand_in is not None:
                 best = stand_in
             elif not gone and self._better < self.switch_frames:
@@ -303,16 +305,20 @@ class PairChoice:
         return self.current
 
 
-    def _stand_in(self, members: list[Slot], seen: list[int], frame: int) -> tuple[int, int] | None:
+    def _stand_in(self, members: list[Slot], seen: list[int], people: dict[int, Slot],
+                  frame: int) -> tuple[int, int] | None:
         """The best-evidence pair (track ids) that keeps every member seen within
-        ``absent_frames`` and takes in someone seen now from outside the pair, where a member
-        has been unseen longer than that; else None."""
-        absent = {p.track_id for p in members if frame - p.last_seen > self.absent_frames}
+        ``absent_frames`` and takes in someone seen now from outside the pair who may be an
+        absent member re-found (first seen after that member was last seen), where a member has
+        been unseen longer than ``absent_frames``; else None."""
+        absent = [p for p in members if frame - p.last_seen > self.absent_frames]
         if not absent:
             return None
-        kept = {p.track_id for p in members} - absent
-        outside = set(seen) - {p.track_id for p in members}
-        keys = [k for k in self.evidence if kept <= set(k) and not absent & set(k) and outside & set(k)]
+        gone = {p.track_id for p in absent}
+        kept = {p.track_id for p in members} - gone
+        lost_at = min(p.last_seen for p in absent)
+        outside = {k for k in seen if k not in kept | gone and people[k].first_seen > lost_at}
+        keys = [k for k in self.evidence if kept <= set(k) and not gone & set(k) and outside & set(k)]
         return min(keys, key=self.evidence.get) if keys else None
 
 
