@@ -3,7 +3,8 @@
 wrists, hips, knees and ankles replaced by their true 2D joints (``gt.npz`` ``joints_2d``,
 where the keypoint model saw the joint at all; optionally with Gaussian noise of ``--noise``
 px). Scored as the validation bench scores, plus how far the limbs reach in depth against the
-truth (``validation_errors.limb_depth``: 0.68 of the truth with the perceived keypoints).
+truth (``validation_errors.limb_depth``: 0.68 of the truth with the perceived keypoints) and
+how long the deep limbs project against the truth's (:func:`limb_2d_length`).
 
 Writes benchmarks/results/oracle-2d[-<tag>].json (the tag names the overrides and noise).
     .venv/bin/python benchmarks/oracle_2d.py [--noise 0] [--set fitting.weights.pose3d=0]
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from validation_errors import limb_depth  # benchmarks/, beside this script
+from validation_errors import LIMBS, limb_depth  # benchmarks/, beside this script
 
 from interaction_recon.body.skeleton import BLAZEPOSE33, SMPL_JOINTS
 from interaction_recon.config import override
@@ -54,6 +55,25 @@ def with_true_joints(track, gt2d: np.ndarray, noise: float, rng: np.random.Gener
     return track
 
 
+def limb_2d_length(pred: np.ndarray, gt: np.ndarray, K: np.ndarray, min_depth: float = 0.08) -> float:
+    """Median over the limb bones reaching more than ``min_depth`` m along the line of sight in
+    the truth of their projected 2D length, fitted over true: pred, gt [T, 24, 3] camera frame
+    (m), K [3, 3]. Over 1: the fitted limbs lie flatter than the image says."""
+    ratios = []
+    for a, b in LIMBS:
+        i, j = SMPL_JOINTS.index(a), SMPL_JOINTS.index(b)
+        length = [np.linalg.norm(project(x[:, j], K) - project(x[:, i], K), axis=-1) for x in (pred, gt)]
+        ray = gt[:, i] / np.linalg.norm(gt[:, i], axis=-1, keepdims=True)
+        deep = (np.abs(((gt[:, j] - gt[:, i]) * ray).sum(-1)) > min_depth) & np.isfinite(length[0])
+        ratios.extend((length[0][deep] / length[1][deep]).tolist())
+    return float(np.median(ratios)) if ratios else float("nan")
+
+
+def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels [..., 2] of camera-frame points [..., 3] (m)."""
+    return points[..., :2] / points[..., 2:3] * K[[0, 1], [0, 1]] + K[:2, 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--noise", type=float, default=0.0, help="px of Gaussian noise on the true joints")
@@ -76,7 +96,9 @@ def main() -> None:
         depth = [limb_depth(pred[p], gt[p]) for p in range(2)]
         rows.append({"scene": scene.name, **{k: row[k] for k in ("mpjpe", "pa_mpjpe", "inter", "reprojection_error")},
                      "limb_extent_ratio": float(np.mean([d["extent_ratio"] for d in depth])),
-                     "limb_slope": float(np.mean([d["slope"] for d in depth]))})
+                     "limb_slope": float(np.mean([d["slope"] for d in depth])),
+                     "limb_2d_length_ratio": float(np.mean([limb_2d_length(pred[p], gt[p], scene.gt["K"])
+                                                            for p in range(2)]))})
         print(json.dumps(rows[-1]), flush=True)
     result = {"overrides": sets, "noise_px": args.noise, "commit": git_commit(), "load": os.getloadavg()[0],
               "scenes": rows, "overall": {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "scene"}}
