@@ -43,6 +43,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
        ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
+       ("dev-default-perception-heavy-before-coasting", "the same before missed pair members were followed by "
+        "their keypoints for up to 90 frames (perception.coast_frames) and could be stood in for"),
        ("dev-default-perception-heavy-before-horizon-checks", "the same before the horizon pitch's checks "
         "(fitting.horizon_max_sole_deg, horizon_sharpness)"),
        ("dev-default-perception-keypoint-shift", "the same with the fit's limb ends moved as the keypoint model "
