@@ -89,6 +89,7 @@ METHODS: dict[str, dict] = {
     "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)
     "pose3d-depth-sign": {"fitting.pose3d_frame": "depth-sign"},  # the landmarks' depth sign only, not their flat depth
     "keypoint-shift": {"fitting.keypoint_shift": DEV_KEYPOINT_SHIFT},
+    "reprojection-3": {"fitting.weights.reprojection": 3.0},  # the 2D evidence against every prior (flat limbs?)
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
     "upright-5": {"fitting.weights.upright": 5.0},
