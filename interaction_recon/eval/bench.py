@@ -328,9 +328,6 @@ METHODS = {
     # the default with the fit's limb ends moved as the keypoint model places them (validation keypoint-shift)
     "default-perception-keypoint-shift": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"keypoint_shift": DEV_KEYPOINT_SHIFT}),
-    # the default with the 2D term three times as strong (validation reprojection-3)
-    "default-perception-reprojection-3": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"weights.reprojection": 3.0}),
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),
