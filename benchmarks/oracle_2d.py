@@ -3,7 +3,7 @@
 wrists, hips, knees and ankles replaced by their true 2D joints (``gt.npz`` ``joints_2d``,
 where the keypoint model saw the joint at all; optionally with Gaussian noise of ``--noise``
 px). Scored as the validation bench scores, plus how far the limbs reach in depth against the
-truth (``validation_errors.limb_depth``: 0.68 of the truth with the perceived keypoints) and
+truth (``validation_errors.limb_depth``: 0.72 of the truth with the perceived keypoints) and
 how long the deep limbs project against the truth's (:func:`limb_2d_length`).
 
 Writes benchmarks/results/oracle-2d[-<tag>].json (the tag names the overrides and noise).
@@ -27,6 +27,7 @@ from interaction_recon.eval import metrics, validation
 from interaction_recon.eval.bench import git_commit
 from interaction_recon.fitting.result import Reconstruction
 from interaction_recon.paths import cache_dir
+from interaction_recon.render.camera import project
 
 RESULTS = Path(__file__).parent / "results"
 JOINTS = [f"{side}_{j}" for side in ("left", "right") for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
@@ -67,11 +68,6 @@ def limb_2d_length(pred: np.ndarray, gt: np.ndarray, K: np.ndarray, min_depth: f
         deep = (np.abs(((gt[:, j] - gt[:, i]) * ray).sum(-1)) > min_depth) & np.isfinite(length[0])
         ratios.extend((length[0][deep] / length[1][deep]).tolist())
     return float(np.median(ratios)) if ratios else float("nan")
-
-
-def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pixels [..., 2] of camera-frame points [..., 3] (m)."""
-    return points[..., :2] / points[..., 2:3] * K[[0, 1], [0, 1]] + K[:2, 2]
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import json
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from keypoint_offsets import along_bone  # benchmarks/, beside this script
+from keypoint_offsets import LIMBS as LIMB_ENDS, along_bone  # benchmarks/, beside this script
 
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.eval import metrics, validation
@@ -98,7 +98,7 @@ def keypoint_offsets(rec: Reconstruction, scene, perm, track) -> dict:
     T = min(kp.shape[1], scene.gt["joints2d"].shape[1], model_kp.shape[1])
     gt2d = scene.gt["joints2d"][:, :T]
     samples = {}
-    for parent, joint in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")):
+    for parent, joint in LIMB_ENDS:
         for side in ("left", "right"):
             a, b, k = SMPL_JOINTS.index(f"{side}_{parent}"), SMPL_JOINTS.index(f"{side}_{joint}"), BLAZEPOSE33.index(f"{side}_{joint}")
             along = along_bone(kp[:, :T, k], gt2d[:, :, a], gt2d[:, :, b])

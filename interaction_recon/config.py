@@ -154,7 +154,8 @@ class FittingConfig:
     # landmarks' orientation, biased as it is, is better than what the keypoints tell without it. "depth-sign": only
     # which way each bone points in depth (camera frame) is held to the landmarks, not how far (they flatten it).
     # Worse on validation: MPJPE 103.1, PA-MPJPE 81.2, Inter 145.4 (validation-pose3d-depth-sign.json), and the limbs
-    # stay as flat (reach in depth 0.68 of the truth either way, validation-errors-pose3d-depth-sign.json)
+    # stay as flat (reach in depth 0.68 of the truth, the default 0.68-0.72: validation-errors-pose3d-depth-sign.json,
+    # validation-errors-default{-before-rerun,}.json)
     pose3d_frame: str = "camera"
     # share of each bone the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
     # keypoints (along the bone from its parent): the fit's keypoints are moved so before they meet the image's.

@@ -304,7 +304,6 @@ class PairChoice:
         self.current, self._better = pair, 0
         return self.current
 
-
     def _stand_in(self, members: list[Slot], seen: list[int], people: dict[int, Slot],
                   frame: int) -> tuple[int, int] | None:
         """The best-evidence pair (track ids) that keeps every member seen within
@@ -314,11 +313,11 @@ class PairChoice:
         absent = [p for p in members if frame - p.last_seen > self.absent_frames]
         if not absent:
             return None
-        gone = {p.track_id for p in absent}
-        kept = {p.track_id for p in members} - gone
+        away = {p.track_id for p in absent}
+        kept = {p.track_id for p in members} - away
         lost_at = min(p.last_seen for p in absent)
-        outside = {k for k in seen if k not in kept | gone and people[k].first_seen > lost_at}
-        keys = [k for k in self.evidence if kept <= set(k) and not gone & set(k) and outside & set(k)]
+        outside = {k for k in seen if k not in kept | away and people[k].first_seen > lost_at}
+        keys = [k for k in self.evidence if kept <= set(k) and not away & set(k) and outside & set(k)]
         return min(keys, key=self.evidence.get) if keys else None
 
 
