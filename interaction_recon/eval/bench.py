@@ -341,6 +341,10 @@ METHODS = {
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items()}),
+    # guarded fusion with one detector pass (validation keypoints-fused-guarded)
+    "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp",
+        perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items() if k != "perception.detector_sizes"}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),

@@ -83,6 +83,8 @@ METHODS: dict[str, dict] = {
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
+    # the same, guarded where two people overlap (real-footage.yaml's fusion, one detector pass)
+    "keypoints-fused-guarded": {k: v for k, v in REAL_FOOTAGE.items() if k != "perception.detector_sizes"},
     "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
