@@ -13,8 +13,10 @@ truth (``validation_errors.limb_depth``: 0.72 of the truth with the perceived ke
 long the deep limbs project against the truth's (:func:`limb_2d_length`) and how far the seen
 limb ends (confidence over 0.5) are from their true 2D joints (``seen_limb_px``).
 
-Writes benchmarks/results/oracle-2d[-<tag>].json (the tag names the overrides, noise and shapes).
-    .venv/bin/python benchmarks/oracle_2d.py [--noise 0] [--true-shape] [--set fitting.weights.pose3d=0]
+The hand and foot points are dropped unless ``--keep-ends``.
+
+Writes benchmarks/results/oracle-2d[-<tag>].json (the tag names the overrides, noise, shapes, ends).
+    .venv/bin/python benchmarks/oracle_2d.py [--noise 0] [--true-shape] [--keep-ends] [--set fitting.weights.pose3d=0]
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ from interaction_recon.render.camera import project
 
 RESULTS = Path(__file__).parent / "results"
 JOINTS = [f"{side}_{j}" for side in ("left", "right") for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
+HAND_FOOT = [f"{side}_{p}" for side in ("left", "right") for p in ("pinky", "index", "thumb", "heel", "foot_index")]
 BONES = [(SMPL_PARENTS[j], j) for j in range(1, 24) if SMPL_JOINTS[j] not in ("left_hand", "right_hand")]
 
 
@@ -117,11 +120,15 @@ def slot_order(keypoints: np.ndarray, gt2d: np.ndarray) -> tuple[int, int]:
     return (0, 1) if d[0, 0] + d[1, 1] <= d[0, 1] + d[1, 0] else (1, 0)
 
 
-def with_true_joints(track, gt2d: np.ndarray, noise: float, rng: np.random.Generator):
+def with_true_joints(track, gt2d: np.ndarray, noise: float, rng: np.random.Generator, drop_ends: bool = True):
     """The track with the JOINTS keypoints moved onto the true 2D joints (+ noise px) where the
-    keypoint model gave them any confidence."""
+    keypoint model gave them any confidence, and (``drop_ends``) the hand and foot points
+    (HAND_FOOT) dropped: the truth has none, and the perceived ones can contradict the true
+    wrist (on shoulder_pat_far the patting person's hand points lie on the other's hand)."""
     T = min(track.num_frames, gt2d.shape[1])
     perm = slot_order(track.keypoints[:, :T], gt2d[:, :T])
+    if drop_ends:
+        track.confidence[:, :, [BLAZEPOSE33.index(n) for n in HAND_FOOT]] = 0.0
     for s in range(2):
         for name in JOINTS:
             k, j = BLAZEPOSE33.index(name), SMPL_JOINTS.index(name)
@@ -150,12 +157,14 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=0.0, help="px of Gaussian noise on the true joints")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override (YAML value)")
     ap.add_argument("--true-shape", action="store_true", help="the shapes fitted to the truth's bone lengths, held")
+    ap.add_argument("--keep-ends", action="store_true", help="keep the perceived hand and foot points")
     args = ap.parse_args()
     sets = dict(kv.split("=", 1) for kv in args.set)
     if args.true_shape:
         sets = {"fitting.floor_sizing": "false", "fitting.weights.shape": "100", **sets}
     config = override(validation.configure("default"), {k: yaml.safe_load(v) for k, v in sets.items()}, "--set")
     tag = "-".join([f"noise-{args.noise:g}"] * (args.noise > 0) + ["true-shape"] * args.true_shape
+                   + ["perceived-hands-feet"] * args.keep_ends
                    + [f"{k.split('.')[-1]}-{v}" for k, v in sets.items() if not args.true_shape
                       or k not in ("fitting.floor_sizing", "fitting.weights.shape")])
     rng = np.random.default_rng(0)
@@ -165,7 +174,7 @@ def main() -> None:
         track = validation.perceive(scene, cache_dir(), config.perception)
         gt, gt2d = scene.gt["joints"].astype(np.float64), scene.gt["joints2d"]
         slots = slot_order(track.keypoints[:, :gt2d.shape[1]], gt2d[:, :track.num_frames])  # slot s holds person slots[s]
-        track = with_true_joints(track, gt2d, args.noise, rng)
+        track = with_true_joints(track, gt2d, args.noise, rng, drop_ends=not args.keep_ends)
         shapes = None
         if args.true_shape:
             shapes = torch.stack([true_shape(body, gt[slots[s]], scene.meta["people"][slots[s]]) for s in range(2)])
@@ -186,7 +195,8 @@ def main() -> None:
                      "limb_2d_length_ratio": float(np.mean([limb_2d_length(pred[p], gt[p], scene.gt["K"])
                                                             for p in range(2)]))})
         print(json.dumps(rows[-1]), flush=True)
-    result = {"overrides": sets, "noise_px": args.noise, "true_shape": args.true_shape, "commit": git_commit(),
+    result = {"overrides": sets, "noise_px": args.noise, "true_shape": args.true_shape,
+              "hand_foot_points": "perceived" if args.keep_ends else "dropped", "commit": git_commit(),
               "load": os.getloadavg()[0], "scenes": rows,
               "overall": {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "scene"}}
     out = RESULTS / f"oracle-2d{'-' + tag if tag else ''}.json"
