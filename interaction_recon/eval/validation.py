@@ -83,6 +83,10 @@ METHODS: dict[str, dict] = {
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
+    # the perceived hand points (and foot points) left out of the fit: can they belong to the other person?
+    "no-hand-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right") for p in ("pinky", "index", "thumb")]},
+    "no-hand-foot-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right")
+                                                          for p in ("pinky", "index", "thumb", "heel", "foot_index")]},
     # the same, guarded where two people overlap (real-footage.yaml's fusion, one detector pass)
     "keypoints-fused-guarded": {k: v for k, v in REAL_FOOTAGE.items() if k != "perception.detector_sizes"},
     "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},

@@ -34,7 +34,7 @@ from interaction_recon.fitting.camera import check_intrinsics, project
 from interaction_recon.fitting.init import DEFAULT_HEIGHT, initial_params, keypoint_heights, model_keypoints, observed
 from interaction_recon.fitting.result import Reconstruction, position_errors
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
-from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
+from interaction_recon.fitting.visibility import joint_confidence, joint_evidence, usable_confidence
 from interaction_recon.fitting.result import gap_factor
 
 PRIORS = ("none", "onnx", "tensorrt", "torch")
@@ -113,8 +113,7 @@ class CausalFilter:
         conf = np.asarray(people.confidence, np.float32)[:, None]
         if kp.ndim != 4 or kp.shape[0] != 2 or conf.shape != kp.shape[:3]:
             raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape[::2]} and {conf.shape}")
-        finite = np.isfinite(kp).all(-1) & np.isfinite(conf)
-        conf = np.where(finite & (conf >= cfg.min_confidence), conf, 0.0).astype(np.float32)
+        conf = usable_confidence(kp, conf, cfg.min_confidence, self.layout, cfg.ignored_keypoints)
         kp = np.nan_to_num(kp)
         seen = observed(conf, cfg.min_confidence)[:, 0]  # [2]
         ids = np.asarray(people.track_ids, np.int64)

@@ -53,6 +53,20 @@ def observer_matrix(layout: str) -> np.ndarray:
     return weights
 
 
+def usable_confidence(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: float, layout: str,
+                      ignored=()) -> np.ndarray:
+    """confidence [..., K] of keypoints [..., K, 2] in ``layout`` as the fit uses it (float32):
+    0 where a keypoint is not finite, under ``min_confidence`` or named in ``ignored``
+    (``fitting.ignored_keypoints``; a name the layout lacks is an error)."""
+    names = skeleton.layout_names(layout)
+    if unknown := [n for n in ignored if n not in names]:
+        raise ValueError(f"fitting.ignored_keypoints: {unknown} are not {layout} keypoints ({names})")
+    finite = np.isfinite(keypoints).all(-1) & np.isfinite(confidence)
+    conf = np.where(finite & (confidence >= min_confidence), confidence, 0.0).astype(np.float32)
+    conf[..., [names.index(n) for n in ignored]] = 0.0
+    return conf
+
+
 def joint_evidence(keypoints: np.ndarray, confidence: np.ndarray, layout: str,
                    image_size: tuple[int, int] | None = None) -> np.ndarray:
     """keypoints [..., K, 2] px, confidence [..., K] -> evidence [..., 24] in [0, 1]; with

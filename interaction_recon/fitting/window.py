@@ -36,7 +36,7 @@ from interaction_recon.fitting.init import DEFAULT_HEIGHT, initial_params, keypo
 from interaction_recon.fitting.job import WindowJob, shares_frames
 from interaction_recon.fitting.objective import WindowState
 from interaction_recon.fitting.result import Reconstruction, position_errors, unseen_factor
-from interaction_recon.fitting.visibility import joint_confidence, joint_evidence
+from interaction_recon.fitting.visibility import joint_confidence, joint_evidence, usable_confidence
 
 log = logging.getLogger(__name__)
 CONFIDENCE_FRAMES = 15  # observed frames a person's confidence is averaged over
@@ -84,8 +84,7 @@ class WindowFitter:
         if job.keypoints.ndim != 4 or job.keypoints.shape[0] != 2 or job.confidence.shape != job.keypoints.shape[:3]:
             raise ValueError(f"keypoints must be [2, T, K, 2] with confidence [2, T, K], got "
                              f"{job.keypoints.shape} and {job.confidence.shape}")
-        finite = np.isfinite(job.keypoints).all(-1) & np.isfinite(job.confidence)
-        conf = np.where(finite & (job.confidence >= cfg.min_confidence), job.confidence, 0.0).astype(np.float32)
+        conf = usable_confidence(job.keypoints, job.confidence, cfg.min_confidence, job.layout, cfg.ignored_keypoints)
         kp = np.nan_to_num(job.keypoints).astype(np.float32)
         seen = observed(conf, cfg.min_confidence)
         scale = np.full(seen.shape, DEFAULT_HEIGHT, dtype=np.float32)
