@@ -8,6 +8,7 @@ import roma
 import torch
 
 from interaction_recon.body.model import BodyParams
+from interaction_recon.body.skeleton import BLAZEPOSE33
 from interaction_recon.config import Config, FittingConfig
 from interaction_recon.fitting import contacts, losses, scale
 from interaction_recon.fitting.camera import default_intrinsics, project
@@ -22,6 +23,7 @@ from interaction_recon.fitting.stream import (
     stitched_seams,
 )
 from interaction_recon.fitting.job import WindowJob
+from interaction_recon.fitting.visibility import usable_confidence
 from interaction_recon.fitting.window import WindowFitter
 
 K = default_intrinsics(640, 480, 60.0)
@@ -154,7 +156,6 @@ def test_keypoint_shift_moves_the_limb_ends_along_their_bones(anny_body):
     keypoints stay, and all-zero shares leave the model's keypoints as they are."""
     from types import SimpleNamespace
 
-    from interaction_recon.body.skeleton import BLAZEPOSE33
     from interaction_recon.fitting.init import model_keypoints
 
     with torch.no_grad():
@@ -495,3 +496,30 @@ def test_sliding_windows_join_without_jumps(anny_body):
     # Live output (each window's newest frames): the next window may revise the last ones.
     joints, seams = published(windows, config.fitting.stride)
     assert abs(seam_jump(joints, seams)) < 25.0
+
+
+HAND_POINTS = [f"right_{p}" for p in ("pinky", "index", "thumb")]
+
+
+@pytest.mark.parametrize("ignored", [HAND_POINTS, []], ids=["ignored", "used"])
+def test_ignored_keypoints_do_not_pull_the_fit(anny_body, anny_collider, ignored):
+    """Person 0's right hand points 30 px off its wrist, towards person 1 (as where the top-down
+    keypoint model's crop held the other person's hand: shoulder_pat_far). Named in
+    ``fitting.ignored_keypoints`` they leave person 0's right wrist on its keypoint; used, they
+    pull it away (the case that makes this test fail with the option off)."""
+    truth = facing_camera(anny_body, 6)
+    kp, conf = observe_params(anny_body, truth)
+    hand = [BLAZEPOSE33.index(n) for n in HAND_POINTS]
+    kp[0][:, hand] += np.array([30.0, 0.0], np.float32)
+    fitter = WindowFitter(anny_body, small_config(ignored_keypoints=ignored), anny_collider)
+    result = fitter.fit(job_of(kp, conf))
+    with torch.no_grad():
+        fitted = project(anny_body(result.params()).blazepose33, torch.tensor(K, dtype=torch.float32)).numpy()
+    wrist = BLAZEPOSE33.index("right_wrist")
+    error = float(np.linalg.norm(fitted[0, :, wrist] - kp[0, :, wrist], axis=-1).mean())
+    assert (error < 5.0) == bool(ignored)
+
+
+def test_an_unknown_ignored_keypoint_is_a_clear_error():
+    with pytest.raises(ValueError, match="not blazepose33 keypoints"):
+        usable_confidence(np.zeros((2, 1, 33, 2)), np.ones((2, 1, 33)), 0.2, "blazepose33", ["left_wing"])
