@@ -316,6 +316,7 @@ class PerceptionConfig:
     # order 0.94 -> 0.86 (dev-default-perception-heavy-before-horizon-checks.json against -full.json, both before
     # fitting.horizon_sharpness and horizon_max_sole_deg); real images PCK@0.05 0.71 -> 0.84
     blazepose_model: str = "heavy"
+    flip_test: bool = False  # blazepose: also run each crop mirrored and average the two (twice the keypoint time)
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
     keypoint_format: str = "heatmap"  # onnx output: heatmap ([1,K,h,w]) | simcc ([1,K,Wx],[1,K,Hy]) | direct ([1,K,3])
     keypoint_layout: str = "coco17"  # onnx: coco17 | blazepose33

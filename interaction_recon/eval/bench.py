@@ -341,6 +341,9 @@ METHODS = {
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items()}),
+    # BlazePose on each crop and its mirror image, averaged (validation flip-test)
+    "default-perception-flip-test": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
+                                                                         perception={"flip_test": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

@@ -17,6 +17,9 @@ from interaction_recon.perception import assets
 from interaction_recon.perception.runtime import OnnxModel, TFLiteModel
 
 COCO_IN_BLAZE = np.array([BLAZEPOSE33.index(n) for n in COCO17])
+# BlazePose-33 index of each landmark's mirror image (left <-> right)
+MIRROR33 = np.array([BLAZEPOSE33.index(n.replace("left", "#").replace("right", "left").replace("#", "right"))
+                     for n in BLAZEPOSE33])
 _HIPS, _SHOULDERS = [11, 12], [5, 6]  # COCO-17 indices
 
 
@@ -119,13 +122,14 @@ class BlazePoseLandmarker:
     """A BlazePose GHUM landmark model (Apache-2.0; full from the mediapipe 0.10.21 wheel, taken
     when no ``model_path`` is given, or heavy from the npm package @mediapipe/pose) on a 256x256
     crop: 39 landmarks (33 body + 6 auxiliary), pose presence, a 256x256 person mask, and 39 world
-    landmarks (m, hip-centred, in the rotated crop's axes)."""
+    landmarks (m, hip-centred, in the rotated crop's axes). ``flip_test``: the crop is also run
+    mirrored and the two answers averaged (landmarks, logits, mask, world; twice the time)."""
 
     SIZE = 256
 
-    def __init__(self, num_threads: int = 1, masks: bool = True, model_path=None):
+    def __init__(self, num_threads: int = 1, masks: bool = True, model_path=None, flip_test: bool = False):
         self.model = TFLiteModel(model_path or assets.model_path("pose_landmark_full"), num_threads)
-        self.masks = masks
+        self.masks, self.flip_test = masks, flip_test
         names = [o["name"] for o in self.model.outputs]
         order = {n: i for i, n in enumerate(names)}
         # outputs by shape: landmarks [1,195], flag [1,1], mask [1,256,256,1], heatmap, world landmarks
@@ -135,15 +139,32 @@ class BlazePoseLandmarker:
 
     aspect = 1.0
 
+    def _run(self, crop: np.ndarray, mirrored: bool) -> tuple[np.ndarray, float, np.ndarray, np.ndarray | None]:
+        """(landmarks [33, 5] in crop px, presence logit or probability, mask logits [256, 256],
+        world [33, 3] or None) of the crop [256, 256, 3], answered for the mirrored crop and
+        mapped back when ``mirrored``."""
+        outs = self.model.run((crop[:, ::-1] if mirrored else crop)[None].astype(np.float32) / 255.0)
+        lm = outs[self._lm].reshape(39, 5)[:33].astype(np.float64)
+        seg = outs[self._seg][0, :, :, 0]
+        world = None if self._world is None else outs[self._world].reshape(39, 3)[:33].astype(np.float64)
+        if mirrored:
+            lm = lm[MIRROR33]
+            lm[:, 0] = self.SIZE - 1 - lm[:, 0]  # crop column c shows what column SIZE - 1 - c did
+            seg = seg[:, ::-1]
+            if world is not None:
+                world = world[MIRROR33] * np.array([-1.0, 1.0, 1.0])
+        return lm, float(outs[self._flag].ravel()[0]), seg, world
+
     def __call__(self, image: np.ndarray, roi: Roi) -> PoseEstimate:
         m = roi.to_crop(self.SIZE, self.SIZE)
         crop = cv2.warpAffine(image, m, (self.SIZE, self.SIZE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        outs = self.model.run(crop[None].astype(np.float32) / 255.0)
-        lm = outs[self._lm].reshape(39, 5)[:33]
+        runs = [self._run(crop, mirrored) for mirrored in ((False, True) if self.flip_test else (False,))]
+        lm = np.mean([r[0] for r in runs], 0)
+        presence = float(np.mean([r[1] for r in runs]))
+        seg = np.mean([r[2] for r in runs], 0)
         inv = cv2.invertAffineTransform(m)
         kp = lm[:, :2] @ inv[:, :2].T + inv[:, 2]
-        presence = float(outs[self._flag].ravel()[0])
         if not 0.0 <= presence <= 1.0:
             presence = float(_sigmoid(presence))
         conf = _sigmoid(lm[:, 3]) * presence
@@ -151,10 +172,10 @@ class BlazePoseLandmarker:
         conf = np.where(inside, conf, conf * 0.5)
         mask, origin = None, (0, 0)
         if self.masks:
-            mask, origin = _warp_back(_sigmoid(outs[self._seg][0, :, :, 0]).astype(np.float32), roi, image.shape[:2])
+            mask, origin = _warp_back(_sigmoid(seg).astype(np.float32), roi, image.shape[:2])
         world = None
-        if self._world is not None:
-            world = outs[self._world].reshape(39, 3)[:33].astype(np.float64)
+        if runs[0][3] is not None:
+            world = np.mean([r[3] for r in runs], 0)
             # the crop's axes -> the image's (row vectors: x @ R applies R's inverse)
             world[:, :2] = world[:, :2] @ roi.rotation()
             world = world.astype(np.float32)
@@ -234,7 +255,8 @@ def create_keypoint_model(cfg) -> BlazePoseLandmarker | OnnxKeypointModel:
     if cfg.keypoints == "blazepose":
         if cfg.blazepose_model not in ("full", "heavy"):
             raise ValueError(f"unknown perception.blazepose_model {cfg.blazepose_model!r}; choose full or heavy")
-        return BlazePoseLandmarker(cfg.num_threads, cfg.masks, assets.model_path(f"pose_landmark_{cfg.blazepose_model}"))
+        return BlazePoseLandmarker(cfg.num_threads, cfg.masks, assets.model_path(f"pose_landmark_{cfg.blazepose_model}"),
+                                   cfg.flip_test)
     if cfg.keypoints == "onnx":
         return OnnxKeypointModel(cfg.keypoint_model, cfg.keypoint_format, cfg.keypoint_layout, cfg.num_threads,
                                  cfg.onnx_providers)
