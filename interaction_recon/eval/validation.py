@@ -84,6 +84,7 @@ METHODS: dict[str, dict] = {
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
     "flip-test": {"perception.flip_test": True},  # BlazePose on each crop and its mirror image, averaged
+    "independent-flip-test": {"fitting.two_person": False, "fitting.prior": "none", "perception.flip_test": True},
     # the perceived hand points (and foot points) left out of the fit: can they belong to the other person?
     "no-hand-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right") for p in ("pinky", "index", "thumb")]},
     "no-hand-foot-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right")
