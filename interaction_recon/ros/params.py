@@ -60,6 +60,8 @@ PARAMS: tuple[Param, ...] = (
           choices=("blazepose", "onnx"), launch="keypoints"),
     Param("perception.blazepose_model", "blazepose landmark model: full (faster; the live default) | heavy (better "
           "keypoints and 3D, slower; the offline default)", choices=("full", "heavy"), launch="blazepose_model"),
+    Param("perception.flip_test", "blazepose: also run each crop mirrored and average the two (better keypoints, "
+          "twice the keypoint time)"),
     Param("perception.keypoint_model", "onnx keypoint model path ('' = none)"),
     Param("perception.masks", "per-person masks"),
     Param("perception.num_threads", "tflite/onnxruntime CPU threads", (1, 64)),
