@@ -40,7 +40,7 @@ class LossWeights:
     joint_limits: float = 1.0  # squared excess over per-joint angle limits (rad)
     # squared distance of each person's anny phenotypes (6, in [0, 1]) to the model's average. Chosen between
     # 0.05, 1 and 10 on the validation clips: 1 gives MPJPE 111.8 -> 109.9 mm, PA-MPJPE 80.2 -> 79.6, Inter
-    # 99.1 -> 97.8 (validation-default.json against validation-shape-0.05.json); 10 costs Inter (107.0). Dev suite
+    # 99.1 -> 97.8 (validation-default-before-flip-test.json against validation-shape-0.05.json); 10 costs Inter (107.0). Dev suite
     # within 4 % on every metric (dev-two-person+prior-closeapp.json against its -shape-0.05 twin)
     shape: float = 1.0
     previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
@@ -155,7 +155,7 @@ class FittingConfig:
     # which way each bone points in depth (camera frame) is held to the landmarks, not how far (they flatten it).
     # Worse on validation: MPJPE 103.1, PA-MPJPE 81.2, Inter 145.4 (validation-pose3d-depth-sign.json), and the limbs
     # stay as flat (reach in depth 0.68 of the truth, the default 0.68-0.72: validation-errors-pose3d-depth-sign.json,
-    # validation-errors-default{-before-rerun,}.json)
+    # validation-errors-default-before-{rerun,flip-test}.json)
     pose3d_frame: str = "camera"
     # share of each bone the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
     # keypoints (along the bone from its parent): the fit's keypoints are moved so before they meet the image's.
@@ -208,7 +208,7 @@ class FittingConfig:
     # m: the typical pelvis position error reported with each estimate (Human.position_error), by what fixed the
     # distance, from the benchmarks' mean errors: a depth sensor (dev suite, simulated RGB-D camera:
     # dev-two-person+prior-closeapp+depth.json), the camera's pose over the floor (validation camera-pose.json),
-    # one camera alone (validation-default.json)
+    # one camera alone (validation-default-before-flip-test.json)
     position_error_depth: float = 0.064
     position_error_floor: float = 0.088
     position_error_monocular: float = 0.203
@@ -216,7 +216,7 @@ class FittingConfig:
     # height or a robot's head; set a priori, the only value tried) to estimate its pitch from the people's feet
     # (fitting/floor.py pitch_from_height), for weights.upright only: sizes stay unknown. 0: no pitch, no upright
     # term. On the validation clips MPJPE 126.5 -> 113.9 mm, PA-MPJPE 85.0 -> 82.4, Inter 91.1 -> 92.6
-    # (validation-default.json against validation-no-upright.json)
+    # (validation-default-before-flip-test.json against validation-no-upright.json)
     assumed_camera_height: float = 1.5
     # without camera_height, when the people's image heights (sole to face, 90th over 10th percentile) span at
     # least this ratio in a window (people at distances that differ by half or more, e.g. walkers across a
@@ -311,12 +311,16 @@ class PerceptionConfig:
     keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx
     # blazepose: full (pip mediapipe wheel; faster: the live node's, config/live.yaml) | heavy (npm @mediapipe/pose;
     # timing in perception.json against perception-full.json). Heavy: validation MPJPE 109.9 -> 95.9 mm, PA-MPJPE
-    # 79.6 -> 73.3, reprojection 8.6 -> 7.2 px, better on every clip, but Inter 97.8 -> 108.8 (validation-default.json against
+    # 79.6 -> 73.3, reprojection 8.6 -> 7.2 px, better on every clip, but Inter 97.8 -> 108.8 (validation-default-before-flip-test.json against
     # validation-full-landmarks.json); dev with real perception MPJPE 143.3 -> 131.6, Inter 219.9 -> 198.1 but depth
     # order 0.94 -> 0.86 (dev-default-perception-heavy-before-horizon-checks.json against -full.json, both before
     # fitting.horizon_sharpness and horizon_max_sole_deg); real images PCK@0.05 0.71 -> 0.84
     blazepose_model: str = "heavy"
-    flip_test: bool = False  # blazepose: also run each crop mirrored and average the two (twice the keypoint time)
+    # blazepose: also run each crop mirrored and average the two (twice the keypoint time; config/live.yaml keeps it
+    # off). Validation MPJPE 95.9 -> 93.9 mm, PA-MPJPE 73.3 -> 71.0, Inter 108.8 -> 95.3, reprojection 7.2 -> 7.0 px
+    # (validation-default.json against -before-flip-test.json); dev with real perception within 1-3 % (MPJPE +1.1 %,
+    # Inter +2.6 %, depth order 0.82 -> 0.88; dev-default-perception-flip-test.json against -heavy.json)
+    flip_test: bool = True
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
     keypoint_format: str = "heatmap"  # onnx output: heatmap ([1,K,h,w]) | simcc ([1,K,Wx],[1,K,Hy]) | direct ([1,K,3])
     keypoint_layout: str = "coco17"  # onnx: coco17 | blazepose33
