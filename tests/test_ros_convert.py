@@ -343,7 +343,8 @@ def test_rclpy_reads_live_yaml_into_the_declared_parameters():
         ignored = params.apply(node, config)
         assert config.fitting.window == 128 and config.ros.image_topic == "/camera/image_raw"
         expected = _defaults_without(ignored)
-        expected.perception.blazepose_model = "full"  # the one value live differs in: the faster landmark model
+        # the values live differs in: the faster landmark model, without the flip test
+        expected.perception.blazepose_model, expected.perception.flip_test = "full", False
         assert config.body.model_path is None and config == expected
         node.destroy_node()
     finally:

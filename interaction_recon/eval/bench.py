@@ -341,9 +341,10 @@ METHODS = {
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
         perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items()}),
-    # BlazePose on each crop and its mirror image, averaged (validation flip-test)
-    "default-perception-flip-test": lambda scene, rng: fit_window_method(scene, rng, True, "perception", prior="closeapp",
-                                                                         perception={"flip_test": True}),
+    # BlazePose on each crop alone, without its mirror image (the default before the flip test, which
+    # dev-default-perception-flip-test.json measured as an option; validation no-flip-test)
+    "default-perception-no-flip-test": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", perception={"flip_test": False}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

@@ -83,8 +83,9 @@ METHODS: dict[str, dict] = {
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                   "perception.keypoint_agreed": "top-down"},
     "keypoints-fused": {"perception.fuse_keypoints": True},
-    "flip-test": {"perception.flip_test": True},  # BlazePose on each crop and its mirror image, averaged
-    "independent-flip-test": {"fitting.two_person": False, "fitting.prior": "none", "perception.flip_test": True},
+    # BlazePose on each crop alone, without its mirror image (the default before the flip test; validation-flip-test.json
+    # and validation-independent-flip-test.json are the runs that chose the flip test, when it was not yet the default)
+    "no-flip-test": {"perception.flip_test": False},
     # the perceived hand points (and foot points) left out of the fit: can they belong to the other person?
     "no-hand-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right") for p in ("pinky", "index", "thumb")]},
     "no-hand-foot-points": {"fitting.ignored_keypoints": [f"{s}_{p}" for s in ("left", "right")
