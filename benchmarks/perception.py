@@ -233,7 +233,7 @@ def main() -> None:
     only = [p for p in args.only.split(",") if p]
     skip = [p for p in args.skip.split(",") if p]
     if unknown := set(only + skip) - set(parts):
-        raise SystemExit(f"unknown --only part(s) {sorted(unknown)}; choose from {sorted(parts)}")
+        raise SystemExit(f"unknown --only / --skip part(s) {sorted(unknown)}; choose from {sorted(parts)}")
     result = {"config": config}
     if only:
         result = json.loads((RESULTS / f"{args.name}.json").read_text())

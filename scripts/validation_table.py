@@ -42,7 +42,9 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-contact-keypoints-no-pull", "simulated 2D, the default fit, keypoint contact source reported only"),
        ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
-       ("dev-default-perception-heavy", "real perception (BlazePose heavy landmarks, the default), the default fit"),
+       ("dev-default-perception-flip-test", "real perception (BlazePose heavy landmarks on each crop and its mirror "
+        "image: the default), the default fit"),
+       ("dev-default-perception-heavy", "the same before the flip test (perception.flip_test)"),
        ("dev-default-perception-heavy-before-coasting", "the same before missed pair members were followed by "
         "their keypoints for up to 90 frames (perception.coast_frames) and could be stood in for"),
        ("dev-default-perception-heavy-before-horizon-checks", "the same before the horizon pitch's checks "

@@ -162,7 +162,6 @@ class BlazePoseLandmarker:
         runs = [self._run(crop, mirrored) for mirrored in ((False, True) if self.flip_test else (False,))]
         lm = np.mean([r[0] for r in runs], 0)
         presence = float(np.mean([r[1] for r in runs]))
-        seg = np.mean([r[2] for r in runs], 0)
         inv = cv2.invertAffineTransform(m)
         kp = lm[:, :2] @ inv[:, :2].T + inv[:, 2]
         if not 0.0 <= presence <= 1.0:
@@ -172,9 +171,10 @@ class BlazePoseLandmarker:
         conf = np.where(inside, conf, conf * 0.5)
         mask, origin = None, (0, 0)
         if self.masks:
+            seg = np.mean([r[2] for r in runs], 0)
             mask, origin = _warp_back(_sigmoid(seg).astype(np.float32), roi, image.shape[:2])
         world = None
-        if runs[0][3] is not None:
+        if self._world is not None:
             world = np.mean([r[3] for r in runs], 0)
             # the crop's axes -> the image's (row vectors: x @ R applies R's inverse)
             world[:, :2] = world[:, :2] @ roi.rotation()
