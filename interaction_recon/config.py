@@ -167,6 +167,9 @@ class FittingConfig:
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
     learning_rate: float = 0.03
+    # box heights: the 2D residual beyond which weights.reprojection stops pulling (Geman-McClure scale; the
+    # cost near zero stays (r / 0.05)^2 whatever it is: fitting/losses.py)
+    reprojection_sigma: float = 0.05
     motion_basis: float = 0.25  # cosine components per frame of the smooth motion correction (1 = per frame)
     contact_from_fit: bool = False  # also pull together parts the fit itself puts close (contact_threshold), not
     # only contacts with evidence (WindowJob.contacts): off, it made every validation metric worse

@@ -101,6 +101,21 @@ def test_reprojection_is_confidence_weighted_and_robust():
     assert small < wild <= 1.0 / 6 + 1e-6
 
 
+def test_a_wider_reprojection_sigma_keeps_the_inlier_cost_and_still_pulls_far_keypoints():
+    kp, scale, conf = torch.zeros(1, 1, 1, 2), torch.full((1, 1), 100.0), torch.ones(1, 1, 1)
+
+    def cost_and_pull(residual_px, sigma):
+        pred = torch.tensor([[[[residual_px, 0.0]]]], requires_grad=True)
+        cost = losses.reprojection(pred, kp, conf, scale, sigma)
+        cost.backward()
+        return float(cost), float(pred.grad[..., 0])
+
+    near = [cost_and_pull(0.5, s)[0] for s in (0.05, 0.2)]
+    assert near[1] == pytest.approx(near[0], rel=0.01)  # quadratic near zero whatever sigma
+    far = [cost_and_pull(40.0, s)[1] for s in (0.05, 0.2)]  # 40 % of the body away
+    assert far[1] > 20 * far[0]  # the 5 % scale has all but let go of it; 20 % still pulls
+
+
 def _steps(variable, loss_fn, n=30, lr=0.01):
     opt = torch.optim.Adam([variable], lr=lr)
     for _ in range(n):

@@ -43,6 +43,8 @@ METHODS: dict[str, dict] = {
     "independent": {"fitting.two_person": False, "fitting.prior": "none"},
     "contact-from-fit": {"fitting.contact_from_fit": True},
     "no-penetration": {"fitting.weights.penetration": 0.0},
+    "reprojection-sigma-0.1": {"fitting.reprojection_sigma": 0.1},
+    "reprojection-sigma-0.2": {"fitting.reprojection_sigma": 0.2},
     "penetration-2": {"fitting.weights.penetration": 2.0},
     "ground": {"fitting.weights.ground": 10.0},
     "no-floor-sizing": {"fitting.floor_sizing": False},

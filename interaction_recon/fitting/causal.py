@@ -244,7 +244,7 @@ class CausalFilter:
             opt.zero_grad(set_to_none=True)
             out = self.body(start, collision=False)
             pred = project(model_keypoints(out, self.layout, self.config.keypoint_shift), K)
-            total = w.reprojection * losses.reprojection(pred, kp_t, conf_t, scale)
+            total = w.reprojection * losses.reprojection(pred, kp_t, conf_t, scale, cfg.reprojection_sigma)
             total = total + c.temporal * (out.joints - target).pow(2).sum(-1).mean()
             total = total + w.pose_prior * losses.pose_prior(start.body_pose)
             total = total + w.joint_limits * losses.joint_limits(start.body_pose)

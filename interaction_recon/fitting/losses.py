@@ -12,16 +12,19 @@ from interaction_recon.body.collision import BodyCollider
 from interaction_recon.body.model import BodyOutput
 
 _LIMITS = torch.tensor(skeleton.BODY_POSE_LIMITS)  # [23]
+INLIER = 0.05  # box heights: the 2D residual that costs as much as a whole outlier at sigma = INLIER
 
 
 def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Tensor, sigma: float = 0.05) -> Tensor:
     """Robust (Geman-McClure) confidence-weighted 2D error.
 
     pred, keypoints [P, T, K, 2] px; confidence [P, T, K] (0 = ignore); scale [P, T] px (box
-    height): residuals are measured in fractions of it, so sigma = 0.05 is 5 % of the body.
+    height): residuals r are measured in fractions of it. Each keypoint costs
+    (r / INLIER)^2 / (1 + (r / sigma)^2): quadratic near zero whatever ``sigma``, saturating at
+    (sigma / INLIER)^2 for residuals well beyond ``sigma`` (the outliers it ignores).
     """
     r2 = ((pred - keypoints) / scale[..., None, None]).pow(2).sum(-1)
-    rho = r2 / (r2 + sigma**2)
+    rho = (r2 / INLIER**2) / (1 + r2 / sigma**2)
     return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
 
 

@@ -124,7 +124,7 @@ class WindowState:
         out = f.body(params, collision=collision)
         pred3d = model_keypoints(out, self.job.layout, cfg.keypoint_shift)
         pred = project(pred3d, self.K)
-        total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale)
+        total = w.reprojection * losses.reprojection(pred, self.kp, self.conf, self.scale, cfg.reprojection_sigma)
         total = total + w.smoothness * losses.smoothness(out.joints, params.body_pose)
         optimised = params.body_pose[:, self.first - self.lo:]
         total = total + w.pose_prior * losses.pose_prior(optimised)
