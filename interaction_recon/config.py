@@ -157,6 +157,7 @@ class FittingConfig:
     # stay as flat (reach in depth 0.68 of the truth, the default 0.68-0.72: validation-errors-pose3d-depth-sign.json,
     # validation-errors-default-before-{rerun,flip-test}.json)
     pose3d_frame: str = "camera"
+    pose3d_smoothing: float = 0.0  # frames (Gaussian sigma) the 3D landmarks' bone directions are averaged over
     # share of each bone the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
     # keypoints (along the bone from its parent): the fit's keypoints are moved so before they meet the image's.
     # Measured on the dev renders (keypoint-offsets.json): 0.045, 0.094, 0.002, 0.039. With those, validation 96.1 /

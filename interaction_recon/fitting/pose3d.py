@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 from torch import Tensor
 
 from interaction_recon.body.skeleton import BLAZEPOSE33
@@ -73,7 +74,7 @@ FRAMES = ("camera", "body", "depth-sign")  # fitting.pose3d_frame
 
 
 def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: float,
-                 depth_gain: float = 1.0, frame: str = "camera") -> tuple[np.ndarray, np.ndarray]:
+                 depth_gain: float = 1.0, frame: str = "camera", smoothing: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(unit bone directions [P, T, B, 3], weights [P, T, B]) from camera-frame landmarks
     [P, T, 33, 3] and 2D confidence [P, T, 33]: a bone counts where both ends were seen in 2D
     (weight = the smaller confidence) and the landmarks are finite. Each bone's depth
@@ -81,7 +82,10 @@ def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: 
     ``frame``: "camera" (the directions as seen), "body" (in the landmarks' own
     :func:`body_frame`, so that they leave the body's orientation to the rest of the fit;
     zero weight where the hips and shoulders are not all seen), or "depth-sign" (as seen, but
-    :func:`bone_direction_loss` then compares only which way each bone points in depth)."""
+    :func:`bone_direction_loss` then compares only which way each bone points in depth).
+    ``smoothing`` > 0: each bone's direction is averaged over a Gaussian of that many frames
+    (sigma), weighted by the frames' weights, and made unit again (the landmarks' depth flickers
+    from frame to frame; a window of T = 1, as in the causal filter, is left as it is)."""
     if frame not in FRAMES:
         raise ValueError(f"fitting.pose3d_frame must be one of {FRAMES}, got {frame!r}")
     world_cam = world_cam * np.array([1.0, 1.0, depth_gain], dtype=world_cam.dtype)
@@ -96,7 +100,20 @@ def bone_targets(world_cam: np.ndarray, confidence: np.ndarray, min_confidence: 
         rot = body_frame(torch.as_tensor(np.nan_to_num(world_cam), dtype=torch.float64)).numpy()
         unit = np.einsum("ptij,ptbj->ptbi", rot, unit)
         ok = ok & torso_seen[..., None]
-    return unit.astype(np.float32), np.where(ok, conf, 0.0).astype(np.float32)
+    weight = np.where(ok, conf, 0.0)
+    if smoothing > 0:
+        unit = smooth_directions(unit, weight, smoothing)
+    return unit.astype(np.float32), weight.astype(np.float32)
+
+
+def smooth_directions(unit: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """unit [P, T, B, 3] directions (0 where weight is 0), weight [P, T, B] -> [P, T, B, 3]: the
+    weighted Gaussian average over T (``sigma`` frames), unit again (0 where nothing is near)."""
+    total = gaussian_filter1d(weight, sigma, axis=1, mode="nearest")
+    mean = gaussian_filter1d(unit * weight[..., None], sigma, axis=1, mode="nearest")
+    norm = np.linalg.norm(mean, axis=-1, keepdims=True)
+    good = (total[..., None] > 1e-6) & (norm > 1e-6)
+    return np.where(good, mean / np.where(good, norm, 1.0), 0.0)
 
 
 def bone_direction_loss(landmarks: Tensor, target: Tensor, weight: Tensor, frame: str = "camera") -> Tensor:

@@ -247,7 +247,7 @@ class WindowFitter:
             return None
         cam = pose3d.camera_landmarks(job.world, job.keypoints, conf_np, K_np, self.config.min_confidence)
         unit, weight = pose3d.bone_targets(cam, conf_np, self.config.min_confidence, self.config.pose3d_depth_gain,
-                                          self.config.pose3d_frame)
+                                          self.config.pose3d_frame, self.config.pose3d_smoothing)
         if not weight.any():
             return None
         dev = self.body.faces.device
