@@ -412,3 +412,22 @@ def test_a_moving_ankle_is_not_planted():
     feet = stance.planted(kp, conf, np.full((2, T), 200.0), "blazepose33", 30.0, 0.2, 0.05, 0.3)
     assert not feet[0, :, 0].any() and feet[0, 3:-3, 1].all()
     assert feet[1, 3:-3, 0].all() and not feet[1, 3:10, 1].any() and not feet[:, :3].any()
+
+
+@pytest.mark.parametrize("smoothing", [4.0, 0.0])
+def test_smoothed_landmark_bones_do_not_follow_a_flickering_depth(smoothing):
+    """fitting.pose3d_smoothing: a forearm whose landmark depth flips sign every other frame
+    (as BlazePose's does on a far, half-hidden arm) gives targets that hold one steady
+    direction; without the smoothing they flip with it."""
+    T = 20
+    world = np.zeros((1, T, 33, 3), np.float32)
+    elbow, wrist = BLAZEPOSE33.index("right_elbow"), BLAZEPOSE33.index("right_wrist")
+    world[0, :, wrist] = [0.25, 0.0, 0.0]
+    world[0, :, wrist, 2] = np.where(np.arange(T) % 2 == 0, 0.15, -0.05)  # mean depth 0.05 m towards far
+    world[0, :, elbow] = 0.0
+    unit, weight = pose3d.bone_targets(world, np.ones((1, T, 33), np.float32), 0.2, smoothing=smoothing)
+    forearm = [b for b, (a, e) in enumerate(pose3d.BONES) if (a, e) == (elbow, wrist)][0]
+    depth = unit[0, 2:-2, forearm, 2]  # away from the clip's ends
+    assert weight[0, :, forearm].min() > 0 and np.allclose(np.linalg.norm(unit[0, :, forearm], axis=-1), 1, atol=1e-5)
+    flipping = np.ptp(depth) > 0.5
+    assert flipping == (smoothing == 0), depth
