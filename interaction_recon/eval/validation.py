@@ -64,6 +64,8 @@ METHODS: dict[str, dict] = {
     "evidence-long-alone": {"fitting.weights.evidence": 100.0, "fitting.iterations_alone": 40},
     "long-alone": {"fitting.iterations_alone": 40},
     "iterations-80": {"fitting.iterations": 80},
+    "alone-60": {"fitting.iterations_alone": 60},
+    "alone-60-iterations-80": {"fitting.iterations_alone": 60, "fitting.iterations": 80},
     "iterations-120": {"fitting.iterations": 120},
     "iterations-120-warm-60": {"fitting.iterations": 120, "fitting.iterations_warm": 60},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
