@@ -79,6 +79,8 @@ METHODS: dict[str, dict] = {
     "contact-keypoints-no-pull": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 0.0},
     "contact-keypoints-held": {"fitting.contact.source": "keypoints", "fitting.weights.evidence": 100.0},
     "contact-keypoints-weak": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 2.0},
+    "contact-keypoints-weak-iterations-120": {"fitting.contact.source": "keypoints", "fitting.weights.contact": 2.0,
+                                              "fitting.iterations": 120},
     # the camera's true height, pitch and roll over the floor given, as a robot knows them (KNOWN_CAMERA)
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
