@@ -24,7 +24,7 @@ def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Ten
     (sigma / INLIER)^2 for residuals well beyond ``sigma`` (the outliers it ignores).
     """
     r2 = ((pred - keypoints) / scale[..., None, None]).pow(2).sum(-1)
-    rho = (r2 / INLIER**2) / (1 + r2 / sigma**2)
+    rho = r2 / (r2 + sigma**2) * (sigma / INLIER) ** 2
     return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
 
 
