@@ -108,7 +108,7 @@ def test_a_wider_reprojection_sigma_keeps_the_inlier_cost_and_still_pulls_far_ke
         pred = torch.tensor([[[[residual_px, 0.0]]]], requires_grad=True)
         cost = losses.reprojection(pred, kp, conf, scale, sigma)
         cost.backward()
-        return float(cost), float(pred.grad[..., 0])
+        return cost.item(), pred.grad[..., 0].item()
 
     near = [cost_and_pull(0.5, s)[0] for s in (0.05, 0.2)]
     assert near[1] == pytest.approx(near[0], rel=0.01)  # quadratic near zero whatever sigma
