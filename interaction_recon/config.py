@@ -210,6 +210,9 @@ class FittingConfig:
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
+    # after the floor or depth sizing, weights.shape pulls towards the sized bodies instead of the model's average
+    # (which otherwise undoes the sizing in the two-person stage)
+    shape_prior_sized: bool = False
     # deg the pair's up direction (mean spine) may be off about the camera's x axis when their feet set their
     # size ratio without a known camera height: the ratio nearest 1 over that tilt is used (fitting/scale.py).
     # Off: 5 fixes vtest.avi's 0.9 m walker (real-video-3d-floor-tolerance-5.json) but costs the validation

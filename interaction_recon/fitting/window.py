@@ -347,6 +347,8 @@ class WindowFitter:
         log.debug("depth sizing: factors %s", reached.tolist())
         state.rebase(params)
         state.depth = state.depth * reached[:, None]
+        if self.config.shape_prior_sized:
+            state.centre_shapes()
         return True
 
     def _size_from_floor(self, state: WindowState) -> None:
@@ -368,6 +370,8 @@ class WindowFitter:
         log.debug("floor sizing: factors %s", factors.tolist())
         state.rebase(params)
         state.depth = state.depth * factors[:, None]
+        if self.config.shape_prior_sized:
+            state.centre_shapes()
 
     def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray,
                 evidence: Evidence, up: torch.Tensor | None, has_depth: np.ndarray) -> Reconstruction:
