@@ -214,6 +214,30 @@ def test_a_known_floor_puts_a_small_person_at_its_true_distance(anny_body, anny_
     assert on < 0.7 * sizing_only and sizing_only < 0.7 * unknown, (on, sizing_only, unknown)
 
 
+def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it(anny_body, anny_collider):
+    """fitting.shape_prior_sized: two people 0.8x the average height with the camera's height
+    over the floor known. The floor sizing makes them smaller than the average body; centred on
+    the sized bodies the shape term keeps that through the two-person stage, centred on the
+    model's average it pulls them back towards the average (heavily weighted here)."""
+    from interaction_recon.fitting import floor, scale
+
+    truth = facing_camera(anny_body, 10, x=(-0.4, 0.4))
+    truth.shape = anny_body.resized(truth.shape, torch.tensor([0.8, 0.8]))
+    kp, conf = observe_params(anny_body, truth)
+    with torch.no_grad():
+        joints = anny_body(truth).joints
+    up = torch.as_tensor(floor.up_vector(0.0, 0.0), dtype=joints.dtype)
+    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin() + scale.FOOT_ABOVE_FLOOR)
+
+    def size_error(sized: bool) -> float:  # the largest relative stature error of the two
+        settings = {"floor_sizing": True, "camera_height": height, "shape_prior_sized": sized, "iterations": 40}
+        result = _fit(anny_body, anny_collider, job_of(kp, conf), settings, floor=0.0, shape=10.0)
+        return float((anny_body.stature(torch.as_tensor(result.shape)) / anny_body.stature(truth.shape) - 1).abs().max())
+
+    sized, average = size_error(True), size_error(False)
+    assert sized < 0.6 * average, (sized, average)
+
+
 def test_floor_pose_round_trips_through_extrinsics():
     from interaction_recon.fitting import floor
 
