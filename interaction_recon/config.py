@@ -160,7 +160,7 @@ class FittingConfig:
     # frames (Gaussian sigma) the 3D landmarks' bone directions are averaged over: their depth flickers from frame
     # to frame (handshake_tall's far upper arm changes sign every 10-20 frames; probe) and the fit follows. Off: 3 and 8
     # leave validation within its noise, 94.4 / 71.1 / 93.8 and 94.2 / 71.1 / 96.0 mm against 93.9 / 71.0 / 95.3
-    # (validation-pose3d-smoothing-*.json)
+    # (validation-pose3d-smoothing-*.json against validation-default-before-shape-prior-sized.json)
     pose3d_smoothing: float = 0.0
     # share of each bone the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
     # keypoints (along the bone from its parent): the fit's keypoints are moved so before they meet the image's.
@@ -172,7 +172,7 @@ class FittingConfig:
     # left wrists 18 px on average, up to 75; probe), but 120 is not better on the validation clips: 93.8 / 69.6 mm,
     # 6.8 px, contact distance 444 against 93.9 / 71.0, 7.0, 512, while Inter rises 95.3 -> 113.3 (handshake_tall's
     # sizes drift further in the longer shape stage); a 60-step alone stage is worse (validation-iterations-120.json,
-    # validation-alone-60*.json)
+    # validation-alone-60*.json against validation-default-before-shape-prior-sized.json)
     iterations: int = 40
     iterations_warm: int = 20  # warm start: per update
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
@@ -181,7 +181,7 @@ class FittingConfig:
     # cost near zero stays (r / 0.05)^2 whatever it is: fitting/losses.py). Chosen among 0.03, 0.05, 0.1 and 0.2
     # on the validation clips: wider lets wrong keypoints pull (0.1: MPJPE 99.2, PA-MPJPE 75.8; 0.2: 106.3 / 80.8
     # against 93.9 / 71.0), 0.03 cuts Inter 95.3 -> 88.9 but raises MPJPE to 97.9
-    # (validation-reprojection-sigma-*.json against validation-default.json)
+    # (validation-reprojection-sigma-*.json against validation-default-before-shape-prior-sized.json)
     reprojection_sigma: float = 0.05
     motion_basis: float = 0.25  # cosine components per frame of the smooth motion correction (1 = per frame)
     contact_from_fit: bool = False  # also pull together parts the fit itself puts close (contact_threshold), not
@@ -210,9 +210,13 @@ class FittingConfig:
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
-    # after the floor or depth sizing, weights.shape pulls towards the sized bodies instead of the model's average
-    # (which otherwise undoes the sizing in the two-person stage)
-    shape_prior_sized: bool = False
+    # after the floor or depth sizing, weights.shape pulls towards the sized bodies instead of the model's average,
+    # which otherwise undoes part of the sizing in the two-person stage (crossing_close's taller walker shrank
+    # 1.556 -> 1.477 m ankle to head, handshake_tall's 1.647 -> 1.632; probe). Validation 93.5 / 71.1 / 92.6 mm,
+    # 7.0 px, pelvis distance error 84.0 mm against 93.9 / 71.0 / 95.3, 7.0, 88.2 (validation-shape-prior-sized.json
+    # against validation-default-before-shape-prior-sized.json); dev with real perception within 1 % on every
+    # headline metric (dev-default-perception-shape-prior-sized.json against -flip-test.json): on
+    shape_prior_sized: bool = True
     # deg the pair's up direction (mean spine) may be off about the camera's x axis when their feet set their
     # size ratio without a known camera height: the ratio nearest 1 over that tilt is used (fitting/scale.py).
     # Off: 5 fixes vtest.avi's 0.9 m walker (real-video-3d-floor-tolerance-5.json) but costs the validation
@@ -337,7 +341,7 @@ class PerceptionConfig:
     blazepose_model: str = "heavy"
     # blazepose: also run each crop mirrored and average the two (twice the keypoint time; config/live.yaml keeps it
     # off). Validation MPJPE 95.9 -> 93.9 mm, PA-MPJPE 73.3 -> 71.0, Inter 108.8 -> 95.3, reprojection 7.2 -> 7.0 px
-    # (validation-default.json against -before-flip-test.json); dev with real perception within 1-3 % (MPJPE +1.1 %,
+    # (validation-default-before-shape-prior-sized.json against -before-flip-test.json); dev with real perception within 1-3 % (MPJPE +1.1 %,
     # Inter +2.6 %, depth order 0.82 -> 0.88; dev-default-perception-flip-test.json against -heavy.json)
     flip_test: bool = True
     keypoint_model: str | None = None  # onnx: path of the user's top-down model
