@@ -41,7 +41,7 @@ class LossWeights:
     # squared distance of each person's anny phenotypes (6, in [0, 1]) to the model's average. Chosen between
     # 0.05, 1 and 10 on the validation clips: 1 gives MPJPE 111.8 -> 109.9 mm, PA-MPJPE 80.2 -> 79.6, Inter
     # 99.1 -> 97.8 (validation-default-before-flip-test.json against validation-shape-0.05.json); 10 costs Inter (107.0). Dev suite
-    # within 4 % on every metric (dev-two-person+prior-closeapp.json against its -shape-0.05 twin)
+    # within 4 % on every metric (dev-two-person+prior-closeapp-before-shape-prior-sized.json against its -shape-0.05 twin)
     shape: float = 1.0
     previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
     depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
