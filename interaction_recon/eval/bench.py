@@ -306,6 +306,9 @@ METHODS = {
     # the default with each person's distance from a simulated RGB-D camera (fitting.weights.depth_sensor)
     "two-person+prior-closeapp+depth": lambda scene, rng: fit_window_method(scene, rng, True, prior="closeapp",
                                                                             depth=True),
+    # the same with the shape term centred on the model's average body (before fitting.shape_prior_sized)
+    "two-person+prior-closeapp+depth-no-shape-prior-sized": lambda scene, rng: fit_window_method(
+        scene, rng, True, prior="closeapp", depth=True, settings={"shape_prior_sized": False}),
     # the default without the upright term (no pitch estimated from fitting.assumed_camera_height)
     "two-person+prior-closeapp-no-upright": lambda scene, rng: fit_window_method(
         scene, rng, True, prior="closeapp", settings={"weights.upright": 0.0}),
