@@ -210,12 +210,15 @@ class FittingConfig:
     compile: bool = False  # torch.compile the loss (opt-in)
     two_person: bool = True  # False: each person alone (no penetration, contact, or relative terms)
     floor_sizing: bool = True  # cold start: size both people so their feet share one floor (fitting/scale.py)
-    # after the floor or depth sizing, weights.shape pulls towards the sized bodies instead of the model's average,
-    # which otherwise undoes part of the sizing in the two-person stage (crossing_close's taller walker shrank
+    # after the floor sizing, weights.shape pulls towards the sized bodies instead of the model's average, which
+    # otherwise undoes part of the sizing in the two-person stage (crossing_close's taller walker shrank
     # 1.556 -> 1.477 m ankle to head, handshake_tall's 1.647 -> 1.632; probe). Validation 93.5 / 71.1 / 92.6 mm,
     # 7.0 px, pelvis distance error 84.0 mm against 93.9 / 71.0 / 95.3, 7.0, 88.2 (validation-shape-prior-sized.json
     # against validation-default-before-shape-prior-sized.json); dev with real perception within 1 % on every
-    # headline metric (dev-default-perception-shape-prior-sized.json against -flip-test.json): on
+    # headline metric (dev-default-perception-shape-prior-sized.json against -flip-test.json): on. Not after the
+    # depth-sensor sizing: centred there, the dev suite with the simulated RGB-D camera lost 12 % of MPJPE
+    # (107.8 against 96.3 mm, dev-two-person+prior-closeapp+depth-sized-centre.json against
+    # dev-two-person+prior-closeapp+depth-no-shape-prior-sized.json)
     shape_prior_sized: bool = True
     # deg the pair's up direction (mean spine) may be off about the camera's x axis when their feet set their
     # size ratio without a known camera height: the ratio nearest 1 over that tilt is used (fitting/scale.py).

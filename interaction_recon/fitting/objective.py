@@ -74,8 +74,8 @@ class WindowState:
             self.held = project(model_keypoints(out, self.job.layout, self.f.config.keypoint_shift), self.K)
 
     def centre_shapes(self) -> None:
-        """From now on weights.shape pulls towards the current shapes (as a sizing left them), not
-        towards the model's average."""
+        """From now on weights.shape pulls towards the current shapes (as the floor sizing left
+        them), not towards the model's average."""
         self.shape_centre = self._shape().detach().clone()
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

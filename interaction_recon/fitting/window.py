@@ -347,8 +347,6 @@ class WindowFitter:
         log.debug("depth sizing: factors %s", reached.tolist())
         state.rebase(params)
         state.depth = state.depth * reached[:, None]
-        if self.config.shape_prior_sized:
-            state.centre_shapes()
         return True
 
     def _size_from_floor(self, state: WindowState) -> None:
