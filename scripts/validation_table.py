@@ -39,6 +39,9 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-two-person+prior-closeapp-median-gate", "simulated 2D, the default fit with the first prior gate "
         "(median pelvis distance <= 1.25 m)"),
        ("dev-two-person+prior-closeapp+depth", "simulated 2D and a simulated RGB-D camera's depth, the default fit"),
+       ("dev-two-person+prior-closeapp+depth-before-shape-prior-sized", "the same at 18f00c8+ (older code)"),
+       ("dev-two-person+prior-closeapp+depth-sized-centre", "the same with the shape term also centred after the "
+        "depth-sensor sizing (dropped)"),
        ("dev-contact-map", "simulated 2D, the default fit with the contact map (pulled)"),
        ("dev-contact-map-no-pull", "simulated 2D, the default fit, contact map reported only"),
        ("dev-contact-keypoints-no-pull", "simulated 2D, the default fit, keypoint contact source reported only"),
