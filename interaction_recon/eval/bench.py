@@ -348,7 +348,7 @@ METHODS = {
     # dev-default-perception-flip-test.json measured as an option; validation no-flip-test)
     "default-perception-no-flip-test": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", perception={"flip_test": False}),
-    # the shape term centred on the sized bodies (validation shape-prior-sized)
+    # the shape term centred on the sized bodies: the run that chose fitting.shape_prior_sized (now the default)
     "default-perception-shape-prior-sized": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shape_prior_sized": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
