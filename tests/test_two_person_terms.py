@@ -192,11 +192,9 @@ def test_the_held_keypoints_keep_a_relational_pull_off_the_evidence(anny_body, a
     assert reprojection(evidence=300.0) < 0.75 * reprojection()
 
 
-def test_a_known_floor_puts_a_small_person_at_its_true_distance(anny_body, anny_collider):
-    """A person 0.8x the average height 3 m away looks like an average one farther away. With
-    the camera's height over the floor known (level camera), the floor sizing and then the
-    feet-on-floor term bring the fit to the true distance: the term beats sizing alone, and
-    both beat an unknown floor."""
+def _small_people_over_a_level_camera(anny_body):
+    """Two people 0.8x the average height 3 m away, seen by a level camera: (their params,
+    joints [2, T, 24, 3], keypoints, confidence, the camera's height over their floor in m)."""
     from interaction_recon.fitting import floor, scale
 
     truth = facing_camera(anny_body, 10, x=(-0.4, 0.4))
@@ -205,7 +203,15 @@ def test_a_known_floor_puts_a_small_person_at_its_true_distance(anny_body, anny_
     with torch.no_grad():
         joints = anny_body(truth).joints
     up = torch.as_tensor(floor.up_vector(0.0, 0.0), dtype=joints.dtype)
-    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin() + scale.FOOT_ABOVE_FLOOR)  # camera above the floor
+    return truth, joints, kp, conf, float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin() + scale.FOOT_ABOVE_FLOOR)
+
+
+def test_a_known_floor_puts_a_small_person_at_its_true_distance(anny_body, anny_collider):
+    """A person 0.8x the average height 3 m away looks like an average one farther away. With
+    the camera's height over the floor known (level camera), the floor sizing and then the
+    feet-on-floor term bring the fit to the true distance: the term beats sizing alone, and
+    both beat an unknown floor."""
+    truth, joints, kp, conf, height = _small_people_over_a_level_camera(anny_body)
     depth = lambda r: float(np.abs(r.joints[:, :, 0, 2] - joints[:, :, 0, 2].numpy()).mean())  # noqa: E731  pelvis z error, m
     known = {"floor_sizing": True, "camera_height": height}
     on = depth(_fit(anny_body, anny_collider, job_of(kp, conf), known, floor=10.0))
@@ -219,15 +225,7 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
     over the floor known. The floor sizing makes them smaller than the average body; centred on
     the sized bodies the shape term keeps that through the two-person stage, centred on the
     model's average it pulls them back towards the average (heavily weighted here)."""
-    from interaction_recon.fitting import floor, scale
-
-    truth = facing_camera(anny_body, 10, x=(-0.4, 0.4))
-    truth.shape = anny_body.resized(truth.shape, torch.tensor([0.8, 0.8]))
-    kp, conf = observe_params(anny_body, truth)
-    with torch.no_grad():
-        joints = anny_body(truth).joints
-    up = torch.as_tensor(floor.up_vector(0.0, 0.0), dtype=joints.dtype)
-    height = float(-(joints[:, :, losses.FOOT_JOINTS] @ up).amin() + scale.FOOT_ABOVE_FLOOR)
+    truth, joints, kp, conf, height = _small_people_over_a_level_camera(anny_body)
 
     def size_error(sized: bool) -> float:  # the largest relative stature error of the two
         settings = {"floor_sizing": True, "camera_height": height, "shape_prior_sized": sized, "iterations": 40}
