@@ -12,10 +12,10 @@ from interaction_recon.body.collision import BodyCollider
 from interaction_recon.body.model import BodyOutput
 
 _LIMITS = torch.tensor(skeleton.BODY_POSE_LIMITS)  # [23]
-INLIER = 0.05  # box heights: the 2D residual that costs as much as a whole outlier at sigma = INLIER
+INLIER = 0.05  # box heights: the 2D term costs (r / INLIER)^2 near zero, whatever its robust scale
 
 
-def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Tensor, sigma: float = 0.05) -> Tensor:
+def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Tensor, sigma: float = INLIER) -> Tensor:
     """Robust (Geman-McClure) confidence-weighted 2D error.
 
     pred, keypoints [P, T, K, 2] px; confidence [P, T, K] (0 = ignore); scale [P, T] px (box
@@ -24,8 +24,8 @@ def reprojection(pred: Tensor, keypoints: Tensor, confidence: Tensor, scale: Ten
     (sigma / INLIER)^2 for residuals well beyond ``sigma`` (the outliers it ignores).
     """
     r2 = ((pred - keypoints) / scale[..., None, None]).pow(2).sum(-1)
-    rho = r2 / (r2 + sigma**2) * (sigma / INLIER) ** 2
-    return (confidence * rho).sum() / confidence.sum().clamp_min(1.0)
+    rho = r2 / (r2 + sigma**2)
+    return (confidence * rho).sum() / confidence.sum().clamp_min(1.0) * (sigma / INLIER) ** 2
 
 
 def held_keypoints(pred: Tensor, held: Tensor, confidence: Tensor, scale: Tensor) -> Tensor:
