@@ -266,6 +266,23 @@ def test_floor_sizing_measures_and_undoes_a_size_mistake(anny_body):
     assert scale.ground_ratio(level, torch.ones(10, dtype=torch.bool)) is None
 
 
+
+def test_floor_sizing_compares_the_feet_along_the_floors_up_when_given(anny_body):
+    """fitting.floor_sizing_up: a camera pitched 12 deg down sees two people of one size on one
+    floor, 3 and 4 m away, fitted upright in the camera frame (as the 3D landmarks leave them):
+    the farther one's feet lie higher in the camera's y. Along their camera-vertical spines they
+    look of different sizes; along the floor's up (the pitch) they are one size."""
+    from interaction_recon.fitting import floor
+
+    params = facing_camera(anny_body, 10, z=(3.0, 4.0))
+    params.transl[:, :, 1] += 0.6
+    params.transl[1, :, 1] -= math.tan(math.radians(12.0)) * 1.0  # the floor rises 1 m farther away
+    with torch.no_grad():
+        joints = anny_body(params, collision=False).joints
+    valid = torch.ones(10, dtype=torch.bool)
+    assert scale.ground_ratio(joints, valid, up=floor.up_vector(12.0, 0.0)) == pytest.approx(1.0, abs=0.01)
+    assert abs(scale.ground_ratio(joints, valid) - 1.0) > 0.05
+
 def test_initial_params_recover_depth_and_heading(anny_body):
     truth = facing_camera(anny_body, 3, x=(-0.5, 0.6), z=(2.5, 4.0), yaw=(0.5, -2.6))
     kp, conf = observe_params(anny_body, truth)

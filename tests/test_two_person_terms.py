@@ -236,6 +236,23 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
     assert sized < 0.6 * average, (sized, average)
 
 
+
+def test_the_floor_sizing_takes_the_pitchs_up_when_asked(anny_body, anny_collider, monkeypatch):
+    """fitting.floor_sizing_up: "pitch" hands the size ratio the floor's up of the pitch the
+    upright term uses (here from the assumed camera height); "spine" leaves it to the spines."""
+    from interaction_recon.fitting import window
+
+    _, _, kp, conf, _ = _small_people_over_a_level_camera(anny_body)
+    asked = []
+    ratio = window.scale.ground_ratio
+    monkeypatch.setattr(window.scale, "ground_ratio", lambda *a, **k: asked.append(k["up"]) or ratio(*a, **k))
+    for source in ("pitch", "spine"):
+        _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "floor_sizing_up": source})
+    assert len(asked) == 2 and asked[1] is None
+    assert asked[0].shape == (3,) and asked[0][1] < -0.9 and np.linalg.norm(asked[0]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="floor_sizing_up"):
+        _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "floor_sizing_up": "spines"})
+
 def test_floor_pose_round_trips_through_extrinsics():
     from interaction_recon.fitting import floor
 

@@ -103,6 +103,7 @@ METHODS: dict[str, dict] = {
     # the same, guarded where two people overlap (real-footage.yaml's fusion, one detector pass)
     "keypoints-fused-guarded": {k: v for k, v in REAL_FOOTAGE.items() if k != "perception.detector_sizes"},
     "floor-tolerance-5": {"fitting.floor_sizing_tolerance": 5.0},
+    "floor-sizing-up-pitch": {"fitting.floor_sizing_up": "pitch"},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)

@@ -41,12 +41,12 @@ def foot_heights(joints: Tensor, valid: Tensor, min_frames: int = 8, up: np.ndar
 
 
 def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_frames: int = 8,
-                 tolerance_deg: float = 0.0) -> float | None:
+                 tolerance_deg: float = 0.0, up: np.ndarray | None = None) -> float | None:
     """Size ratio (person 1 / person 0) that puts both people's feet on one floor.
 
-    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed;
-    tolerance_deg: how far off the up direction (the pair's mean spine) may be, about the
-    camera's x axis. The ratio is measured with the up tilted by -tolerance, 0 and +tolerance
+    joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed; up [3]
+    the floor's up in the camera frame (e.g. from an estimated pitch), else the pair's mean
+    spine; tolerance_deg: how far off that up direction may be, about the camera's x axis. The ratio is measured with the up tilted by -tolerance, 0 and +tolerance
     and the one nearest 1 is kept: a size difference counts only as far as it survives that
     doubt, which grows with the people's distance from the camera and their distance apart in depth.
     None when it cannot be told: too few frames, or for any of the tilts the camera is near
@@ -54,7 +54,7 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
     """
     if int(valid.sum()) < min_frames:
         return None
-    up = spine_up(joints, valid).cpu().numpy().astype(np.float64)
+    up = spine_up(joints, valid).cpu().numpy().astype(np.float64) if up is None else np.asarray(up, np.float64)
     ratios = []
     for angle in np.radians([0.0, -tolerance_deg, tolerance_deg] if tolerance_deg > 0 else [0.0]):
         c, s = np.cos(angle), np.sin(angle)

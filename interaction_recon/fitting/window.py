@@ -62,6 +62,8 @@ class WindowFitter:
         self._prior_weights = None  # closeapp: the fine-tuned network of the last window
         if self.config.prior not in ("none", "regulariser", "closeapp"):
             raise ValueError(f"fitting.prior must be none, regulariser or closeapp, got {self.config.prior!r}")
+        if self.config.floor_sizing_up not in ("spine", "pitch"):
+            raise ValueError(f"fitting.floor_sizing_up must be spine or pitch, got {self.config.floor_sizing_up!r}")
         if self.config.prior != "none" and body.name != "anny":
             log.warning("fitting.prior %r is off: the prior's motions carry anny's shape phenotypes, not %s's",
                         self.config.prior, body.name)
@@ -360,7 +362,9 @@ class WindowFitter:
         if self.config.camera_height > 0:
             asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height, up=self._floor_up())
         else:
-            ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=self.config.floor_sizing_tolerance)
+            up = self._up(state) if self.config.floor_sizing_up == "pitch" else None
+            ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=self.config.floor_sizing_tolerance,
+                                       up=None if up is None else up.cpu().numpy())
             asked = None if ratio is None else scale.split_ratio(ratio)
         if asked is None:
             return
