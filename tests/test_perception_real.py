@@ -246,6 +246,52 @@ def test_sports2d_both_people_are_followed_through_the_backlight_and_the_jump():
     assert len(slots["man"]) == 1 and len(slots["woman"]) == 1 and slots["man"] != slots["woman"], slots
 
 
+def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
+    """vtest.avi 510-599 reconstructed as `reconstruct` does (embedded defaults; 10 fps): a pair
+    member is published only within 0.5 s (fitting.max_unseen; 5 frames) of a frame where the
+    perception found them, with a confidence in that gap lower than at the nearest frame where seen; over a longer
+    gap (the first member walks off the lawn's pair for 4 s) nothing is published. Where found,
+    the body's pelvis projects inside their box: no body drawn where nobody is."""
+    import cv2
+
+    from interaction_recon.config import Config
+    from interaction_recon.fitting.camera import default_intrinsics
+    from interaction_recon.fitting.stream import WindowStream, reconstruct_track
+    from interaction_recon.perception import Perception
+
+    path = assets.media_path("vtest.avi")
+    if path is None:
+        pytest.skip("vtest.avi ships in the Debian package opencv-doc (scripts/bootstrap.sh fetches it)")
+    _model_or_skip()
+    config = Config()
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 510)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    perception = Perception(config.perception)
+    frames = [perception(np.ascontiguousarray(cap.read()[1][:, :, ::-1])) for _ in range(90)]
+    track = PeopleTrack.from_frames(frames, fps)
+    K = default_intrinsics(track.image_size[1], track.image_size[0], config.fitting.fov_deg)
+    result, _ = reconstruct_track(track.keypoints, track.confidence, K, config, stamps=np.arange(90) / fps,
+                                  track_ids=track.track_ids, stream=WindowStream(config), world=track.world)
+    published = np.isfinite(result.joints).all((-1, -2))  # [2, T]
+    frames_unseen = round(0.5 * fps)  # issue 16: not published after 0.5 s unseen
+    t = np.arange(90)
+    for s in range(2):
+        seen = np.flatnonzero(track.present[s])
+        gap = np.abs(t[:, None] - seen[None]).min(1)  # frames to the nearest frame the person was found
+        assert published[s, track.present[s]].all()
+        assert not published[s, gap > frames_unseen].any(), (s, np.flatnonzero(published[s] & (gap > frames_unseen)))
+        assert (result.confidence[s, ~published[s]] == 0).all()
+        filled = np.flatnonzero(published[s] & ~track.present[s])
+        nearest = seen[np.abs(filled[:, None] - seen[None]).argmin(1)]
+        assert (result.confidence[s, filled] < result.confidence[s, nearest]).all()
+        found = published[s] & track.present[s]
+        uv = result.joints[s, found, 0] @ K.T
+        uv = uv[:, :2] / uv[:, 2:]
+        box = track.boxes[s, found]
+        assert ((uv > box[:, :2]) & (uv < box[:, 2:])).all(), s
+    assert (np.diff(np.flatnonzero(track.present[0])) > 2 * frames_unseen).any()  # a long gap is in the clip
+
 @pytest.mark.slow
 def test_vtest_full_video_identity_switches():
     track = _vtest_track(None)
