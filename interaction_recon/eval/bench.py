@@ -354,6 +354,9 @@ METHODS = {
     # the cold window's two-person stage three times as long (validation iterations-120)
     "default-perception-iterations-120": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120}),
+    # the shape held ten times as firmly to the sized bodies (validation shape-10)
+    "default-perception-shape-10": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"weights.shape": 10.0}),
     # the same with the shape held ten times as firmly to the sized bodies (validation iterations-120-shape-10)
     "default-perception-iterations-120-shape-10": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120, "weights.shape": 10.0}),
