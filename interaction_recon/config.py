@@ -43,6 +43,8 @@ class LossWeights:
     # 99.1 -> 97.8 (validation-default-before-flip-test.json against validation-shape-0.05.json); 10 costs Inter (107.0). Dev suite
     # within 4 % on every metric (dev-two-person+prior-closeapp-before-shape-prior-sized.json against its -shape-0.05 twin)
     shape: float = 1.0
+    # the same towards the bodies the floor sizing left (fitting.shape_prior_sized): their sizes are evidence.
+    shape_sized: float = 1.0
     previous: float = 50.0  # squared joint distance (m) to the previous window in the overlap
     depth: float = 0.5  # squared log-depth distance to the body-size depth estimate (soft)
     prior: float = 1.0  # fitting.prior = "regulariser": squared distance to the prior's denoised motion

@@ -237,6 +237,21 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
 
 
 
+def test_the_sized_bodies_are_held_by_their_own_weight(anny_body, anny_collider):
+    """weights.shape_sized: after the floor sizing (camera height known) the shape term pulls
+    towards the sized bodies with its own weight, apart from weights.shape's pull towards the
+    average body: ten times the default holds their size through the two-person stage closer."""
+    truth, joints, kp, conf, height = _small_people_over_a_level_camera(anny_body)
+
+    def size_error(**weights) -> float:  # the largest relative stature error of the two
+        settings = {"floor_sizing": True, "camera_height": height, "iterations": 40}
+        result = _fit(anny_body, anny_collider, job_of(kp, conf), settings, floor=0.0, **weights)
+        return float((anny_body.stature(torch.as_tensor(result.shape)) / anny_body.stature(truth.shape) - 1).abs().max())
+
+    held, loose = size_error(shape_sized=10.0), size_error()
+    assert held < loose - 0.02, (held, loose)  # 2 % of stature or more
+
+
 def test_the_floor_sizing_takes_the_pitchs_up_when_asked(anny_body, anny_collider, monkeypatch):
     """fitting.floor_sizing_up: "pitch" hands the size ratio the floor's up of the pitch the
     upright term uses (here from the assumed camera height); "spine" leaves it to the spines."""

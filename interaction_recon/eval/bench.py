@@ -357,6 +357,9 @@ METHODS = {
     # the shape held ten times as firmly to the sized bodies (validation shape-10)
     "default-perception-shape-10": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"weights.shape": 10.0}),
+    # the sized bodies (only they) held three times as firmly (validation shape-sized-3)
+    "default-perception-shape-sized-3": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"weights.shape_sized": 3.0}),
     # the same with the shape held ten times as firmly to the sized bodies (validation iterations-120-shape-10)
     "default-perception-iterations-120-shape-10": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120, "weights.shape": 10.0}),

@@ -113,6 +113,7 @@ METHODS: dict[str, dict] = {
     "reprojection-3": {"fitting.weights.reprojection": 3.0},  # the 2D evidence against every prior (flat limbs?)
     "shape-0.05": {"fitting.weights.shape": 0.05},
     "shape-10": {"fitting.weights.shape": 10.0},
+    "shape-sized-3": {"fitting.weights.shape_sized": 3.0},  # only towards the sized bodies
     # the shape term centred on the model's average body (the default before fitting.shape_prior_sized;
     # validation-shape-prior-sized.json is the run that chose it, when it was not yet the default)
     "no-shape-prior-sized": {"fitting.shape_prior_sized": False},

@@ -47,9 +47,10 @@ class WindowState:
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
         self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
         self.rebase(start)
-        # the shapes [2, S] weights.shape pulls towards: the model's average, or the sized bodies
-        # (fitting.shape_prior_sized: WindowState.centre_shapes)
+        # the shapes [2, S] the shape term pulls towards, and its weight: the model's average under
+        # weights.shape, or the sized bodies under weights.shape_sized (WindowState.centre_shapes)
         self.shape_centre = fitter.body.default_shape(2).to(self.shape)
+        self.shape_weight = fitter.config.weights.shape
         self.pairs: list = []
         self.cond = None  # the prior's condition [2, T, 33, 3], when a prior is used
         self.regulariser = None  # PriorRegulariser
@@ -74,9 +75,10 @@ class WindowState:
             self.held = project(model_keypoints(out, self.job.layout, self.f.config.keypoint_shift), self.K)
 
     def centre_shapes(self) -> None:
-        """From now on weights.shape pulls towards the current shapes (as the floor sizing left
-        them), not towards the model's average."""
+        """From now on the shape term pulls towards the current shapes (as the floor sizing left
+        them), not towards the model's average, with weights.shape_sized."""
         self.shape_centre = self._shape().detach().clone()
+        self.shape_weight = self.f.config.weights.shape_sized
 
     def _motion(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(orientation 6D [2, n, 6], body_pose [2, n, 23, 3], transl [2, n, 3]) of the optimised
@@ -136,7 +138,7 @@ class WindowState:
         optimised = params.body_pose[:, self.first - self.lo:]
         total = total + w.pose_prior * losses.pose_prior(optimised)
         total = total + w.joint_limits * losses.joint_limits(optimised)
-        total = total + w.shape * losses.shape_prior(params.shape, self.shape_centre)
+        total = total + self.shape_weight * losses.shape_prior(params.shape, self.shape_centre)
         pelvis_z = out.joints[:, :, 0, 2]
         total = total + w.depth * losses.depth_prior(pelvis_z, self.depth, self.seen)
         if self.measured is not None:
