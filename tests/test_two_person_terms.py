@@ -224,12 +224,12 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
     """fitting.shape_prior_sized: two people 0.8x the average height with the camera's height
     over the floor known. The floor sizing makes them smaller than the average body; centred on
     the sized bodies the shape term keeps that through the two-person stage, centred on the
-    model's average it pulls them back towards the average (heavily weighted here)."""
+    model's average it pulls them back towards the average (both weights heavy here)."""
     truth, joints, kp, conf, height = _small_people_over_a_level_camera(anny_body)
 
     def size_error(sized: bool) -> float:  # the largest relative stature error of the two
         settings = {"floor_sizing": True, "camera_height": height, "shape_prior_sized": sized, "iterations": 40}
-        result = _fit(anny_body, anny_collider, job_of(kp, conf), settings, floor=0.0, shape=10.0)
+        result = _fit(anny_body, anny_collider, job_of(kp, conf), settings, floor=0.0, shape=10.0, shape_sized=10.0)
         return float((anny_body.stature(torch.as_tensor(result.shape)) / anny_body.stature(truth.shape) - 1).abs().max())
 
     sized, average = size_error(True), size_error(False)
