@@ -49,7 +49,14 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
        ("dev-default-perception-shape-prior-sized", "real perception (BlazePose heavy landmarks on each crop and its "
         "mirror image: the default), the default fit (the shape term centred on the sized bodies)"),
-       ("dev-default-perception-flip-test", "the same before the shape term was centred on the sized bodies "
+       ("dev-default-perception-iterations-120", "the same with a 120-step cold two-person stage (validation "
+        "iterations-120)"),
+       ("dev-default-perception-iterations-120-shape-10", "the same with weights.shape 10 as well (validation "
+        "iterations-120-shape-10)"),
+       ("dev-default-perception-shape-10", "the default fit with weights.shape 10 (validation shape-10)"),
+       ("dev-default-perception-shape-sized-3", "the default fit with weights.shape_sized 3 (validation "
+        "shape-sized-3)"),
+       ("dev-default-perception-flip-test", "the default fit before the shape term was centred on the sized bodies "
         "(fitting.shape_prior_sized)"),
        ("dev-default-perception-heavy", "the same before the flip test (perception.flip_test)"),
        ("dev-default-perception-heavy-before-coasting", "the same before missed pair members were followed by "
