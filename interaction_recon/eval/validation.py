@@ -66,6 +66,8 @@ METHODS: dict[str, dict] = {
     "alone-60": {"fitting.iterations_alone": 60},
     "alone-60-iterations-80": {"fitting.iterations_alone": 60, "fitting.iterations": 80},
     "iterations-120": {"fitting.iterations": 120},
+    # 64-frame windows (stride 32): the clips then run warm-started updates too, as a live stream does
+    "window-64": {"fitting.window": 64},
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
