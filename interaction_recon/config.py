@@ -185,6 +185,9 @@ class FittingConfig:
     # alone stage is worse on validation (validation-alone-60*.json against -default-before-shape-prior-sized.json)
     iterations: int = 40
     iterations_warm: int = 20  # warm start: per update
+    # a window whose slots hold a tracker id the previous window did not (a new person, or one re-found under a new
+    # id) is fitted cold, sized anew, instead of warm-started: the warm path keeps each slot's shape for good
+    cold_on_new_person: bool = False
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
     learning_rate: float = 0.03
     # box heights: the 2D residual beyond which weights.reprojection stops pulling (Geman-McClure scale; the

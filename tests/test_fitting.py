@@ -420,6 +420,27 @@ def test_warm_start_keeps_identities_after_a_tracker_swap(anny_body, anny_collid
     assert x_first[0] < x_first[1] and x_second[0] < x_second[1]  # slot 0 stays the person on the left
 
 
+@pytest.mark.parametrize("cold_on_new_person", [True, False])
+def test_a_new_person_in_a_slot_is_fitted_cold_not_given_the_last_ones_shape(anny_body, anny_collider,
+                                                                              cold_on_new_person):
+    """fitting.cold_on_new_person: the second window's slot 1 holds a tracker id the first
+    window never had (someone else took the slot; here a person 0.8x as tall). Warm-started,
+    the window keeps the first window's shapes exactly (the warm stage fits no shape); fitted
+    cold, it fits them anew. A tracker swap of the same two ids is no new person."""
+    from interaction_recon.fitting.job import new_person
+
+    truth = facing_camera(anny_body, 12, x=(-0.6, 0.6))
+    kp, conf = observe_params(anny_body, truth)
+    truth.shape[1:] = anny_body.resized(truth.shape[1:], torch.tensor([0.8]))
+    kp_new, conf_new = observe_params(anny_body, truth)
+    fitter = WindowFitter(anny_body, small_config(iterations=10, cold_on_new_person=cold_on_new_person), anny_collider)
+    first = fitter.fit(job_of(kp[:, :8], conf[:, :8], ids=(7, 9)))
+    job = job_of(kp_new[:, 4:12], conf_new[:, 4:12], frames=np.arange(4, 12), ids=(7, 11))
+    assert new_person(job, first) and not new_person(job_of(kp[:, 4:12], conf[:, 4:12], np.arange(4, 12), (9, 7)), first)
+    second = fitter.fit(job, previous=first)
+    kept = np.allclose(second.shape, first.shape)
+    assert kept != cold_on_new_person
+
 def test_a_person_unseen_for_long_is_not_published_and_short_gaps_carry_lower_confidence(anny_body, anny_collider):
     truth = facing_camera(anny_body, 60)
     kp, conf = observe_params(anny_body, truth)

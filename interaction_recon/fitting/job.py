@@ -42,6 +42,15 @@ class WindowJob:
                          flip(self.depth))
 
 
-def shares_frames(job: WindowJob, previous: Reconstruction | None) -> bool:
-    """Whether ``job`` overlaps ``previous`` (then its fit is warm-started from it)."""
-    return previous is not None and bool(np.isin(job.frames, previous.frames).any())
+def shares_frames(job: WindowJob, previous: Reconstruction | None, cold_on_new_person: bool = False) -> bool:
+    """Whether ``job`` overlaps ``previous`` (then its fit is warm-started from it); with
+    ``cold_on_new_person`` not when the job holds a person ``previous`` did not (:func:`new_person`)."""
+    overlaps = previous is not None and bool(np.isin(job.frames, previous.frames).any())
+    return overlaps and not (cold_on_new_person and new_person(job, previous))
+
+
+def new_person(job: WindowJob, previous: Reconstruction) -> bool:
+    """Whether a slot of ``job`` holds a tracker id (>= 0) that neither slot of ``previous``
+    held: someone the previous fit never sized (whichever slot the tracker put them in)."""
+    known = set(int(i) for i in previous.track_ids if i >= 0)
+    return any(int(i) >= 0 and int(i) not in known for i in job.track_ids)

@@ -173,7 +173,9 @@ class WindowFitter:
         cfg = self.config
         K_np = check_intrinsics(job.K)
         K = torch.as_tensor(K_np, dtype=torch.float32, device=self.body.faces.device)
-        warm = shares_frames(job, previous)
+        warm = shares_frames(job, previous, cfg.cold_on_new_person)
+        if not warm and shares_frames(job, previous):
+            log.info("a new person in window %d-%d: fitted cold", int(job.frames[0]), int(job.frames[-1]))
         if warm and self._identities_swapped(job, previous, K):
             log.info("identities swapped by the tracker before frame %d: restored", int(job.frames[0]))
             job = job.swapped()
