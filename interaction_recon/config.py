@@ -186,7 +186,9 @@ class FittingConfig:
     iterations: int = 40
     iterations_warm: int = 20  # warm start: per update
     # a window whose slots hold a tracker id the previous window did not (a new person, or one re-found under a new
-    # id) is fitted cold, sized anew, instead of warm-started: the warm path keeps each slot's shape for good
+    # id) is fitted cold, sized anew, instead of warm-started: the warm path keeps each slot's shape for good.
+    # Only the live node's stream sees per-frame ids: offline (reconstruct, the benches) the slots keep the ids
+    # they ended with, so no bench can measure it yet: off
     cold_on_new_person: bool = False
     refit_frames: int = 64  # warm start: only the newest frames are optimised; older ones are kept
     learning_rate: float = 0.03

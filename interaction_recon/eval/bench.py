@@ -357,9 +357,6 @@ METHODS = {
     # the shape held ten times as firmly to the sized bodies (validation shape-10)
     "default-perception-shape-10": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"weights.shape": 10.0}),
-    # a window with a person the last one did not hold fitted cold (fitting.cold_on_new_person)
-    "default-perception-cold-on-new-person": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"cold_on_new_person": True}),
     # the sized bodies (only they) held three times as firmly (validation shape-sized-3)
     "default-perception-shape-sized-3": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"weights.shape_sized": 3.0}),
