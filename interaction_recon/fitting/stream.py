@@ -109,7 +109,7 @@ class WindowStream:
 
     def warm_for(self, job: WindowJob) -> bool:
         """Whether fitting ``job`` now would be warm-started from the previous fit."""
-        return shares_frames(job, self.previous, self.fitter.config.cold_on_new_person)
+        return shares_frames(job, self.previous, self.config.fitting.cold_on_new_person)
 
     def cancel(self) -> None:
         """Abandon the fit in progress (shutdown)."""
