@@ -440,6 +440,15 @@ def test_a_new_person_in_a_slot_is_fitted_cold_not_given_the_last_ones_shape(ann
     second = fitter.fit(job, previous=first)
     kept = np.allclose(second.shape, first.shape)
     assert kept != cold_on_new_person
+    # the live node asks its stream which job would be warm-started (its fitter may be another process)
+    from interaction_recon.config import Config
+    from interaction_recon.fitting.stream import WindowStream
+
+    config = Config()
+    config.fitting = fitter.config
+    stream = WindowStream(config, body=anny_body, fitter=object())
+    stream.previous = first
+    assert stream.warm_for(job) != cold_on_new_person
 
 def test_a_person_unseen_for_long_is_not_published_and_short_gaps_carry_lower_confidence(anny_body, anny_collider):
     truth = facing_camera(anny_body, 60)
