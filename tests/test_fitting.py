@@ -266,7 +266,6 @@ def test_floor_sizing_measures_and_undoes_a_size_mistake(anny_body):
     assert scale.ground_ratio(level, torch.ones(10, dtype=torch.bool)) is None
 
 
-
 def test_floor_sizing_compares_the_feet_along_the_floors_up_when_given(anny_body):
     """fitting.floor_sizing_up: a camera pitched 12 deg down sees two people of one size on one
     floor, 3 and 4 m away, fitted upright in the camera frame (as the 3D landmarks leave them):
@@ -282,6 +281,7 @@ def test_floor_sizing_compares_the_feet_along_the_floors_up_when_given(anny_body
     valid = torch.ones(10, dtype=torch.bool)
     assert scale.ground_ratio(joints, valid, up=floor.up_vector(12.0, 0.0)) == pytest.approx(1.0, abs=0.01)
     assert abs(scale.ground_ratio(joints, valid) - 1.0) > 0.05
+
 
 def test_initial_params_recover_depth_and_heading(anny_body):
     truth = facing_camera(anny_body, 3, x=(-0.5, 0.6), z=(2.5, 4.0), yaw=(0.5, -2.6))
@@ -449,6 +449,7 @@ def test_a_new_person_in_a_slot_is_fitted_cold_not_given_the_last_ones_shape(ann
     stream = WindowStream(config, body=anny_body, fitter=object())
     stream.previous = first
     assert stream.warm_for(job) != cold_on_new_person
+
 
 def test_a_person_unseen_for_long_is_not_published_and_short_gaps_carry_lower_confidence(anny_body, anny_collider):
     truth = facing_camera(anny_body, 60)

@@ -249,8 +249,8 @@ def test_sports2d_both_people_are_followed_through_the_backlight_and_the_jump():
 def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
     """vtest.avi 510-599 reconstructed as `reconstruct` does (embedded defaults; 10 fps): a pair
     member is published only within 0.5 s (fitting.max_unseen; 5 frames) of a frame where the
-    perception found them, with a confidence in that gap lower than at the nearest frame where seen; over a longer
-    gap (the first member walks off the lawn's pair for 4 s) nothing is published. Where found,
+    perception found them, with a confidence in that gap lower than at the nearest frame where
+    seen; over a longer gap (the first member is away for 4 s) nothing is published. Where found,
     the body's pelvis projects inside their box: no body drawn where nobody is."""
     import cv2
 
@@ -291,6 +291,7 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
         box = track.boxes[s, found]
         assert ((uv > box[:, :2]) & (uv < box[:, 2:])).all(), s
     assert (np.diff(np.flatnonzero(track.present[0])) > 2 * frames_unseen).any()  # a long gap is in the clip
+
 
 @pytest.mark.slow
 def test_vtest_full_video_identity_switches():

@@ -236,7 +236,6 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
     assert sized < 0.6 * average, (sized, average)
 
 
-
 def test_the_sized_bodies_are_held_by_their_own_weight(anny_body, anny_collider):
     """weights.shape_sized: after the floor sizing (camera height known) the shape term pulls
     towards the sized bodies with its own weight, apart from weights.shape's pull towards the
@@ -267,6 +266,7 @@ def test_the_floor_sizing_takes_the_pitchs_up_when_asked(anny_body, anny_collide
     assert asked[0].shape == (3,) and asked[0][1] < -0.9 and np.linalg.norm(asked[0]) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="floor_sizing_up"):
         _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "floor_sizing_up": "spines"})
+
 
 def test_floor_pose_round_trips_through_extrinsics():
     from interaction_recon.fitting import floor

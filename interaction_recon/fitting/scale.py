@@ -46,8 +46,9 @@ def ground_ratio(joints: Tensor, valid: Tensor, min_height: float = 0.4, min_fra
 
     joints [2, T, 24, 3] camera frame; valid [T] frames where both people are observed; up [3]
     the floor's up in the camera frame (e.g. from an estimated pitch), else the pair's mean
-    spine; tolerance_deg: how far off that up direction may be, about the camera's x axis. The ratio is measured with the up tilted by -tolerance, 0 and +tolerance
-    and the one nearest 1 is kept: a size difference counts only as far as it survives that
+    spine; tolerance_deg: how far off that up direction may be, about the camera's x axis.
+    The ratio is measured with the up tilted by -tolerance, 0 and +tolerance and the one
+    nearest 1 is kept: a size difference counts only as far as it survives that
     doubt, which grows with the people's distance from the camera and their distance apart in depth.
     None when it cannot be told: too few frames, or for any of the tilts the camera is near
     floor level (|foot height| below ``min_height`` m) or between the feet.
