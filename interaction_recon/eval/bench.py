@@ -363,9 +363,12 @@ METHODS = {
     # the same with the shape held ten times as firmly to the sized bodies (validation iterations-120-shape-10)
     "default-perception-iterations-120-shape-10": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120, "weights.shape": 10.0}),
-    # warm updates that refit only the newest stride of frames, twice as long (validation window-64-refit-32-warm-40)
+    # warm updates that refit only the newest stride of frames, twice as long (validation window-64-refit-32-warm-40):
+    # the run that chose them (now the default); the warm path before them (validation window-64-refit-64-warm-20)
     "default-perception-refit-32-warm-40": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 40}),
+    "default-perception-refit-64-warm-20": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 64, "iterations_warm": 20}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

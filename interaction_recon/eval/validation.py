@@ -68,9 +68,11 @@ METHODS: dict[str, dict] = {
     "iterations-120": {"fitting.iterations": 120},
     # 64-frame windows (stride 32): the clips then run warm-started updates too, as a live stream does
     "window-64": {"fitting.window": 64},
-    # the same with warm updates twice as long, over the whole window or only the newest stride of frames
-    "window-64-warm-40": {"fitting.window": 64, "fitting.iterations_warm": 40},
-    "window-64-refit-32": {"fitting.window": 64, "fitting.refit_frames": 32},
+    # the same with the warm updates' steps and refitted frames set: 20 over 64 (the default before 40 over 32),
+    # 40 over 64, 20 over 32, 40 over 32 (the default's)
+    "window-64-refit-64-warm-20": {"fitting.window": 64, "fitting.refit_frames": 64, "fitting.iterations_warm": 20},
+    "window-64-warm-40": {"fitting.window": 64, "fitting.refit_frames": 64, "fitting.iterations_warm": 40},
+    "window-64-refit-32": {"fitting.window": 64, "fitting.refit_frames": 32, "fitting.iterations_warm": 20},
     "window-64-refit-32-warm-40": {"fitting.window": 64, "fitting.refit_frames": 32, "fitting.iterations_warm": 40},
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
