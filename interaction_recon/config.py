@@ -187,9 +187,9 @@ class FittingConfig:
     # warm start: steps per update, over the newest refit_frames frames (the older ones are kept). 40 over the newest
     # stride (32) costs what 20 over 64 did and is better where warm updates run: validation with 64-frame windows
     # 93.9 / 70.4 / 100.3 mm, 7.0 px, acceleration error 5.4 against 98.2 / 72.3 / 106.9, 7.6, 6.8
-    # (validation-window-64-refit-32-warm-40.json against validation-window-64-refit-64-warm-20.json; 40 over 64 frames: 94.5 / 70.1 /
-    # 101.3, validation-window-64-warm-40.json); dev suite with real perception within 1 % on MPJPE, PA-MPJPE and
-    # Inter, reprojection 9.25 against 9.72 px, depth order 0.91 against 0.88
+    # (validation-window-64-refit-32-warm-40.json against validation-window-64-refit-64-warm-20.json; 40 over 64
+    # frames: 94.5 / 70.1 / 101.3, validation-window-64-warm-40.json); dev suite with real perception within 1 % on
+    # MPJPE, PA-MPJPE and Inter, reprojection 9.25 against 9.72 px, depth order 0.91 against 0.88
     # (dev-default-perception-refit-32-warm-40.json against dev-default-perception-shape-prior-sized.json). The
     # default validation clips are shorter than one window: cold fits only, unchanged
     iterations_warm: int = 40
