@@ -185,7 +185,8 @@ class FittingConfig:
     # alone stage is worse on validation (validation-alone-60*.json against -default-before-shape-prior-sized.json)
     iterations: int = 40
     # warm start: steps per update, over the newest refit_frames frames (the older ones are kept). 40 over the newest
-    # stride (32) costs what 20 over 64 did and is better where warm updates run: validation with 64-frame windows
+    # stride (32) costs what 20 over 64 did on one thread, as the node's fits run
+    # (window-prior-closeapp-refit-64-warm-20.json), and is better where warm updates run: validation with 64-frame windows
     # 93.9 / 70.4 / 100.3 mm, 7.0 px, acceleration error 5.4 against 98.2 / 72.3 / 106.9, 7.6, 6.8
     # (validation-window-64-refit-32-warm-40.json against validation-window-64-refit-64-warm-20.json; 40 over 64
     # frames: 94.5 / 70.1 / 101.3, validation-window-64-warm-40.json); dev suite with real perception within 1 % on
