@@ -367,7 +367,7 @@ METHODS = {
     # the run that chose them (now the default); the warm path before them (validation window-64-refit-64-warm-20)
     "default-perception-refit-32-warm-40": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 40}),
-    # 20 steps over the newest 32 frames: the live node's warm updates (config/live.yaml; validation window-64-refit-32)
+    # 20 steps over the newest 32 frames, half the work of either (validation window-64-refit-32)
     "default-perception-refit-32-warm-20": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 20}),
     "default-perception-refit-64-warm-20": lambda scene, rng: fit_window_method(
