@@ -56,8 +56,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
         "iterations-120)"),
        ("dev-default-perception-iterations-120-shape-10", "the same with weights.shape 10 as well (validation "
         "iterations-120-shape-10)"),
-       ("dev-default-perception-shape-10", "the default fit with weights.shape 10 (validation shape-10)"),
-       ("dev-default-perception-shape-sized-3", "the default fit with weights.shape_sized 3 (validation "
+       ("dev-default-perception-shape-10", "the same warm path with weights.shape 10 (validation shape-10)"),
+       ("dev-default-perception-shape-sized-3", "the same warm path with weights.shape_sized 3 (validation "
         "shape-sized-3)"),
        ("dev-default-perception-flip-test", "the default fit before the shape term was centred on the sized bodies "
         "(fitting.shape_prior_sized)"),
