@@ -166,6 +166,7 @@ class FittingConfig:
     # stay as flat (reach in depth 0.68 of the truth, the default 0.68-0.72: validation-errors-pose3d-depth-sign.json,
     # validation-errors-default-before-{rerun,flip-test}.json)
     pose3d_frame: str = "camera"
+    pose3d_level_torso: bool = False  # turn the landmarks' bone directions to stand along the floor's up (fitting/pose3d.py)
     # frames (Gaussian sigma) the 3D landmarks' bone directions are averaged over: their depth flickers from frame
     # to frame (handshake_tall's far upper arm changes sign every 10-20 frames; probe) and the fit follows. Off: 3 and 8
     # leave validation within its noise, 94.4 / 71.1 / 93.8 and 94.2 / 71.1 / 96.0 mm against 93.9 / 71.0 / 95.3
@@ -282,6 +283,7 @@ class FittingConfig:
     # instead of the assumed camera height's. Set a priori: statures differ by about 10 %, so a ratio of 1.5 is
     # mostly distance. 0: never
     horizon_min_ratio: float = 1.5
+    shin_pitch: bool = False  # without camera_height or a horizon pitch: the pitch from the landmarks' shins (fitting/floor.py)
     # deg: pitches that put the people's soles (90th percentile) further below the horizon are no candidates: people
     # almost beneath the camera, where every ratio tends to one and a false minimum appears. Without this and the next
     # check, dev pat_on_back, push, side_hug and help_stand_up gave 46-75 deg for true -7 to 8 deg (horizon-pitch.json).

@@ -33,6 +33,7 @@ class WindowState:
         self.prev_joints = None if prev_joints is None else prev_joints[:, lo:]
         self.external: list = []  # evidence of contact: (position from lo, part_a, part_b, probability)
         self.bones = None if bones is None else tuple(a[:, lo:] for a in bones)  # pose3d targets, weights
+        self.bones_seen = self.bones  # the targets as the keypoint model gave them (before set_up)
         self.measured = None if measured is None else measured[:, lo:]  # sensor pelvis depth [2, T'] m (NaN: none)
         self.planted = None if planted is None else planted[:, lo:]  # [2, T', 2] bool (fitting/stance.py)
         self.fixed = start.map(lambda t: t[:, :first].detach())
@@ -57,6 +58,20 @@ class WindowState:
         self.reach = None  # [N, 4] long: hands drawn on the other person (fitting/reach.py), frames from self.lo
         self.source = None  # PriorMotion: the optimised frames' base motion comes from the network
         self.held = None  # [2, T', K, 2] px: where each person's own fit put the confident keypoints
+
+    def set_up(self, up) -> None:
+        """The floor's up [3] (or None) for the upright and feet-on-floor terms; with
+        fitting.pose3d_level_torso the landmarks' bone targets are turned to stand along it
+        (:func:`pose3d.level_rotation`)."""
+        self.floor_up = up
+        cfg = self.f.config
+        if self.bones_seen is None or up is None or not cfg.pose3d_level_torso or cfg.pose3d_frame == "body":
+            self.bones = self.bones_seen
+            return
+        unit, weight = self.bones_seen
+        turned = unit.clone()
+        turned[..., pose3d.TORSO_BONES, :] = unit[..., pose3d.TORSO_BONES, :] @ pose3d.level_rotation(up).to(unit).T
+        self.bones = (turned, weight)
 
     def pelvis_distance(self, quantile: float = 0.5) -> float:
         """The ``quantile`` of the distance (m) between the two pelvises over the loss's frames

@@ -27,6 +27,7 @@ _BONE_NAMES = (
 )
 BONES = np.array([[BLAZEPOSE33.index(a), BLAZEPOSE33.index(b)] for a, b in _BONE_NAMES])  # [B, 2]
 _BONE_INDEX = torch.as_tensor(BONES)
+TORSO_BONES = [0, 1, 2, 3]  # the shoulder and hip lines and the two flanks
 _HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
 _TORSO = [BLAZEPOSE33.index(n) for n in ("left_hip", "right_hip", "left_shoulder", "right_shoulder")]
 
@@ -56,6 +57,20 @@ def camera_landmarks(world: np.ndarray, keypoints: np.ndarray, confidence: np.nd
     out = np.einsum("ptij,ptkj->ptki", rot, world.astype(np.float64))
     out[~hips_ok] = np.nan
     return out.astype(np.float32)
+
+
+def level_rotation(up: Tensor) -> Tensor:
+    """[3, 3] the smallest rotation taking the camera's up (0, -1, 0) onto the floor's ``up`` [3]
+    (unit, camera frame). The keypoint model sees no camera pitch: it draws a standing person
+    upright along the image's vertical, as a level camera would see them; turned by this, its
+    landmarks stand along the floor's up instead."""
+    a = up.new_tensor([0.0, -1.0, 0.0])
+    b = up / up.norm().clamp_min(1e-9)
+    v, c = torch.linalg.cross(a, b), (a * b).sum()
+    vx = torch.zeros(3, 3, dtype=up.dtype, device=up.device)
+    vx[0, 1], vx[0, 2], vx[1, 2] = -v[2], v[1], -v[0]
+    vx = vx - vx.T
+    return torch.eye(3, dtype=up.dtype, device=up.device) + vx + vx @ vx / (1.0 + c).clamp_min(1e-6)
 
 
 def body_frame(points: Tensor) -> Tensor:

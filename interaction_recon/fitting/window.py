@@ -201,7 +201,7 @@ class WindowFitter:
         state = WindowState(self, job, start, first, kp, conf, scale, depth, torch.as_tensor(seen, device=K.device),
                        K, prev_joints, torch.as_tensor(overlap, device=K.device), touching, weight,
                        self._bone_targets(job, conf_np, K_np), measured, self._planted(job, conf_np, scale))
-        state.floor_up = self._up(state, estimate=False)
+        state.set_up(self._up(state, estimate=False))
         if not warm:
             sized = self._size_from_depth(state)
             state.follow_landmarks(cfg.iterations_pose3d)
@@ -214,13 +214,13 @@ class WindowFitter:
                     self._size_from_floor(state)
                 if cfg.weights.evidence:
                     state.hold_evidence()
-            state.floor_up = self._up(state)  # a pitch estimated from the people as they were placed and sized
+            state.set_up(self._up(state))  # a pitch estimated from the people as they were placed and sized
             self._attach_prior(state, job, K)
             self._attach_reach(state, job, conf_np)
             evidence = self._contact_evidence(job, conf_np, seen, state)
             state.run(cfg.iterations, rigid=False, optimise_shape=True)
         else:
-            state.floor_up = self._up(state)
+            state.set_up(self._up(state))
             self._attach_prior(state, job, K)
             self._attach_reach(state, job, conf_np)
             evidence = self._contact_evidence(job, conf_np, seen, state)
@@ -310,7 +310,12 @@ class WindowFitter:
                                              max_sole_deg=cfg.horizon_max_sole_deg, sharpness=cfg.horizon_sharpness)
             if pitch is not None:
                 log.debug("pitch %.1f deg from people of one height at different distances", pitch)
-            else:
+            elif cfg.shin_pitch and job.world is not None and job.layout == "blazepose33":
+                landmarks = pose3d.camera_landmarks(job.world, job.keypoints, job.confidence, job.K, cfg.min_confidence)
+                pitch = floor.pitch_from_shins(landmarks, job.confidence)
+                if pitch is not None:
+                    log.debug("pitch %.1f deg from the 3D landmarks' shins", pitch)
+            if pitch is None:
                 with torch.no_grad():
                     joints = self.body(state.params(whole=False), collision=False).joints
                 pitch = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
