@@ -485,3 +485,83 @@ def test_smoothed_landmark_bones_do_not_follow_a_flickering_depth(smoothing):
     assert weight[0, :, forearm].min() > 0 and np.allclose(np.linalg.norm(unit[0, :, forearm], axis=-1), 1, atol=1e-5)
     flipping = np.ptp(depth) > 0.5
     assert flipping == (smoothing == 0), depth
+
+
+def _as_the_keypoint_model_gives(body, params, kp, pitch_deg: float = 0.0) -> np.ndarray:
+    """World landmarks [2, T, 33, 3] of posed people, hip-centred along each crop's ray (the
+    keypoint model's frame), turned by ``pitch_deg`` about the camera's x axis first: 0 gives
+    them as seen; minus the camera's pitch, as a level camera would have seen them (upright)."""
+    from scipy.spatial.transform import Rotation
+
+    with torch.no_grad():
+        lm = body(params).blazepose33.numpy().astype(np.float64)
+    hips = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+    lm = (lm - lm[:, :, hips].mean(2, keepdims=True)) @ Rotation.from_euler("x", np.radians(pitch_deg)).as_matrix().T
+    return np.einsum("ptji,ptkj->ptki", pose3d.ray_rotation(kp[:, :, hips].mean(2), K), lm).astype(np.float32)
+
+
+def test_the_pitch_follows_from_the_landmarks_shins(anny_body):
+    """Standing people seen from a camera pitched 15 deg down: their shins in the landmarks
+    lean by the pitch more than seen from a level camera (the body model's neutral stance has
+    the knees 5 deg ahead of the ankles), and give it back; shins seen too rarely, or lying
+    flat as a seated person's, give none."""
+    from interaction_recon.fitting import floor
+
+    def shins_pitch(pitch: float) -> tuple[float | None, np.ndarray, np.ndarray]:
+        truth = pitched_view(anny_body, facing_camera(anny_body, 8, x=(-0.4, 0.4)), pitch)
+        kp, conf = observe_params(anny_body, truth)
+        landmarks = pose3d.camera_landmarks(_as_the_keypoint_model_gives(anny_body, truth, kp), kp, conf, K, 0.2)
+        return floor.pitch_from_shins(landmarks, conf), landmarks, conf
+
+    level, _, _ = shins_pitch(0.0)
+    pitched, landmarks, conf = shins_pitch(15.0)
+    assert abs(level) < 6.0 and pitched - level == pytest.approx(15.0, abs=1.0)
+    assert floor.pitch_from_shins(landmarks[:, :2], conf[:, :2]) is None  # 8 shins
+    seated = landmarks.copy()
+    for side in ("left", "right"):
+        knee, ankle = BLAZEPOSE33.index(f"{side}_knee"), BLAZEPOSE33.index(f"{side}_ankle")
+        seated[..., ankle, :] = seated[..., knee, :] + np.array([0.0, 0.1, -0.4], np.float32)
+    assert floor.pitch_from_shins(seated, conf) is None
+
+
+def test_the_shins_pitch_stands_people_up_where_a_wrong_assumed_height_leans_them(anny_body, anny_collider):
+    """Without the camera's pose, a camera height assumed 0.8 m too high (1.7 m for 0.9) gives a
+    pitch far too steep and the upright term leans the people by it; the shins' pitch (on by
+    fitting.shin_pitch; 5 deg steep, as the body model's neutral shins lean) stands them up."""
+    from interaction_recon.fitting import floor
+
+    pitch = 20.0
+    truth = pitched_view(anny_body, facing_camera(anny_body, 8, x=(-0.4, 0.4)), pitch)
+    kp, conf = observe_params(anny_body, truth)
+    world = _as_the_keypoint_model_gives(anny_body, truth, kp)
+    job = WindowJob(np.arange(8), np.arange(8) / 30.0, kp, conf, "blazepose33", np.array([0, 1]), K, world=world)
+    with torch.no_grad():
+        up = floor.up_vector(pitch, 0.0)
+        height = float(-(anny_body(truth).joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32)).amin())
+    settings = {"assumed_camera_height": height + 0.8, "horizon_min_ratio": 0.0}
+    on = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True}, upright=10.0).joints, up)
+    off = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": False}, upright=10.0).joints, up)
+    assert on < 8.0 and off > on + 6.0, (on, off)
+
+
+def test_the_landmarks_torso_is_turned_to_stand_along_the_floors_up(anny_body, anny_collider):
+    """A keypoint model that sees no camera pitch draws the people upright to the image. With
+    the camera's pose known (pitched 20 deg down) and the upright term off, the landmarks'
+    torso turned to the floor's up (fitting.pose3d_level_torso) stands the fitted trunks up
+    in the world; left as given, it leans them towards the image's vertical."""
+    from interaction_recon.fitting import floor, scale
+
+    pitch = 20.0
+    truth = pitched_view(anny_body, facing_camera(anny_body, 8, x=(-0.4, 0.4)), pitch)
+    kp, conf = observe_params(anny_body, truth)
+    world = _as_the_keypoint_model_gives(anny_body, truth, kp, -pitch)
+    job = WindowJob(np.arange(8), np.arange(8) / 30.0, kp, conf, "blazepose33", np.array([0, 1]), K, world=world)
+    up = floor.up_vector(pitch, 0.0)
+    with torch.no_grad():
+        height = float(-(anny_body(truth).joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32))
+                       .amin()) + scale.FOOT_ABOVE_FLOOR
+    known = {"camera_height": height, "camera_pitch": pitch}
+    on = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level_torso": True}, upright=0.0, pose3d=10.0).joints, up)
+    off = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level_torso": False}, upright=0.0, pose3d=10.0).joints,
+                   up)
+    assert on < off - 4.0, (on, off)

@@ -75,3 +75,14 @@ def test_the_real_footage_method_is_the_shipped_config_file():
 
     shipped = load_config(validation.PROJECT_ROOT / "config" / "real-footage.yaml")
     assert shipped == override(Config(), validation.METHODS["fused-two-passes-guarded"])
+
+
+def test_the_floor_error_is_the_angle_between_the_fitted_and_the_true_up():
+    from scipy.spatial.transform import Rotation
+
+    R = Rotation.from_euler("x", -110.0, degrees=True).as_matrix()  # world z up -> camera: pitched 20 deg down
+    up = R[:, 2]
+    assert validation.floor_error(np.append(up, 1.5), R) == pytest.approx(0.0, abs=1e-6)
+    tilted = Rotation.from_euler("x", 7.0, degrees=True).as_matrix() @ up
+    assert validation.floor_error(np.append(2 * tilted, 1.5), R) == pytest.approx(7.0, abs=1e-6)
+    assert np.isnan(validation.floor_error(None, R))

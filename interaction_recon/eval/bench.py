@@ -372,7 +372,8 @@ METHODS = {
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 20}),
     "default-perception-refit-64-warm-20": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 64, "iterations_warm": 20}),
-    # the pitch from the landmarks' shins and their torso turned to the floor's up (validation shin-pitch-level-torso)
+    # the pitch from the landmarks' shins and their torso turned to the floor's up: the run that chose them (now the
+    # default; validation no-shin-pitch-level-torso is the default before them)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level_torso": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)

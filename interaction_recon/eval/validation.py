@@ -76,11 +76,12 @@ METHODS: dict[str, dict] = {
     "window-64-refit-32-warm-40": {"fitting.window": 64, "fitting.refit_frames": 32, "fitting.iterations_warm": 40},
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
-    # the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins), the landmarks' torso turned
-    # to stand along the floor's up (fitting/pose3d.py level_rotation), and both
-    "shin-pitch": {"fitting.shin_pitch": True},
-    "level-torso": {"fitting.pose3d_level_torso": True},
-    "shin-pitch-level-torso": {"fitting.shin_pitch": True, "fitting.pose3d_level_torso": True},
+    # without the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins; the assumed camera
+    # height's instead), without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
+    # level_rotation), and without both (the default before them)
+    "no-shin-pitch": {"fitting.shin_pitch": False},
+    "no-level-torso": {"fitting.pose3d_level_torso": False},
+    "no-shin-pitch-level-torso": {"fitting.shin_pitch": False, "fitting.pose3d_level_torso": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
     "contact-map": {"fitting.contact.source": "learned"},
@@ -306,13 +307,24 @@ def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) ->
     row = metrics.score_sequence(pred, gt)
     known = np.isfinite(result.joints).all((-1, -2))
     row["published_share"] = float(known.mean())
+    row["floor_error"] = floor_error(result.floor, scene.gt["R"])
     return row
+
+
+def floor_error(plane: np.ndarray | None, R: np.ndarray) -> float:
+    """Angle (deg) between a reconstruction's floor up (``plane`` [4] = up [3], height, camera
+    frame; None: no floor) and the true one, the world's z [3] in the camera (``R`` [3, 3]
+    world to camera); NaN without a floor."""
+    if plane is None or not np.isfinite(plane[:3]).all():
+        return float("nan")
+    up = np.asarray(plane[:3], np.float64) / np.linalg.norm(plane[:3])
+    return float(np.degrees(np.arccos(np.clip(up @ np.asarray(R, np.float64)[:, 2], -1.0, 1.0))))
 
 
 HEADLINE = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_distance_median",
             "contact_f1", "contact_precision", "contact_recall", "contact_false_frames", "depth_order_accuracy",
             "identity_swaps", "accel_error", "penetration_mean", "published_share", "root_position_error",
-            "root_distance_error")
+            "root_distance_error", "floor_error")
 
 
 def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progress=None) -> dict:

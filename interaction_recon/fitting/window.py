@@ -300,7 +300,8 @@ class WindowFitter:
         """The floor's up [3] for the feet-on-floor and upright terms: the known one
         (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
         people at different distances in the window's keypoints (fitting.horizon_min_ratio),
-        or from the state's current fit and fitting.assumed_camera_height, else None (no such terms)."""
+        or from the 3D landmarks' shins (fitting.shin_pitch), or from the state's current fit
+        and fitting.assumed_camera_height, else None (no such terms)."""
         cfg = self.config
         if cfg.camera_height > 0:
             up = self._floor_up()
