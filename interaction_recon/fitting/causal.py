@@ -224,8 +224,8 @@ class CausalFilter:
         scale = torch.as_tensor(np.nan_to_num(keypoint_heights(kp, conf), nan=DEFAULT_HEIGHT), dtype=torch.float32)  # [2, 1]
         depth_t = torch.as_tensor(np.nan_to_num(depth, nan=1.0), dtype=torch.float32)
         seen_t = torch.as_tensor(seen[:, None])
-        bones = self._bones(people, kp, conf, K_np)
         up = self._up()
+        bones = self._bones(people, kp, conf, K_np, up)
         with torch.no_grad():
             target = self.body(start, collision=False).joints  # the prediction's joints [2, 1, 24, 3]
         values = (start.global_orient, start.body_pose, start.transl)
@@ -274,15 +274,21 @@ class CausalFilter:
             return self._known_up
         return self.window_up if self.config.assumed_camera_height > 0 else None
 
-    def _bones(self, people, kp, conf, K_np):
-        """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None."""
+    def _bones(self, people, kp, conf, K_np, up: torch.Tensor | None):
+        """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None; their torso
+        turned to the floor's ``up`` (or None) with fitting.pose3d_level_torso."""
         world = getattr(people, "world", None)
         if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
             return None
         cam = pose3d.camera_landmarks(np.asarray(world, np.float32)[:, None], kp, conf, K_np, self.config.min_confidence)
         unit, weight = pose3d.bone_targets(cam, conf, self.config.min_confidence, self.config.pose3d_depth_gain,
                                           self.config.pose3d_frame)
-        return (torch.as_tensor(unit), torch.as_tensor(weight)) if weight.any() else None
+        if not weight.any():
+            return None
+        unit = torch.as_tensor(unit)
+        if up is not None and self.config.pose3d_level_torso and self.config.pose3d_frame != "body":
+            unit = pose3d.level_torso(unit, up)
+        return unit, torch.as_tensor(weight)
 
     # ------------------------------------------------------------------ re-anchoring
     def anchor(self, refined: Reconstruction) -> bool:

@@ -73,6 +73,15 @@ def level_rotation(up: Tensor) -> Tensor:
     return torch.eye(3, dtype=up.dtype, device=up.device) + vx + vx @ vx / (1.0 + c).clamp_min(1e-6)
 
 
+def level_torso(unit: Tensor, up: Tensor) -> Tensor:
+    """Bone targets [..., B, 3] (unit, camera frame: :func:`bone_targets`) with the torso's
+    (TORSO_BONES) turned by :func:`level_rotation` to stand along the floor's ``up`` [3]: the
+    model leans the shins as seen but draws the trunk upright to the image."""
+    turned = unit.clone()
+    turned[..., TORSO_BONES, :] = unit[..., TORSO_BONES, :] @ level_rotation(up).to(unit).T
+    return turned
+
+
 def body_frame(points: Tensor) -> Tensor:
     """[..., 3, 3] rotations (rows: the body's left, up-the-spine and forward axes) from
     BlazePose-33 points [..., 33, 3]: left from the hip and shoulder lines, up the spine made
