@@ -376,6 +376,9 @@ METHODS = {
     # default; validation no-shin-pitch-level-torso is the default before them)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level_torso": True}),
+    # the torso turned, the pitch from the assumed camera height (validation no-shin-pitch)
+    "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level_torso": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
