@@ -372,11 +372,10 @@ METHODS = {
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 20}),
     "default-perception-refit-64-warm-20": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 64, "iterations_warm": 20}),
-    # the pitch from the landmarks' shins and their torso turned to the floor's up: the run that chose them (now the
-    # default; validation no-shin-pitch-level-torso is the default before them)
+    # the pitch from the landmarks' shins and their torso turned to the floor's up (validation shin-pitch), and the
+    # torso turned alone, the pitch from the assumed camera height: the run that chose it (now the default)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level_torso": True}),
-    # the torso turned, the pitch from the assumed camera height (validation no-shin-pitch)
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level_torso": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)

@@ -76,12 +76,11 @@ METHODS: dict[str, dict] = {
     "window-64-refit-32-warm-40": {"fitting.window": 64, "fitting.refit_frames": 32, "fitting.iterations_warm": 40},
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
-    # without the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins; the assumed camera
-    # height's instead), without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
-    # level_rotation), and without both (the default before them)
-    "no-shin-pitch": {"fitting.shin_pitch": False},
+    # the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins; not the assumed camera
+    # height's), and the default without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
+    # level_torso), i.e. the default before it
+    "shin-pitch": {"fitting.shin_pitch": True},
     "no-level-torso": {"fitting.pose3d_level_torso": False},
-    "no-shin-pitch-level-torso": {"fitting.shin_pitch": False, "fitting.pose3d_level_torso": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
     "contact-map": {"fitting.contact.source": "learned"},
