@@ -48,8 +48,12 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-contact-keypoints-no-pull", "simulated 2D, the default fit, keypoint contact source reported only"),
        ("dev-default-perception", "real perception on the rendered frames, the default fit (earlier code)"),
        ("dev-default-perception-full", "real perception (BlazePose full landmarks), the default fit"),
-       ("dev-default-perception-refit-32-warm-40", "real perception (BlazePose heavy landmarks on each crop and its "
-        "mirror image: the default), the default fit (warm updates: 40 steps over the newest 32 frames)"),
+       ("dev-default-perception-no-shin-pitch", "real perception (BlazePose heavy landmarks on each crop and its "
+        "mirror image: the default), the default fit (the landmarks' torso turned to the floor's up)"),
+       ("dev-default-perception-shin-pitch-level-torso", "the same with the camera's pitch from the landmarks' shins "
+        "(fitting.shin_pitch; validation shin-pitch)"),
+       ("dev-default-perception-refit-32-warm-40", "the same before the torso was turned (warm updates: 40 steps over "
+        "the newest 32 frames)"),
        ("dev-default-perception-shape-prior-sized", "the same before the warm updates' 40 steps over 32 frames (20 over "
         "64; the shape term centred on the sized bodies)"),
        ("dev-default-perception-iterations-120", "the same with a 120-step cold two-person stage (validation "
