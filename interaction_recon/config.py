@@ -172,7 +172,7 @@ class FittingConfig:
     # 7.6 turned by the true pitch (landmark-lean.json). Validation: validation-default.json against
     # validation-no-level-torso.json (the default before); dev with real perception: dev-default-perception-no-shin-pitch
     # .json against dev-default-perception-refit-32-warm-40.json, every measure within 2.5 % (docs/results.md, Session 27)
-    pose3d_level_torso: bool = True
+    pose3d_level: bool = True
     # frames (Gaussian sigma) the 3D landmarks' bone directions are averaged over: their depth flickers from frame
     # to frame (handshake_tall's far upper arm changes sign every 10-20 frames; probe) and the fit follows. Off: 3 and 8
     # leave validation within its noise, 94.4 / 71.1 / 93.8 and 94.2 / 71.1 / 96.0 mm against 93.9 / 71.0 / 95.3

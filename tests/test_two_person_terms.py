@@ -547,7 +547,7 @@ def test_the_shins_pitch_stands_people_up_where_a_wrong_assumed_height_leans_the
 def test_the_landmarks_torso_is_turned_to_stand_along_the_floors_up(anny_body, anny_collider):
     """A keypoint model that sees no camera pitch draws the people upright to the image. With
     the camera's pose known (pitched 20 deg down) and the upright term off, the landmarks'
-    torso turned to the floor's up (fitting.pose3d_level_torso) stands the fitted trunks up
+    torso turned to the floor's up (fitting.pose3d_level) stands the fitted trunks up
     in the world; left as given, it leans them towards the image's vertical."""
     from interaction_recon.fitting import floor, scale
 
@@ -561,7 +561,7 @@ def test_the_landmarks_torso_is_turned_to_stand_along_the_floors_up(anny_body, a
         height = float(-(anny_body(truth).joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32))
                        .amin()) + scale.FOOT_ABOVE_FLOOR
     known = {"camera_height": height, "camera_pitch": pitch}
-    on = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level_torso": True}, upright=0.0, pose3d=10.0).joints, up)
-    off = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level_torso": False}, upright=0.0, pose3d=10.0).joints,
+    on = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level": True}, upright=0.0, pose3d=10.0).joints, up)
+    off = lean_deg(_fit(anny_body, anny_collider, job, {**known, "pose3d_level": False}, upright=0.0, pose3d=10.0).joints,
                    up)
     assert on < off - 4.0, (on, off)

@@ -375,9 +375,12 @@ METHODS = {
     # the pitch from the landmarks' shins and their torso turned to the floor's up (validation shin-pitch), and the
     # torso turned alone, the pitch from the assumed camera height: the run that chose it (now the default)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level_torso": True}),
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level": True}),
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level_torso": True}),
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level": True}),
+    # the same code with the thighs turned as well (validation default against level-torso-only)
+    "default-perception-level-thighs": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"pose3d_level": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

@@ -80,7 +80,7 @@ METHODS: dict[str, dict] = {
     # height's), and the default without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
     # level_torso), i.e. the default before it
     "shin-pitch": {"fitting.shin_pitch": True},
-    "no-level-torso": {"fitting.pose3d_level_torso": False},
+    "no-level-torso": {"fitting.pose3d_level": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
     "contact-map": {"fitting.contact.source": "learned"},

@@ -276,7 +276,7 @@ class CausalFilter:
 
     def _bones(self, people, kp, conf, K_np, up: torch.Tensor | None):
         """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None; their torso
-        turned to the floor's ``up`` (or None) with fitting.pose3d_level_torso."""
+        turned to the floor's ``up`` (or None) with fitting.pose3d_level."""
         world = getattr(people, "world", None)
         if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
             return None
@@ -286,8 +286,8 @@ class CausalFilter:
         if not weight.any():
             return None
         unit = torch.as_tensor(unit)
-        if up is not None and self.config.pose3d_level_torso and self.config.pose3d_frame != "body":
-            unit = pose3d.level_torso(unit, up)
+        if up is not None and self.config.pose3d_level and self.config.pose3d_frame != "body":
+            unit = pose3d.level_upright(unit, up)
         return unit, torch.as_tensor(weight)
 
     # ------------------------------------------------------------------ re-anchoring

@@ -61,15 +61,15 @@ class WindowState:
 
     def set_up(self, up) -> None:
         """The floor's up [3] (or None) for the upright and feet-on-floor terms; with
-        fitting.pose3d_level_torso the landmarks' torso is turned to stand along it
-        (:func:`pose3d.level_torso`)."""
+        fitting.pose3d_level the landmarks' torso is turned to stand along it
+        (:func:`pose3d.level_upright`)."""
         self.floor_up = up
         cfg = self.f.config
-        if self.bones_seen is None or up is None or not cfg.pose3d_level_torso or cfg.pose3d_frame == "body":
+        if self.bones_seen is None or up is None or not cfg.pose3d_level or cfg.pose3d_frame == "body":
             self.bones = self.bones_seen
             return
         unit, weight = self.bones_seen
-        self.bones = (pose3d.level_torso(unit, up), weight)
+        self.bones = (pose3d.level_upright(unit, up), weight)
 
     def pelvis_distance(self, quantile: float = 0.5) -> float:
         """The ``quantile`` of the distance (m) between the two pelvises over the loss's frames
