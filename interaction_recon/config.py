@@ -167,11 +167,12 @@ class FittingConfig:
     # validation-errors-default-before-{rerun,flip-test}.json)
     pose3d_frame: str = "camera"
     # turn the landmarks' torso (shoulder and hip lines, flanks) to stand along the floor's up (fitting/pose3d.py
-    # level_torso): the keypoint model draws the trunk upright to the image whatever the camera's pitch (and the
+    # level_upright): the keypoint model draws the trunk upright to the image whatever the camera's pitch (and the
     # thighs; the shins it leans as seen): on the validation clips the torso bones are 10.1 deg off the truth as given,
     # 7.6 turned by the true pitch (landmark-lean.json). Validation: validation-default.json against
     # validation-no-level-torso.json (the default before); dev with real perception: dev-default-perception-no-shin-pitch
-    # .json against dev-default-perception-refit-32-warm-40.json, every measure within 2.5 % (docs/results.md, Session 27)
+    # .json against dev-default-perception-refit-32-warm-40.json, every measure within 2.5 % (docs/results.md, Session 27).
+    # The thighs turned too (at 7386b88) cost dev's pelvis distance error 5.9 % (dev-default-perception-level-thighs.json)
     pose3d_level: bool = True
     # frames (Gaussian sigma) the 3D landmarks' bone directions are averaged over: their depth flickers from frame
     # to frame (handshake_tall's far upper arm changes sign every 10-20 frames; probe) and the fit follows. Off: 3 and 8

@@ -378,9 +378,6 @@ METHODS = {
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level": True}),
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level": True}),
-    # the same code with the thighs turned as well (validation default against level-torso-only)
-    "default-perception-level-thighs": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"pose3d_level": True}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

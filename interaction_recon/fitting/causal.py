@@ -276,7 +276,7 @@ class CausalFilter:
 
     def _bones(self, people, kp, conf, K_np, up: torch.Tensor | None):
         """The 3D landmarks' bone targets of this frame (:mod:`pose3d`), or None; their torso
-        and thighs turned to the floor's ``up`` (or None) with fitting.pose3d_level."""
+        turned to the floor's ``up`` (or None) with fitting.pose3d_level."""
         world = getattr(people, "world", None)
         if world is None or not self.config.weights.pose3d or self.layout != "blazepose33":
             return None

@@ -61,7 +61,7 @@ class WindowState:
 
     def set_up(self, up) -> None:
         """The floor's up [3] (or None) for the upright and feet-on-floor terms; with
-        fitting.pose3d_level the landmarks' torso and thighs are turned to stand along it
+        fitting.pose3d_level the landmarks' torso is turned to stand along it
         (:func:`pose3d.level_upright`)."""
         self.floor_up = up
         cfg = self.f.config
