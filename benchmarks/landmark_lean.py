@@ -1,5 +1,5 @@
 """How the keypoint model's 3D landmarks lean with the camera's pitch, and the pitch their shins
-give (fitting.shin_pitch, fitting.pose3d_level_torso). Per clip: the true pitch, the pitch from
+give (fitting.shin_pitch, fitting.pose3d_level). Per clip: the true pitch, the pitch from
 the landmarks' shins (:func:`interaction_recon.fitting.floor.pitch_from_shins`) and its error,
 and per bone group the mean angle (deg) between the landmarks' bones (camera frame,
 :func:`interaction_recon.fitting.pose3d.camera_landmarks`) and the true ones: as given, and

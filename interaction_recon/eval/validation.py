@@ -78,7 +78,7 @@ METHODS: dict[str, dict] = {
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     # the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins; not the assumed camera
     # height's), and the default without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
-    # level_torso), i.e. the default before it
+    # level_upright), i.e. the default before it
     "shin-pitch": {"fitting.shin_pitch": True},
     "no-level-torso": {"fitting.pose3d_level": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from interaction_recon.body.skeleton import layout_names
+from interaction_recon.body.skeleton import BLAZEPOSE33, layout_names
 from interaction_recon.fitting.losses import FOOT_JOINTS, foot_height, spine_up
 from interaction_recon.fitting.scale import FOOT_ABOVE_FLOOR
 
@@ -86,12 +86,10 @@ def pitch_from_shins(landmarks: np.ndarray, confidence: np.ndarray, min_conf: fl
     and the 2D confidence [P, T, 33]: the median lean of the lower legs (ankle to knee) in the
     camera's y-z plane, a standing person's shins being about vertical. The model draws the
     torso and thighs upright to the image whatever the pitch, but leans the shins as seen:
-    on the validation clips their median lean was 0.1-4.9 deg off the camera's pitch
-    (probe). Shins seen with both ends at ``min_conf`` or more and leaning at most
+    this pitch is 0.0-2.9 deg off on the validation clips, 0.2-9.1 on the dev suite
+    (benchmarks/results/landmark-lean.json). Shins seen with both ends at ``min_conf`` or more and leaning at most
     ``max_lean_deg`` either way count (none of a sitting or lying person's); None with fewer
     than ``min_samples``."""
-    from interaction_recon.body.skeleton import BLAZEPOSE33
-
     leans = []
     for knee, ankle in _SHINS:
         k, a = BLAZEPOSE33.index(knee), BLAZEPOSE33.index(ankle)
