@@ -286,8 +286,8 @@ class CausalFilter:
         if not weight.any():
             return None
         unit = torch.as_tensor(unit)
-        if up is not None and self.config.pose3d_level and self.config.pose3d_frame != "body":
-            unit = pose3d.level_upright(unit, up)
+        if up is not None and self.config.pose3d_level:
+            unit = pose3d.level_upright(unit, up, self.config.pose3d_frame)
         return unit, torch.as_tensor(weight)
 
     # ------------------------------------------------------------------ re-anchoring

@@ -65,11 +65,11 @@ class WindowState:
         (:func:`pose3d.level_upright`)."""
         self.floor_up = up
         cfg = self.f.config
-        if self.bones_seen is None or up is None or not cfg.pose3d_level or cfg.pose3d_frame == "body":
+        if self.bones_seen is None or up is None or not cfg.pose3d_level:
             self.bones = self.bones_seen
             return
         unit, weight = self.bones_seen
-        self.bones = (pose3d.level_upright(unit, up), weight)
+        self.bones = (pose3d.level_upright(unit, up, cfg.pose3d_frame), weight)
 
     def pelvis_distance(self, quantile: float = 0.5) -> float:
         """The ``quantile`` of the distance (m) between the two pelvises over the loss's frames

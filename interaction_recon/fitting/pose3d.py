@@ -73,11 +73,14 @@ def level_rotation(up: Tensor) -> Tensor:
     return torch.eye(3, dtype=up.dtype, device=up.device) + vx + vx @ vx / (1.0 + c).clamp_min(1e-6)
 
 
-def level_upright(unit: Tensor, up: Tensor) -> Tensor:
-    """Bone targets [..., B, 3] (unit, camera frame: :func:`bone_targets`) with the torso's
+def level_upright(unit: Tensor, up: Tensor, frame: str = "camera") -> Tensor:
+    """Bone targets [..., B, 3] (unit, in ``frame``: :func:`bone_targets`) with the torso's
     (UPRIGHT_BONES) turned by :func:`level_rotation` to stand along the floor's ``up`` [3]: the
     model leans the shins as seen but draws the trunk (and the thighs, which turned too cost the
-    dev suite: docs/results.md, session 27) upright to the image."""
+    dev suite: docs/results.md, session 27) upright to the image. Targets in the "body" frame
+    carry no orientation and are returned as they are."""
+    if frame == "body":
+        return unit
     turned = unit.clone()
     turned[..., UPRIGHT_BONES, :] = unit[..., UPRIGHT_BONES, :] @ level_rotation(up).to(unit).T
     return turned
