@@ -38,12 +38,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _matched(landmarks: np.ndarray, keypoints: np.ndarray, gt2d: np.ndarray) -> np.ndarray:
-    """landmarks [2, ...] in the true people's order (by the hips' 2D distance); gt2d [2, T, 24, 2]."""
+def _swapped(keypoints: np.ndarray, gt2d: np.ndarray) -> bool:
+    """Whether the perceived people [2, T, 33, 2] are in the other order than the true ones
+    (gt2d [2, T, 24, 2]), by the hips' 2D distance."""
     hips = keypoints[:, :, HIPS].mean(2)
     true = gt2d[:, :, [SMPL_JOINTS.index("left_hip"), SMPL_JOINTS.index("right_hip")]].mean(2)
     cost = lambda a, b: np.nanmean(np.linalg.norm(a - b, axis=-1))
-    return landmarks[::-1] if cost(hips[::-1], true) < cost(hips, true) else landmarks
+    return bool(cost(hips[::-1], true) < cost(hips, true))
 
 
 def clip_row(name: str, world, keypoints, confidence, K, gt_joints, gt2d, up: np.ndarray) -> dict:
@@ -52,7 +53,7 @@ def clip_row(name: str, world, keypoints, confidence, K, gt_joints, gt2d, up: np
     shins = floor.pitch_from_shins(landmarks, confidence)
     true_pitch = float(np.degrees(np.arcsin(np.clip(-up[2], -1.0, 1.0))))
     level = pose3d.level_rotation(torch.as_tensor(up, dtype=torch.float64)).numpy()
-    lm, conf = _matched(landmarks, keypoints, gt2d), _matched(confidence, keypoints, gt2d)
+    lm, conf = (landmarks[::-1], confidence[::-1]) if _swapped(keypoints, gt2d) else (landmarks, confidence)
     groups = {}
     for group, pairs in GROUPS.items():
         given, turned = [], []
