@@ -174,6 +174,27 @@ def test_a_hand_drawn_on_the_other_person_ends_near_them(anny_body, anny_collide
     assert distance(reach=20.0) < margin + 0.02 < distance()
 
 
+def test_the_reach_term_bends_the_arm_not_the_spine(anny_body):
+    """The reach pull's gradient reaches the reaching arm's shoulder and elbow, and neither the
+    spine nor the body's orientation: the trunk is not turned to bring a hand near the other."""
+    from interaction_recon.fitting.reach import reach_loss
+
+    params = facing_camera(anny_body, 1, x=(-0.2, 0.2), z=(3.0, 3.4))
+    pose = params.body_pose.clone().requires_grad_()
+    orient = params.global_orient.clone().requires_grad_()
+    params.body_pose, params.global_orient = pose, orient
+    out = anny_body(params)
+    wrist, hip = BLAZEPOSE33.index("left_wrist"), BLAZEPOSE33.index("right_hip")
+    pairs = torch.tensor([[0, 0, wrist, hip]])  # person 0's left wrist drawn on person 1's hip, 0.4 m behind
+    reach_loss(out.blazepose33, out.rotations, pairs, margin=0.05).backward()
+    grad = pose.grad[0, 0].norm(dim=-1)  # [23] body joints 1..23
+    arm = grad[[15, 17]]  # SMPL joints 16 (left shoulder) and 18 (left elbow)
+    assert (arm > 1e-3).all()
+    # the shoulder keypoint's skin moves a little with the top of the spine: 1 % of the arm's pull; all of it without the collar frame
+    assert grad[[2, 5, 8]].max() < 0.05 * arm.max()  # SMPL spine1..3
+    assert orient.grad[0, 0].norm() < 0.05 * arm.max()
+
+
 def test_the_held_keypoints_keep_a_relational_pull_off_the_evidence(anny_body, anny_collider):
     truth = facing_camera(anny_body, 4, x=(-0.3, 0.3))
     kp, conf = observe_params(anny_body, truth)

@@ -378,6 +378,9 @@ METHODS = {
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level": True}),
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level": True}),
+    # the hands drawn on the other person pulled within reach of them, the arm bent alone (validation reach-2)
+    "default-perception-reach-2": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"weights.reach": 2.0}),
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

@@ -56,6 +56,9 @@ METHODS: dict[str, dict] = {
     "no-pose3d": {"fitting.weights.pose3d": 0.0},
     "depth-witness": {"fitting.depth_witness_tolerance": 0.15},
     "reach-20": {"fitting.weights.reach": 20.0},
+    # the hands drawn on the other person pulled within reach of them, the arm bent alone (fitting/reach.py)
+    "reach-2": {"fitting.weights.reach": 2.0},
+    "reach-5": {"fitting.weights.reach": 5.0},
     "planted-10": {"fitting.weights.planted": 10.0},
     "pose3d-body-frame": {"fitting.pose3d_frame": "body"},
     "planted-50": {"fitting.weights.planted": 50.0},

@@ -161,7 +161,7 @@ class WindowState:
         if self.held is not None and w.evidence:
             total = total + w.evidence * losses.held_keypoints(pred, self.held, self.conf, self.scale)
         if self.reach is not None and together and w.reach:
-            total = total + w.reach * reach.reach_loss(pred3d, self.reach, cfg.reach_margin)
+            total = total + w.reach * reach.reach_loss(pred3d, out.rotations, self.reach, cfg.reach_margin)
         if self.prev_joints is not None:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
         if self.floor_up is not None and w.upright:

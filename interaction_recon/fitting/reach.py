@@ -18,12 +18,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from interaction_recon.body.skeleton import BLAZEPOSE33
+from interaction_recon.body.skeleton import BLAZEPOSE33, SMPL_JOINTS
 
 WRISTS = {BLAZEPOSE33.index(f"{s}_wrist"): BLAZEPOSE33.index(f"{s}_hip") for s in ("left", "right")}
 _SHOULDER = torch.zeros(len(BLAZEPOSE33), dtype=torch.long)  # wrist keypoint -> its shoulder's
+_COLLAR = torch.zeros(len(BLAZEPOSE33), dtype=torch.long)  # wrist keypoint -> its SMPL collar joint
 for _side in ("left", "right"):
     _SHOULDER[BLAZEPOSE33.index(f"{_side}_wrist")] = BLAZEPOSE33.index(f"{_side}_shoulder")
+    _COLLAR[BLAZEPOSE33.index(f"{_side}_wrist")] = SMPL_JOINTS.index(f"{_side}_collar")
 
 
 def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: float, radius: float,
@@ -51,16 +53,19 @@ def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
     return np.array(rows, np.int64).reshape(-1, 4)
 
 
-def reach_loss(points: Tensor, pairs: Tensor, margin: float) -> Tensor:
+def reach_loss(points: Tensor, rotations: Tensor, pairs: Tensor, margin: float) -> Tensor:
     """Mean squared excess (m^2) over ``margin`` of each pair's 3D distance, its gradient through
-    the arm alone (the wrist relative to its shoulder; the shoulder and the other person's point
-    held): points [2, T, 33, 3] (the fit's keypoints, camera frame); pairs [N, 4] long as
-    :func:`reach_pairs` (frames into T)."""
+    the arm alone: the wrist is taken relative to its shoulder in its collar's frame, that frame,
+    the shoulder and the other person's point held, so the spine is not turned to bring the hand
+    near. points [2, T, 33, 3] (the fit's keypoints, camera frame); rotations [2, T, 24, 3, 3]
+    the joints' global rotations; pairs [N, 4] long as :func:`reach_pairs` (frames into T)."""
     if len(pairs) == 0:
         return points.new_zeros(())
     t, p, w, k = pairs.unbind(-1)
     shoulder = points[p, t, _SHOULDER.to(w.device)[w]]
-    wrist = shoulder.detach() + (points[p, t, w] - shoulder)
+    collar = rotations[p, t, _COLLAR.to(w.device)[w]]  # [N, 3, 3]
+    arm = collar.transpose(-1, -2) @ (points[p, t, w] - shoulder).unsqueeze(-1)  # in the collar's frame
+    wrist = shoulder.detach() + (collar.detach() @ arm).squeeze(-1)
     d = (wrist - points[1 - p, t, k].detach()).norm(dim=-1)
     return (d - margin).clamp_min(0).pow(2).mean()
 
