@@ -7,7 +7,9 @@ them) and lies on the other person in the image (within ``radius`` x that person
 height of one of their keypoints), and the two stand within reach, the wrist is within
 ``margin`` metres (about a forearm) of the other person's point under it, in 3D: the arm
 reaches towards the person it is drawn on, not away from them (a patting hand is near the
-shoulder, not half a metre behind it). A hinge, so a hand already near is not pulled into
+shoulder, not half a metre behind it). A hand drawn on the other's legs (knee and below) counts
+for nothing: people standing in touch reach for each other's hands, arms and trunk, and a hand
+over someone's shins is one of the two standing in front of the other. A hinge, so a hand already near is not pulled into
 contact: contact itself needs evidence (:mod:`interaction_recon.contact`). It moves the arm
 only: the shoulder and the other person are held where they are, so the term bends the arm in
 depth instead of pulling the two people together.
@@ -21,6 +23,7 @@ from torch import Tensor
 from interaction_recon.body.skeleton import BLAZEPOSE33, SMPL_JOINTS
 
 WRISTS = {BLAZEPOSE33.index(f"{s}_wrist"): BLAZEPOSE33.index(f"{s}_hip") for s in ("left", "right")}
+_LEGS = np.arange(len(BLAZEPOSE33)) >= BLAZEPOSE33.index("left_knee")  # knees, ankles, heels, toes
 _SHOULDER = torch.zeros(len(BLAZEPOSE33), dtype=torch.long)  # wrist keypoint -> its shoulder's
 _COLLAR = torch.zeros(len(BLAZEPOSE33), dtype=torch.long)  # wrist keypoint -> its SMPL collar joint
 for _side in ("left", "right"):
@@ -34,7 +37,7 @@ def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
     wrist keypoint, the other person's keypoint nearest to it in the image), for every seen
     wrist held out by ``held_out`` x its person's image height (seen keypoints' extent) from the
     hip on its side and within ``radius`` x the other person's image height of one of the
-    other's seen keypoints."""
+    other's seen keypoints, that one not on their legs (knee and below)."""
     seen = (confidence >= min_confidence) & np.isfinite(keypoints).all(-1)  # [2, T, 33]
     pts = np.where(seen[..., None], keypoints, np.nan)
     y = keypoints[..., 1]
@@ -47,7 +50,7 @@ def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
             d = np.linalg.norm(pts[p, :, w, None] - pts[o], axis=-1)  # [T, 33]
             d = np.where(np.isfinite(d), d, np.inf)
             k = d.argmin(-1)  # [T]
-            near = d[np.arange(len(k)), k] <= radius * height[o]
+            near = (d[np.arange(len(k)), k] <= radius * height[o]) & ~_LEGS[k]
             for t in np.flatnonzero(near & out & seen[p, :, w]):
                 rows.append((t, p, w, k[t]))
     return np.array(rows, np.int64).reshape(-1, 4)
