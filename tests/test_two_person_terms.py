@@ -174,6 +174,26 @@ def test_a_hand_drawn_on_the_other_person_ends_near_them(anny_body, anny_collide
     assert distance(reach=20.0) < margin + 0.02 < distance()
 
 
+def test_a_hand_drawn_on_the_others_shins_is_no_reach_pair(anny_body):
+    """A held-out wrist drawn on the other person's shoulder is a reach pair; the same wrist
+    drawn on their ankle is not (one of the two stands in front of the other)."""
+    from interaction_recon.fitting.reach import reach_pairs
+
+    truth = facing_camera(anny_body, 1, x=(-0.3, 0.3), z=(3.0, 3.6))
+    kp, conf = observe_params(anny_body, truth)
+    wrist = BLAZEPOSE33.index("right_wrist")
+
+    def pairs_with_wrist_on(target: str) -> np.ndarray:
+        moved = kp.copy()
+        moved[0, :, wrist] = kp[1, :, BLAZEPOSE33.index(target)] + 2.0  # 2 px off the other's keypoint
+        pairs = reach_pairs(moved, conf, 0.2, 0.1, 0.15)
+        return pairs[(pairs[:, 1] == 0) & (pairs[:, 2] == wrist)]
+
+    on_shoulder = pairs_with_wrist_on("left_shoulder")
+    assert len(on_shoulder) == 1 and on_shoulder[0, 3] == BLAZEPOSE33.index("left_shoulder")
+    assert len(pairs_with_wrist_on("left_ankle")) == 0
+
+
 def test_the_reach_term_bends_the_arm_not_the_spine(anny_body):
     """The reach pull's gradient reaches the reaching arm's shoulder and elbow, and neither the
     spine nor the body's orientation: the trunk is not turned to bring a hand near the other."""
