@@ -224,7 +224,6 @@ class FittingConfig:
     reach_radius: float = 0.1  # share of the other person's image height: a wrist this near one of their keypoints is on them
     reach_margin: float = 0.3  # m: how far such a wrist may be from the other's point under it (weights.reach), about a forearm
     reach_held_out: float = 0.15  # share of a person's image height a wrist must be from their hip to count as reaching
-    reach_min_frames: int = 4  # frames in a row a wrist must be drawn on the other person to count as reaching
     min_confidence: float = 0.2  # keypoints below this confidence are ignored
     ignored_keypoints: list[str] = field(default_factory=list)  # keypoint names (of the layout) the fit ignores
     # the initial depth of a person in a frame is the smallest its body segments imply that a segment sharing no

@@ -194,25 +194,6 @@ def test_a_hand_drawn_on_the_others_shins_is_no_reach_pair(anny_body):
     assert len(pairs_with_wrist_on("left_ankle")) == 0
 
 
-def test_a_wrist_that_crosses_the_other_for_a_frame_or_two_is_no_reach_pair(anny_body):
-    """fitting.reach_min_frames: a held-out wrist drawn on the other person's shoulder in two
-    frames of eight gives no pair, in five frames in a row it gives those five."""
-    from interaction_recon.fitting.reach import reach_pairs
-
-    truth = facing_camera(anny_body, 8, x=(-0.3, 0.3), z=(3.0, 3.6))
-    kp, conf = observe_params(anny_body, truth)
-    wrist, shoulder = BLAZEPOSE33.index("right_wrist"), BLAZEPOSE33.index("left_shoulder")
-
-    def frames_on_shoulder(frames) -> list[int]:
-        moved = kp.copy()
-        moved[0, frames, wrist] = kp[1, frames, shoulder] + 2.0
-        pairs = reach_pairs(moved, conf, 0.2, 0.1, 0.15, min_frames=4)
-        return sorted(pairs[(pairs[:, 1] == 0) & (pairs[:, 2] == wrist), 0].tolist())
-
-    assert frames_on_shoulder([2, 3]) == []
-    assert frames_on_shoulder([1, 2, 3, 4, 5]) == [1, 2, 3, 4, 5]
-
-
 def test_the_reach_term_bends_the_arm_not_the_spine(anny_body):
     """The reach pull's gradient reaches the reaching arm's shoulder and elbow, and neither the
     spine nor the body's orientation: the trunk is not turned to bring a hand near the other."""

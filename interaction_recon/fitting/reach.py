@@ -21,7 +21,6 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body.skeleton import BLAZEPOSE33, SMPL_JOINTS
-from interaction_recon.contact.evidence import segments
 
 WRISTS = {BLAZEPOSE33.index(f"{s}_wrist"): BLAZEPOSE33.index(f"{s}_hip") for s in ("left", "right")}
 _LEGS = np.arange(len(BLAZEPOSE33)) >= BLAZEPOSE33.index("left_knee")  # knees, ankles, heels, toes
@@ -33,14 +32,12 @@ for _side in ("left", "right"):
 
 
 def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: float, radius: float,
-                held_out: float, min_frames: int = 1) -> np.ndarray:
+                held_out: float) -> np.ndarray:
     """keypoints [2, T, 33, 2] px, confidence [2, T, 33] -> pairs [N, 4] int64 (frame, person,
     wrist keypoint, the other person's keypoint nearest to it in the image), for every seen
     wrist held out by ``held_out`` x its person's image height (seen keypoints' extent) from the
     hip on its side and within ``radius`` x the other person's image height of one of the
-    other's seen keypoints, that one not on their legs (knee and below), in runs of at least
-    ``min_frames`` frames in a row (a wrist that crosses the other for a frame or two is not
-    reaching for them, and a pull switched on and off frame by frame shakes the arm)."""
+    other's seen keypoints, that one not on their legs (knee and below)."""
     seen = (confidence >= min_confidence) & np.isfinite(keypoints).all(-1)  # [2, T, 33]
     pts = np.where(seen[..., None], keypoints, np.nan)
     y = keypoints[..., 1]
@@ -54,9 +51,8 @@ def reach_pairs(keypoints: np.ndarray, confidence: np.ndarray, min_confidence: f
             d = np.where(np.isfinite(d), d, np.inf)
             k = d.argmin(-1)  # [T]
             near = (d[np.arange(len(k)), k] <= radius * height[o]) & ~_LEGS[k]
-            drawn = (near & out & seen[p, :, w]).astype(np.float32)
-            for start, end in segments(drawn, 0.5, 0.5, min_frames):
-                rows.extend((t, p, w, k[t]) for t in range(start, end))
+            for t in np.flatnonzero(near & out & seen[p, :, w]):
+                rows.append((t, p, w, k[t]))
     return np.array(rows, np.int64).reshape(-1, 4)
 
 

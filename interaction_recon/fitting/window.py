@@ -289,7 +289,7 @@ class WindowFitter:
         if state.pelvis_distance(PRIOR_DISTANCE_QUANTILE) > cfg.prior_max_distance:
             return
         pairs = reach.reach_pairs(job.keypoints, conf_np, cfg.min_confidence, cfg.reach_radius,
-                                   cfg.reach_held_out, cfg.reach_min_frames)
+                                   cfg.reach_held_out)
         state.reach = reach.as_tensor(pairs, state.lo, state.kp.device)
 
     def _floor_up(self) -> np.ndarray:
