@@ -59,9 +59,12 @@ class LossWeights:
     depth_sensor: float = 100.0  # robust squared distance (m^2) of each pelvis to its depth-sensor measurement
     pose3d: float = 0.5  # squared distance of unit bone directions to the keypoint model's 3D landmarks (fitting/pose3d.py)
     # squared excess (m) over fitting.reach_margin of a hand held out and drawn on the other person (fitting/reach.py).
-    # Off: at 20 the contact distance fell 475 -> 258 mm but the overhead high-five's arms bent off their keypoints
-    # (validation MPJPE 106.1 -> 125.2, PA-MPJPE 80.7 -> 93.0; validation-reach-20.json against
-    # validation-depth-rank-3.json, both with the initial depth from the third-shortest segment)
+    # Off. At 20 (when it still turned the spine too) the overhead high-five's arms bent off their keypoints
+    # (validation-reach-20.json). Bending the arm alone, at 2: validation 91.0 / 69.8 / 85.5 mm, 7.2 px, contact
+    # distance 341 mm against the default's 91.6 / 70.1 / 91.1, 6.9, 507 (validation-reach-2.json; 5: 91.2 / 71.3 /
+    # 85.3, -reach-5.json), but on the dev suite with real perception acceleration error +7.6 % and mean penetration
+    # 0.089 -> 0.148 mm, MPJPE equal (dev-default-perception-reach-2.json against -no-shin-pitch.json): the arm
+    # flips in depth where a reach starts and ends
     reach: float = 0.0
     # squared height difference (m) of each planted ankle (fitting/stance.py) from the median planted ankle: one
     # floor for both people in the two-person stage, each person's own otherwise; with fitting.camera_height, of

@@ -53,6 +53,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-shin-pitch-level-torso", "the same with the camera's pitch from the landmarks' shins "
         "(fitting.shin_pitch; validation shin-pitch)"),
        ("dev-default-perception-level-thighs", "the same with the thighs turned too (at 7386b88; not kept)"),
+       ("dev-default-perception-reach-2", "the same with a hand drawn on the other person pulled within reach of them, "
+        "the arm bent alone (fitting.weights.reach 2; validation reach-2; not kept)"),
        ("dev-default-perception-refit-32-warm-40", "the same before the torso was turned (warm updates: 40 steps over "
         "the newest 32 frames)"),
        ("dev-default-perception-shape-prior-sized", "the same before the warm updates' 40 steps over 32 frames (20 over "
