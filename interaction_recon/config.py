@@ -303,6 +303,9 @@ class FittingConfig:
     # 0.4 in its first window, probe; dev-default-perception-shin-pitch-level-torso.json against
     # -refit-32-warm-40.json): off by the rule
     shin_pitch: bool = False
+    # with shin_pitch, the shins' share of the pitch where the assumed camera height gives one too (the rest is
+    # that one's): 1 takes the shins' alone; 0.5 trusts the two alike, set a priori
+    shin_pitch_share: float = 1.0
     # deg: pitches that put the people's soles (90th percentile) further below the horizon are no candidates: people
     # almost beneath the camera, where every ratio tends to one and a false minimum appears. Without this and the next
     # check, dev pat_on_back, push, side_hug and help_stand_up gave 46-75 deg for true -7 to 8 deg (horizon-pitch.json).

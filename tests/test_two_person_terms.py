@@ -583,6 +583,12 @@ def test_the_shins_pitch_stands_people_up_where_a_wrong_assumed_height_leans_the
     on = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True}, upright=10.0).joints, up)
     off = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": False}, upright=10.0).joints, up)
     assert on < 8.0 and off > on + 6.0, (on, off)
+    # fitting.shin_pitch_share 0.5: the two pitches mixed half and half lean them between the two
+    half = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True, "shin_pitch_share": 0.5},
+                         upright=10.0).joints, up)
+    assert on + 2.0 < half < off - 2.0, (on, half, off)
+    with pytest.raises(ValueError, match="shin_pitch_share"):
+        _fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True, "shin_pitch_share": 1.5})
 
 
 def test_the_landmarks_torso_is_turned_to_stand_along_the_floors_up(anny_body, anny_collider):

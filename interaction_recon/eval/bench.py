@@ -376,6 +376,9 @@ METHODS = {
     # torso turned alone, the pitch from the assumed camera height: the run that chose it (now the default)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level": True}),
+    # the shins' pitch mixed half and half with the assumed camera height's (validation shin-pitch-mean)
+    "default-perception-shin-pitch-mean": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "shin_pitch_share": 0.5}),
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level": True}),
     # the hands drawn on the other person pulled within reach of them, the arm bent alone (validation reach-2)

@@ -83,6 +83,8 @@ METHODS: dict[str, dict] = {
     # height's), and the default without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
     # level_upright), i.e. the default before it
     "shin-pitch": {"fitting.shin_pitch": True},
+    # the same mixed half and half with the assumed camera height's pitch (fitting.shin_pitch_share)
+    "shin-pitch-mean": {"fitting.shin_pitch": True, "fitting.shin_pitch_share": 0.5},
     "no-level-torso": {"fitting.pose3d_level": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},

@@ -64,6 +64,8 @@ class WindowFitter:
             raise ValueError(f"fitting.prior must be none, regulariser or closeapp, got {self.config.prior!r}")
         if self.config.floor_sizing_up not in ("spine", "pitch"):
             raise ValueError(f"fitting.floor_sizing_up must be spine or pitch, got {self.config.floor_sizing_up!r}")
+        if not 0.0 <= self.config.shin_pitch_share <= 1.0:
+            raise ValueError(f"fitting.shin_pitch_share must be within [0, 1], got {self.config.shin_pitch_share}")
         if self.config.prior != "none" and body.name != "anny":
             log.warning("fitting.prior %r is off: the prior's motions carry anny's shape phenotypes, not %s's",
                         self.config.prior, body.name)
@@ -300,8 +302,9 @@ class WindowFitter:
         """The floor's up [3] for the feet-on-floor and upright terms: the known one
         (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
         people at different distances in the window's keypoints (fitting.horizon_min_ratio),
-        or from the 3D landmarks' shins (fitting.shin_pitch), or from the state's current fit
-        and fitting.assumed_camera_height, else None (no such terms)."""
+        or from the 3D landmarks' shins (fitting.shin_pitch) and the state's current fit with
+        fitting.assumed_camera_height (mixed by fitting.shin_pitch_share where both give one),
+        or from either alone, else None (no such terms)."""
         cfg = self.config
         if cfg.camera_height > 0:
             up = self._floor_up()
@@ -311,18 +314,23 @@ class WindowFitter:
                                              max_sole_deg=cfg.horizon_max_sole_deg, sharpness=cfg.horizon_sharpness)
             if pitch is not None:
                 log.debug("pitch %.1f deg from people of one height at different distances", pitch)
-            elif cfg.shin_pitch and job.world is not None and job.layout == "blazepose33":
-                landmarks = pose3d.camera_landmarks(job.world, job.keypoints, job.confidence, job.K, cfg.min_confidence)
-                pitch = floor.pitch_from_shins(landmarks, job.confidence)
-                if pitch is not None:
-                    log.debug("pitch %.1f deg from the 3D landmarks' shins", pitch)
-            if pitch is None:
-                with torch.no_grad():
-                    joints = self.body(state.params(whole=False), collision=False).joints
-                pitch = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
-                if pitch is None:
+            else:
+                shins = None
+                if cfg.shin_pitch and job.world is not None and job.layout == "blazepose33":
+                    landmarks = pose3d.camera_landmarks(job.world, job.keypoints, job.confidence, job.K,
+                                                        cfg.min_confidence)
+                    shins = floor.pitch_from_shins(landmarks, job.confidence)
+                height = None
+                if shins is None or cfg.shin_pitch_share < 1:
+                    with torch.no_grad():
+                        joints = self.body(state.params(whole=False), collision=False).joints
+                    height = floor.pitch_from_height(joints, state.seen, cfg.assumed_camera_height)
+                if shins is None and height is None:
                     return None
-                log.debug("pitch %.1f deg from an assumed camera height of %.2f m", pitch, cfg.assumed_camera_height)
+                pitch = (shins if height is None else height if shins is None
+                         else cfg.shin_pitch_share * shins + (1 - cfg.shin_pitch_share) * height)
+                log.debug("pitch %.1f deg from the 3D landmarks' shins (%s) and an assumed camera height of %.2f m (%s)",
+                          pitch, shins, cfg.assumed_camera_height, height)
             up = floor.up_vector(pitch, 0.0)
         else:
             return None
