@@ -372,15 +372,18 @@ METHODS = {
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 32, "iterations_warm": 20}),
     "default-perception-refit-64-warm-20": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"refit_frames": 64, "iterations_warm": 20}),
-    # the pitch from the landmarks' shins and their torso turned to the floor's up (validation shin-pitch), and the
-    # torso turned alone, the pitch from the assumed camera height: the run that chose it (now the default)
+    # the pitch from the landmarks' shins alone and their torso turned to the floor's up (validation shin-pitch), and
+    # the torso turned alone, the pitch from the assumed camera height (the run that chose the turned torso; the
+    # default before the shins' pitch was mixed in)
     "default-perception-shin-pitch-level-torso": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "pose3d_level": True}),
-    # the shins' pitch mixed half and half with the assumed camera height's (validation shin-pitch-mean)
-    "default-perception-shin-pitch-mean": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "shin_pitch_share": 0.5}),
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "shin_pitch_share": 1.0,
+                                                                    "pose3d_level": True}),
     "default-perception-no-shin-pitch": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": False, "pose3d_level": True}),
+    # the shins' pitch mixed half and half with the assumed camera height's (validation shin-pitch-mean): the run
+    # that chose it (now the default)
+    "default-perception-shin-pitch-mean": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"shin_pitch": True, "shin_pitch_share": 0.5}),
     # the hands drawn on the other person pulled within reach of them, the arm bent alone (validation reach-2)
     "default-perception-reach-2": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"weights.reach": 2.0}),

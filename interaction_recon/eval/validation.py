@@ -79,12 +79,13 @@ METHODS: dict[str, dict] = {
     "window-64-refit-32-warm-40": {"fitting.window": 64, "fitting.refit_frames": 32, "fitting.iterations_warm": 40},
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
-    # the camera's pitch from the 3D landmarks' shins (fitting/floor.py pitch_from_shins; not the assumed camera
-    # height's), and the default without the landmarks' torso turned to stand along the floor's up (fitting/pose3d.py
-    # level_upright), i.e. the default before it
-    "shin-pitch": {"fitting.shin_pitch": True},
-    # the same mixed half and half with the assumed camera height's pitch (fitting.shin_pitch_share)
+    # the camera's pitch from the 3D landmarks' shins alone (fitting/floor.py pitch_from_shins; not mixed with the
+    # assumed camera height's), mixed half and half (the run that chose the default), the assumed height's alone (the
+    # default before), and the default without the landmarks' torso turned to stand along the floor's up
+    # (fitting/pose3d.py level_upright; run before the shins' pitch was on)
+    "shin-pitch": {"fitting.shin_pitch": True, "fitting.shin_pitch_share": 1.0},
     "shin-pitch-mean": {"fitting.shin_pitch": True, "fitting.shin_pitch_share": 0.5},
+    "no-shin-pitch": {"fitting.shin_pitch": False},
     "no-level-torso": {"fitting.pose3d_level": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
     "independent-no-pose3d": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.pose3d": 0.0},
