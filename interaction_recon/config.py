@@ -172,7 +172,7 @@ class FittingConfig:
     # turn the landmarks' torso (shoulder and hip lines, flanks) to stand along the floor's up (fitting/pose3d.py
     # level_upright): the keypoint model draws the trunk upright to the image whatever the camera's pitch (and the
     # thighs; the shins it leans as seen): on the validation clips the torso bones are 10.1 deg off the truth as given,
-    # 7.6 turned by the true pitch (landmark-lean.json). Validation: validation-default.json against
+    # 7.6 turned by the true pitch (landmark-lean.json). Validation: validation-no-shin-pitch.json against
     # validation-no-level-torso.json (the default before); dev with real perception: dev-default-perception-no-shin-pitch
     # .json against dev-default-perception-refit-32-warm-40.json, every measure within 2.5 % (docs/results.md, Session 27).
     # The thighs turned too (at 7386b88) cost dev's pelvis distance error 5.9 % (dev-default-perception-level-thighs.json)
