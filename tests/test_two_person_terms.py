@@ -568,7 +568,8 @@ def test_the_pitch_follows_from_the_landmarks_shins(anny_body):
 def test_the_shins_pitch_stands_people_up_where_a_wrong_assumed_height_leans_them(anny_body, anny_collider):
     """Without the camera's pose, a camera height assumed 0.8 m too high (1.7 m for 0.9) gives a
     pitch far too steep and the upright term leans the people by it; the shins' pitch (on by
-    fitting.shin_pitch; 5 deg steep, as the body model's neutral shins lean) stands them up."""
+    fitting.shin_pitch alone, shin_pitch_share 1; 5 deg steep, as the body model's neutral shins lean) stands
+    them up."""
     from interaction_recon.fitting import floor
 
     pitch = 20.0
@@ -580,7 +581,8 @@ def test_the_shins_pitch_stands_people_up_where_a_wrong_assumed_height_leans_the
         up = floor.up_vector(pitch, 0.0)
         height = float(-(anny_body(truth).joints[:, :, losses.FOOT_JOINTS] @ torch.as_tensor(up, dtype=torch.float32)).amin())
     settings = {"assumed_camera_height": height + 0.8, "horizon_min_ratio": 0.0}
-    on = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True}, upright=10.0).joints, up)
+    on = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": True, "shin_pitch_share": 1.0},
+                       upright=10.0).joints, up)
     off = lean_deg(_fit(anny_body, anny_collider, job, {**settings, "shin_pitch": False}, upright=10.0).joints, up)
     assert on < 8.0 and off > on + 6.0, (on, off)
     # fitting.shin_pitch_share 0.5: the two pitches mixed half and half lean them between the two

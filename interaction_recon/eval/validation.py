@@ -80,11 +80,10 @@ METHODS: dict[str, dict] = {
     "iterations-120-shape-10": {"fitting.iterations": 120, "fitting.weights.shape": 10.0},
     "pose3d-init": {"fitting.iterations_pose3d": 30},
     # the camera's pitch from the 3D landmarks' shins alone (fitting/floor.py pitch_from_shins; not mixed with the
-    # assumed camera height's), mixed half and half (the run that chose the default), the assumed height's alone (the
-    # default before), and the default without the landmarks' torso turned to stand along the floor's up
-    # (fitting/pose3d.py level_upright; run before the shins' pitch was on)
+    # assumed camera height's; the default mixes the two half and half, chosen by validation-shin-pitch-mean.json),
+    # the assumed height's alone (the default before), and the default without the landmarks' torso turned to stand
+    # along the floor's up (fitting/pose3d.py level_upright; run before the shins' pitch was on)
     "shin-pitch": {"fitting.shin_pitch": True, "fitting.shin_pitch_share": 1.0},
-    "shin-pitch-mean": {"fitting.shin_pitch": True, "fitting.shin_pitch_share": 0.5},
     "no-shin-pitch": {"fitting.shin_pitch": False},
     "no-level-torso": {"fitting.pose3d_level": False},
     "pose3d-depth-gain-1.3": {"fitting.pose3d_depth_gain": 1.3},
