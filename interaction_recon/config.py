@@ -305,7 +305,7 @@ class FittingConfig:
     # the shins' alone; 0.5 trusts the two alike, set a priori. Validation 88.3 / 69.8 / 90.4 mm, 6.85 px, the floor's
     # up 3.1 deg off, against 91.6 / 70.1 / 91.1, 6.9, 4.7 with the assumed height's alone (validation-shin-pitch-mean
     # .json against validation-default-before-shin-pitch-mean.json); dev with real perception MPJPE 124.6 against
-    # 126.5, depth order 0.93 against 0.90, every accuracy measure within 1 %; the mean penetration 0.121 against
+    # 126.5, depth order 0.93 against 0.90, no accuracy measure worse by over 0.3 %; the mean penetration 0.121 against
     # 0.089 mm, inside the dev suite's own spread for that measure (0.241 and 0.299 between two 1 px noise draws,
     # dev-default-perception-jitter-1px*.json) (dev-default-perception-shin-pitch-mean.json against -no-shin-pitch.json)
     shin_pitch_share: float = 0.5

@@ -9,10 +9,11 @@ height of one of their keypoints), and the two stand within reach, the wrist is 
 reaches towards the person it is drawn on, not away from them (a patting hand is near the
 shoulder, not half a metre behind it). A hand drawn on the other's legs (knee and below) counts
 for nothing: people standing in touch reach for each other's hands, arms and trunk, and a hand
-over someone's shins is one of the two standing in front of the other. A hinge, so a hand already near is not pulled into
-contact: contact itself needs evidence (:mod:`interaction_recon.contact`). It moves the arm
-only: the shoulder and the other person are held where they are, so the term bends the arm in
-depth instead of pulling the two people together.
+over someone's shins is one of the two standing in front of the other. A hinge, so a hand
+already near is not pulled into contact: contact itself needs evidence
+(:mod:`interaction_recon.contact`). It moves the arm only: the shoulder and the other person
+are held where they are, so the term bends the arm in depth instead of pulling the two people
+together.
 """
 from __future__ import annotations
 

@@ -329,8 +329,8 @@ class WindowFitter:
                     return None
                 pitch = (shins if height is None else height if shins is None
                          else cfg.shin_pitch_share * shins + (1 - cfg.shin_pitch_share) * height)
-                log.debug("pitch %.1f deg from the 3D landmarks' shins (%s) and an assumed camera height of %.2f m (%s)",
-                          pitch, shins, cfg.assumed_camera_height, height)
+                log.debug("pitch %.1f deg from the 3D landmarks' shins (%s) and an assumed camera height of "
+                          "%.2f m (%s)", pitch, shins, cfg.assumed_camera_height, height)
             up = floor.up_vector(pitch, 0.0)
         else:
             return None
