@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from interaction_recon.body import parts, skeleton
-from interaction_recon.body.model import BodyModel, apply_transforms, blend_transforms
+from interaction_recon.body.model import BodyModel, apply_transforms, blend_transforms, minimal_rotation
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,6 @@ _FINGER_BONES = {"index": "finger2-1", "pinky": "finger5-1", "thumb": "finger1-3
 _FACE_OFFSETS = {"eye_inner": ("eye", (-0.016, -0.012, 0.0)), "eye_outer": ("eye", (0.018, -0.006, 0.0))}
 _MOUTH_OFFSET = (0.024, 0.012, -0.042)  # from the nose landmark, for the left corner (+x)
 _COCO_ALIASES = {"left_foot_index": "left_big_toe", "right_foot_index": "right_big_toe"}
-
-
-def _minimal_rotation(a: Tensor, b: Tensor) -> Tensor:
-    """[..., 3, 3] the smallest rotation taking unit direction a [..., 3] onto b [..., 3]."""
-    import roma
-    axis = torch.linalg.cross(a, b)
-    angle = torch.atan2(axis.norm(dim=-1), (a * b).sum(-1))
-    return roma.rotvec_to_rotmat(axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9) * angle.unsqueeze(-1))
 
 
 def _dense_weights(model, num_bones: int) -> Tensor:
@@ -215,7 +207,7 @@ class AnnyBody(BodyModel):
             seg = (parent @ (seg / seg.norm(dim=-1, keepdim=True)).unsqueeze(-1)).squeeze(-1)
             target = seg.new_tensor([sign, 0.0, 0.0]).expand_as(seg)
             A = A.clone()
-            A[:, j] = _minimal_rotation(seg, target) @ parent
+            A[:, j] = minimal_rotation(seg, target) @ parent
         hand = (_J["left_hand"], _J["left_wrist"]), (_J["right_hand"], _J["right_wrist"])
         for j, w in hand:
             A[:, j] = A[:, w]

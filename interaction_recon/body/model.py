@@ -78,6 +78,13 @@ class BodyOutput:
     vertices: Tensor | None = None
 
 
+def minimal_rotation(a: Tensor, b: Tensor) -> Tensor:
+    """[..., 3, 3] the smallest rotation taking unit direction a [..., 3] onto b [..., 3]."""
+    axis = torch.linalg.cross(a, b)
+    angle = torch.atan2(axis.norm(dim=-1), (a * b).sum(-1))
+    return roma.rotvec_to_rotmat(axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-9) * angle.unsqueeze(-1))
+
+
 def global_rotations(local: Tensor) -> Tensor:
     """Chain local joint rotations [..., 24, 3, 3] down the SMPL tree into global ones."""
     out = [local[..., 0, :, :]]

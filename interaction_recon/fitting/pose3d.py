@@ -14,6 +14,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 from torch import Tensor
 
+from interaction_recon.body.model import minimal_rotation
 from interaction_recon.body.skeleton import BLAZEPOSE33
 
 _BONE_NAMES = (
@@ -64,13 +65,7 @@ def level_rotation(up: Tensor) -> Tensor:
     (unit, camera frame). The keypoint model sees no camera pitch: it draws a standing person
     upright along the image's vertical, as a level camera would see them; turned by this, its
     landmarks stand along the floor's up instead."""
-    a = up.new_tensor([0.0, -1.0, 0.0])
-    b = up / up.norm().clamp_min(1e-9)
-    v, c = torch.linalg.cross(a, b), (a * b).sum()
-    vx = torch.zeros(3, 3, dtype=up.dtype, device=up.device)
-    vx[0, 1], vx[0, 2], vx[1, 2] = -v[2], v[1], -v[0]
-    vx = vx - vx.T
-    return torch.eye(3, dtype=up.dtype, device=up.device) + vx + vx @ vx / (1.0 + c).clamp_min(1e-6)
+    return minimal_rotation(up.new_tensor([0.0, -1.0, 0.0]), up / up.norm().clamp_min(1e-9))
 
 
 def level_upright(unit: Tensor, up: Tensor, frame: str = "camera") -> Tensor:
