@@ -244,20 +244,23 @@ def main() -> None:
             result[part] = measure()
             print(json.dumps(result[part]), flush=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
-    d, real = result.get("dev_suite"), result["real_images"]
-    lines = ["# Perception benchmark", "", f"Config: {result['config']}", "",
-             f"ms/frame (2 people, 1 thread): {result['timing']['total_ms']} total, detector "
-             f"{result['timing']['detector_ms']}, keypoints x2 {result['timing']['keypoints_2_people_ms']}"
-             f" (load {result['timing']['load_average_1min']})", "",
-             "Real images: every person found, against an independent YOLO11n-pose reference "
-             f"({real['reference']}; reference people with score >= 0.5, PCK of the box diagonal)", "",
-             "| image | reference people | found | detections | PCK@0.05 | PCK@0.1 |", "|---|---|---|---|---|---|"]
-    lines += [f"| {k} | {v['reference_people']} | {v['found']} | {v['detections']} | {v['pck@0.05']:.3f} | "
-              f"{v['pck@0.1']:.3f} |" for k, v in real["images"].items() if isinstance(v, dict)]
-    lines += [f"| all | {real['reference_people']} | {real['found']} | | {real['pck@0.05']:.3f} | "
-              f"{real['pck@0.1']:.3f} |", "",
-             f"vtest.avi 510-599: {result.get('vtest_couple', 'not run')}", "",
-             f"Sports2D demo.mp4: {result.get('sports2d', 'not run')}", ""]
+    d, real, timed = result.get("dev_suite"), result.get("real_images"), result.get("timing")
+    lines = ["# Perception benchmark", "", f"Config: {result['config']}", ""]
+    lines += ["ms/frame: not run", ""] if timed is None else [
+        f"ms/frame (2 people, 1 thread): {timed['total_ms']} total, detector {timed['detector_ms']}, "
+        f"keypoints x2 {timed['keypoints_2_people_ms']} (load {timed['load_average_1min']})", ""]
+    if real is None:
+        lines += ["Real images: not run", ""]
+    else:
+        lines += ["Real images: every person found, against an independent YOLO11n-pose reference "
+                  f"({real['reference']}; reference people with score >= 0.5, PCK of the box diagonal)", "",
+                  "| image | reference people | found | detections | PCK@0.05 | PCK@0.1 |", "|---|---|---|---|---|---|"]
+        lines += [f"| {k} | {v['reference_people']} | {v['found']} | {v['detections']} | {v['pck@0.05']:.3f} | "
+                  f"{v['pck@0.1']:.3f} |" for k, v in real["images"].items() if isinstance(v, dict)]
+        lines += [f"| all | {real['reference_people']} | {real['found']} | | {real['pck@0.05']:.3f} | "
+                  f"{real['pck@0.1']:.3f} |", ""]
+    lines += [f"vtest.avi 510-599: {result.get('vtest_couple', 'not run')}", "",
+              f"Sports2D demo.mp4: {result.get('sports2d', 'not run')}", ""]
     if d is None:
         lines += ["Synthetic dev suite: not run"]
     else:
