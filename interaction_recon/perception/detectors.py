@@ -120,23 +120,18 @@ SAME_HEAD = 0.05  # ... or their heads do (arms and legs of one person differ mo
 
 
 def merge_passes(passes: list[Detections]) -> Detections:
-    """Detections of one or more passes over one image, each person once: the passes in their
-    order, best score first within each, a detection is dropped when a kept one overlaps it (by
-    more than SAME_OVERLAP of the smaller box: a box of part of a person lies inside the whole
-    one) and their keypoints agree (median distance over the joints both see, conf > 0.2, under
-    SAME_KEYPOINTS x the kept box's height, or over the head's under SAME_HEAD). Two people in
-    contact overlap too, but their keypoints, and heads, do not agree. A later pass so only
-    adds the people the earlier ones missed, and a person both find keeps the first pass's box
-    and keypoints every frame (taking whichever view scores higher would switch between them
-    from frame to frame)."""
+    """Detections of one or more passes over one image, each person once: best score first, a
+    detection is dropped when a kept one overlaps it (by more than SAME_OVERLAP of the smaller
+    box: a box of part of a person lies inside the whole one) and their keypoints
+    agree (median distance over the joints both see, conf > 0.2, under SAME_KEYPOINTS x the
+    kept box's height, or over the head's under SAME_HEAD). Two people in contact overlap
+    too, but their keypoints, and heads, do not agree."""
     det = Detections(*(np.concatenate([getattr(p, k) for p in passes]) for k in
                        ("boxes", "scores", "keypoints", "keypoint_conf")))
-    start = np.cumsum([0] + [len(p) for p in passes])
     keep: list[int] = []
-    for lo, hi in zip(start[:-1], start[1:]):
-        for i in lo + np.argsort(-det.scores[lo:hi]):
-            if not any(_same(det, k, i) for k in keep):
-                keep.append(int(i))
+    for i in np.argsort(-det.scores):
+        if not any(_same(det, k, i) for k in keep):
+            keep.append(int(i))
     return det.take(keep)
 
 
