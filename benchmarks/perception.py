@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from interaction_recon.config import PerceptionConfig, override
+from interaction_recon.eval.bench import git_commit
 from interaction_recon.paths import cache_dir
 from interaction_recon.perception import Perception, PeopleTrack, assets
 from interaction_recon.perception.evaluate import score_clip, score_reference
@@ -242,10 +243,12 @@ def main() -> None:
     for part, measure in parts.items():
         if (not only or part in only) and part not in skip:
             result[part] = measure()
+            result.setdefault("commits", {})[part] = git_commit()  # the code each part was measured with
             print(json.dumps(result[part]), flush=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
     d, real, timed = result.get("dev_suite"), result.get("real_images"), result.get("timing")
-    lines = ["# Perception benchmark", "", f"Config: {result['config']}", ""]
+    lines = ["# Perception benchmark", "", f"Config: {result['config']}", "",
+             f"Code per part: {result.get('commits', 'not recorded')}", ""]
     lines += ["ms/frame: not run", ""] if timed is None else [
         f"ms/frame (2 people, 1 thread): {timed['total_ms']} total, detector {timed['detector_ms']}, "
         f"keypoints x2 {timed['keypoints_2_people_ms']} (load {timed['load_average_1min']})", ""]

@@ -84,6 +84,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-jitter-1px", "real perception with 1 px of seeded noise on the keypoints, the default "
         "fit before the horizon checks: the dev suite's spread under a change far below perception's own error"),
        ("dev-default-perception-jitter-1px-draw-2", "the same, a second noise draw"),
+       ("dev-default-perception-rerun", "the default, run again on session 29's machine (perception recomputed): the "
+        "spread between two machines"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
