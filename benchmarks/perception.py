@@ -240,10 +240,11 @@ def main() -> None:
         result = json.loads((RESULTS / f"{args.name}.json").read_text())
         if result["config"] != config:
             raise SystemExit(f"{args.name}.json was made with {result['config']}, not {config}")
+    commit = git_commit()
     for part, measure in parts.items():
         if (not only or part in only) and part not in skip:
             result[part] = measure()
-            result.setdefault("commits", {})[part] = git_commit()  # the code each part was measured with
+            result.setdefault("commits", {})[part] = commit  # the code each part was measured with
             print(json.dumps(result[part]), flush=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
     d, real, timed = result.get("dev_suite"), result.get("real_images"), result.get("timing")
