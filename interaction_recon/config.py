@@ -444,6 +444,10 @@ class PerceptionConfig:
     # (validation-fused-two-passes-guarded.json, perception-fused-guarded.json,
     # dev-default-perception-fused-two-passes-guarded.json against -heavy.json): still off by the rule
     fuse_keypoints: bool = False
+    # fuse as fuse_keypoints does, but only for a person whose box meets the image border (cut off by the frame:
+    # the top-down model squeezes the whole skeleton into what is visible; perception/fusion.py)
+    fuse_cut_off: bool = True
+    cut_off_margin: float = 0.005  # share of the image's longer side within which a box meets its border
     keypoint_agreement: float = 0.05  # the two agree within this share of the box diagonal
     keypoint_min_conf: float = 0.2  # a joint they disagree on, the detector under this: missing
     keypoint_agreed: str = "mean"  # where they agree: the mean of the two | top-down | detector

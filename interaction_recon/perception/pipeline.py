@@ -95,7 +95,8 @@ class Perception:
     def _estimate(self, image: np.ndarray, det: Detections, i: int, s: int | None = None,
                   assign: np.ndarray | None = None, index: int = 0) -> PoseEstimate:
         """Detection i's top-down estimate (for slot s, when given); fused with the detector's
-        keypoints (when configured) unless its box overlaps another person's by more than
+        keypoints (when configured, or, with ``fuse_cut_off``, where the box meets the image border:
+        :func:`cut_off`) unless its box overlaps another person's by more than
         ``keypoint_fuse_overlap`` (IoU, :meth:`_crowding`): there the detector's keypoints may
         belong to either body."""
         cfg = self.config
@@ -104,7 +105,8 @@ class Perception:
         est = self.keypoint_model(image, roi)
         if est.presence < cfg.min_presence and np.isfinite(det.keypoints[i]).all():
             return _detector_pose(det, i, est)
-        if cfg.fuse_keypoints and self._crowding(det, i, s, assign, index) <= cfg.keypoint_fuse_overlap:
+        fused = cfg.fuse_keypoints or (cfg.fuse_cut_off and cut_off(det.boxes[i], image.shape[:2], cfg.cut_off_margin))
+        if fused and self._crowding(det, i, s, assign, index) <= cfg.keypoint_fuse_overlap:
             est = fuse(est, det.keypoints[i], det.keypoint_conf[i], det.boxes[i], image.shape[:2],
                        cfg.keypoint_agreement, cfg.keypoint_min_conf, cfg.keypoint_agreed, cfg.keypoint_min_agreement)
         return est
@@ -250,3 +252,12 @@ def _same_person(a: PoseEstimate | None, b: PoseEstimate | None) -> bool:
         return False
     extent = np.ptp(a.keypoints[ok], axis=0).max()
     return _median_distance(a.keypoints[ok], b.keypoints[ok]) < 0.1 * max(extent, 1.0)
+
+
+def cut_off(box: np.ndarray, image_hw, margin: float) -> bool:
+    """Whether a person's box [4] px meets the border of an image (H, W) within ``margin`` (share
+    of the longer side): the person is probably cut off by the frame, where the top-down model
+    squeezes the whole skeleton into what is visible."""
+    h, w = image_hw
+    m = margin * max(h, w)
+    return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
