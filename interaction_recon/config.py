@@ -454,10 +454,10 @@ class PerceptionConfig:
     # IoU of a person's box with another person's (or the other identity's predicted box) above which the
     # detector's keypoints are not fused: two overlapping bodies, one detection may mix both (dev pat_on_back,
     # whisper); 1.0: always fused
-    keypoint_fuse_overlap: float = 1.0
+    keypoint_fuse_overlap: float = 0.3
     # share of the 17 joints that must agree for the detector's keypoints to be fused at all; fewer: the
     # detection mixes two overlapping people (dev high_five), the top-down estimate is kept; 0: always fused
-    keypoint_min_agreement: float = 0.0
+    keypoint_min_agreement: float = 0.25
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 

@@ -315,9 +315,9 @@ def test_keypoints_drifting_onto_the_hidden_person_give_way_to_the_detectors():
 def test_lone_detection_over_both_people_goes_to_nobody_when_its_colour_cues_disagree(fuse):
     """One box over both, given to A's slot (as motion would); the keypoint crop sits on A, but
     the detection's own colours (its keypoints on B) lean to B: held back, counted as ignored.
-    With the keypoints fused, the detector's keypoints (on B) win where the two disagree, both
-    cues say B: B's slot takes it, with the detector's keypoints."""
-    perception = _fake_perception(fuse)
+    With the keypoints fused unguarded, the detector's keypoints (on B) win where the two
+    disagree, both cues say B: B's slot takes it, with the detector's keypoints."""
+    perception = _fake_perception(fuse, keypoint_fuse_overlap=1.0, keypoint_min_agreement=0.0)
     for t in range(21):
         img, boxes = _meeting(t)
         perception.detector.boxes = boxes if t < 20 else [[boxes[0][0], 40, boxes[1][2], 200]]
@@ -355,7 +355,7 @@ def test_keypoints_of_overlapping_people_are_not_fused(guard):
     right of the top-down model's. Over perception.keypoint_fuse_overlap the top-down
     estimate is kept whole (the detection may mix both bodies); with the guard off (1.0) the
     detector's legs win where the two disagree."""
-    perception = _fake_perception()
+    perception = _fake_perception(keypoint_min_agreement=0.0)
     perception.config.keypoint_fuse_overlap = guard
     boxes = [[100, 40, 180, 200], [130, 40, 210, 200]]
     perception.detector.boxes = boxes
@@ -592,6 +592,16 @@ def test_detector_passes_merge_one_person_seen_twice_but_keep_two_people_in_cont
                                         ("boxes", "scores", "keypoints", "keypoint_conf")))])
     assert len(merged) == 3
     assert np.allclose(merged.scores, [0.7, 0.5, 0.3])  # the better-scored view of the repeated person
+
+
+def test_a_box_meeting_the_image_border_is_taken_for_a_person_cut_off_by_the_frame():
+    from interaction_recon.perception.pipeline import cut_off
+
+    hw = (480, 640)  # margin 0.005 of the longer side: 3.2 px
+    assert not cut_off(np.array([100.0, 50.0, 300.0, 470.0]), hw, 0.005)
+    for box in ([0.0, 50, 300, 470], [100, 2.0, 300, 470], [100, 50, 637.5, 470], [100, 50, 300, 480.0]):
+        assert cut_off(np.array(box), hw, 0.005), box
+    assert not cut_off(np.array([100.0, 50.0, 300.0, 477.0]), hw, 0.0)
 
 
 def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():

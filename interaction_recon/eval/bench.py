@@ -339,7 +339,8 @@ METHODS = {
     # the default with two detector passes and MoveNet/BlazePose keypoints fused (validation fused-two-passes)
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
-        perception={"detector_sizes": [256, 512], "fuse_keypoints": True}),
+        perception={"detector_sizes": [256, 512], "fuse_keypoints": True, "keypoint_fuse_overlap": 1.0,
+                    "keypoint_min_agreement": 0.0}),
     # the same, fusion skipped for overlapping boxes and mixed detections (validation fused-two-passes-guarded)
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",

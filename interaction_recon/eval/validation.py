@@ -31,6 +31,8 @@ BOX_MARGIN = 0.1  # ground-truth boxes: the 2D joints' extent widened by this sh
 # keypoints fused, not where two people's boxes overlap or the two models agree on under a quarter of the joints
 REAL_FOOTAGE = {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                 "perception.keypoint_fuse_overlap": 0.3, "perception.keypoint_min_agreement": 0.25}
+# the fusion without those guards (the experiments before them)
+UNGUARDED = {"perception.keypoint_fuse_overlap": 1.0, "perception.keypoint_min_agreement": 0.0}
 # fitting.keypoint_shift as measured on the dev renders (benchmarks/keypoint_offsets.py -> keypoint-offsets.json): how
 # far along the limb the keypoint model puts the elbows, wrists, knees and ankles beyond the body model's own
 DEV_KEYPOINT_SHIFT = [0.045, 0.094, 0.002, 0.039]
@@ -106,12 +108,12 @@ METHODS: dict[str, dict] = {
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
     "keypoints-agreed-mean": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
-                              "perception.keypoint_agreed": "mean"},
+                              "perception.keypoint_agreed": "mean", **UNGUARDED},
     "keypoints-agreed-detector": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
-                                  "perception.keypoint_agreed": "detector"},
+                                  "perception.keypoint_agreed": "detector", **UNGUARDED},
     "keypoints-agreed-top-down": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
-                                  "perception.keypoint_agreed": "top-down"},
-    "keypoints-fused": {"perception.fuse_keypoints": True},
+                                  "perception.keypoint_agreed": "top-down", **UNGUARDED},
+    "keypoints-fused": {"perception.fuse_keypoints": True, **UNGUARDED},
     # BlazePose on each crop alone, without its mirror image (the default before the flip test; validation-flip-test.json
     # and validation-independent-flip-test.json are the runs that chose the flip test, when it was not yet the default)
     "no-flip-test": {"perception.flip_test": False},
@@ -146,12 +148,13 @@ METHODS: dict[str, dict] = {
     "independent-full-landmarks": {"fitting.two_person": False, "fitting.prior": "none",
                                    "perception.blazepose_model": "full"},
     # every reference person on the real images found and PCK@0.05 0.89 there (benchmarks/perception.py)
-    "fused-two-passes": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
+    "fused-two-passes": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True, **UNGUARDED},
     # the same, guarded where two people overlap (config/real-footage.yaml)
     "fused-two-passes-guarded": REAL_FOOTAGE,
     "independent-fused-two-passes-guarded": {"fitting.two_person": False, "fitting.prior": "none", **REAL_FOOTAGE},
     "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
-                                     "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True},
+                                     "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
+                                     **UNGUARDED},
 }
 KNOWN_CAMERA = tuple(m for m in METHODS if m.startswith("camera-pose"))  # methods given each clip's camera pose (gt R, C)
 
