@@ -86,6 +86,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-jitter-1px-draw-2", "the same, a second noise draw"),
        ("dev-default-perception-rerun", "the default, run again on session 29's machine (perception recomputed): the "
         "spread between two machines"),
+       ("dev-default-perception-cut-off", "the default with the detector's keypoints fused for people whose box meets "
+        "the image border (perception.fuse_cut_off, session 30), on session 29's machine: against the re-run above"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
