@@ -52,6 +52,22 @@ def test_default_is_exactly_the_embedded_defaults_and_each_ablation_switches_one
         validation.configure("nonsense")
 
 
+def test_the_jitter_methods_add_repeatable_noise_of_their_size_to_the_keypoints():
+    from interaction_recon.perception.types import PeopleTrack
+
+    T = 50
+    track = PeopleTrack(np.zeros((2, T, 4), np.float32), np.full((2, T, 33, 2), 100.0, np.float32),
+                        np.ones((2, T, 33), np.float32), np.ones((2, T), bool), np.array([0, 1]),
+                        np.zeros(T, int), None, (480, 640), 30.0)
+    one = validation.jittered(track, *validation.JITTER["jitter-1px"], "clip")
+    assert np.array_equal(one.keypoints, validation.jittered(track, 1.0, 1, "clip").keypoints)
+    assert (track.keypoints == 100.0).all()  # the cached track is not touched
+    assert abs(float((one.keypoints - 100.0).std()) - 1.0) < 0.05
+    other = validation.jittered(track, *validation.JITTER["jitter-1px-draw-2"], "clip")
+    assert not np.allclose(one.keypoints, other.keypoints)
+    assert not np.allclose(one.keypoints, validation.jittered(track, 1.0, 1, "other clip").keypoints)
+
+
 def test_tables_show_every_clip_and_the_mean():
     result = {"method": "default", "overrides": {}, "overall": {"mpjpe": 100.0},
               "scenes": [{"scene": "a", "mpjpe": 90.0}, {"scene": "b", "mpjpe": 110.0}]}

@@ -155,7 +155,12 @@ METHODS: dict[str, dict] = {
     "independent-fused-two-passes": {"fitting.two_person": False, "fitting.prior": "none",
                                      "perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                                      **UNGUARDED},
+    # the default with seeded Gaussian noise of 1 px on the perceived keypoints (JITTER): how far the suite's
+    # numbers move under a change far below perception's own error, the spread any default change must beat
+    "jitter-1px": {},
+    "jitter-1px-draw-2": {},
 }
+JITTER = {"jitter-1px": (1.0, 1), "jitter-1px-draw-2": (1.0, 2)}  # method -> (px, noise draw)
 KNOWN_CAMERA = tuple(m for m in METHODS if m.startswith("camera-pose"))  # methods given each clip's camera pose (gt R, C)
 
 
@@ -341,6 +346,8 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
     for scene in load_suite(root):
         t0 = time.perf_counter()
         track = perceive(scene, cache, None if config is None else config.perception)
+        if method in JITTER:
+            track = jittered(track, *JITTER[method], scene.name)
         t1 = time.perf_counter()
         if config is None:
             gt = {k: scene.gt[k] for k in ("joints", "joints2d", "boxes", "K", "contact_pairs")}
@@ -368,6 +375,16 @@ def run(method: str, cache: Path, out_dir: Path, root: Path | None = None, progr
     (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     (out_dir / f"{stem}.md").write_text(markdown_table(result))
     return result
+
+
+def jittered(track, px: float, draw: int, name: str):
+    """A copy of ``track`` with seeded Gaussian noise of ``px`` (sigma, image px) on its keypoints
+    [2, T, 33, 2]; the seed is the draw and the clip's name, so a re-run repeats it."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng([draw, *name.encode()])
+    noise = rng.normal(0.0, px, track.keypoints.shape).astype(track.keypoints.dtype)
+    return replace(track, keypoints=track.keypoints + noise)
 
 
 def markdown_table(result: dict) -> str:
