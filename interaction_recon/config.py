@@ -462,6 +462,11 @@ class PerceptionConfig:
     # share of the 17 joints that must agree for the detector's keypoints to be fused at all; fewer: the
     # detection mixes two overlapping people (dev high_five), the top-down estimate is kept; 0: always fused
     keypoint_min_agreement: float = 0.25
+    # frames after a pair member comes back into view beside the other (unseen the frame before while the other was
+    # seen: probably hidden behind them) during which its joints that lie on the other's are marked missing
+    # (perception/pipeline.py hidden_joints); 0: never
+    emerge_frames: int = 5
+    emerge_radius: float = 0.05  # share of the person's keypoint height within which a joint lies on the other's
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it
     depth_min_pixels: int = 30  # valid depth pixels a person needs for a depth (fewer: none this frame)
 

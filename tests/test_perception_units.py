@@ -604,6 +604,60 @@ def test_a_box_meeting_the_image_border_is_taken_for_a_person_cut_off_by_the_fra
     assert not cut_off(np.array([100.0, 50.0, 300.0, 477.0]), hw, 0.0)
 
 
+def test_joints_lying_on_another_persons_are_marked_missing():
+    from interaction_recon.perception.keypoints import PoseEstimate
+    from interaction_recon.perception.pipeline import hidden_joints
+
+    kp = np.zeros((33, 2), np.float32)
+    kp[COCO_IN_BLAZE] = _stick((100, 80), (100, 150))  # 120 px tall: radius 0.05 -> 6 px
+    other = np.zeros((33, 2), np.float32)
+    other[COCO_IN_BLAZE] = _stick((160, 80), (160, 150))
+    other[COCO_IN_BLAZE[16]] = kp[COCO_IN_BLAZE[16]] + [4.0, 0.0]  # its right ankle beside ours
+    conf = np.where(np.isin(np.arange(33), COCO_IN_BLAZE), 0.9, 0.0).astype(np.float32)
+    est = PoseEstimate(kp, conf, 0.9, world=np.ones((33, 3), np.float32))
+    out = hidden_joints(est, PoseEstimate(other, conf.copy(), 0.9), 0.05)
+    lost = COCO_IN_BLAZE[16]
+    assert out.confidence[lost] == 0 and np.isnan(out.world[lost]).all()
+    assert np.allclose(np.delete(out.confidence, lost), np.delete(conf, lost)) and np.isfinite(np.delete(out.world, lost, 0)).all()
+    faint = conf.copy()
+    faint[COCO_IN_BLAZE[16]] = 0.1  # the other's joint not confident: nothing lies on it
+    assert hidden_joints(est, PoseEstimate(other, faint, 0.9), 0.05) is est
+
+
+class _AnkleOnB(_FakeKeypoints):
+    """The fake stick figure; a crop left of x=200 (person A) has its right ankle on B's left one."""
+
+    def __call__(self, image, roi):
+        est = super().__call__(image, roi)
+        if roi.cx < 200:
+            est.keypoints[COCO_IN_BLAZE[16]] = _stick((260, 85), (260, 152))[15]
+        return est
+
+
+@pytest.mark.parametrize("frames", [5, 0])
+def test_a_person_coming_back_from_behind_the_other_loses_the_joints_lying_on_theirs(frames):
+    """A and B side by side; A unseen (not detected, not followed) in frames 3-5 while B is seen, back
+    from frame 6 with its right ankle on B's left ankle. With perception.emerge_frames 5 that ankle is
+    missing in frames 6-10 and A's other joints and B's are kept; with 0 it is kept."""
+    perception = _fake_perception(fuse=False, coast_frames=0, emerge_frames=frames)
+    perception.keypoint_model = _AnkleOnB()
+    boxes = [[150, 40, 210, 200], [230, 40, 290, 200]]
+    img = np.full((240, 480, 3), 128, np.uint8)
+    for box, look in zip(boxes, LOOKS):
+        _person(img, box, *look)
+    ankle = COCO_IN_BLAZE[16]
+    for t in range(13):
+        perception.detector.boxes = boxes[1:] if 3 <= t <= 5 else boxes
+        frame = perception(img)
+        assert frame.present[1] and frame.present[0] == (not 3 <= t <= 5), t
+        if frame.present[0]:
+            a = int(np.argmin(frame.boxes[:, 0]))
+            hidden = bool(frames) and 6 <= t <= 10
+            assert (frame.confidence[a, ankle] == 0) == hidden, t
+            assert (frame.confidence[a, COCO_IN_BLAZE] > 0).sum() == 17 - hidden and (
+                frame.confidence[1 - a, COCO_IN_BLAZE] > 0).all(), t
+
+
 def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():
     from interaction_recon.perception.fusion import fuse
     from interaction_recon.perception.keypoints import PoseEstimate

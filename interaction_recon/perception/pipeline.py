@@ -32,6 +32,8 @@ class Perception:
         self._index = 0
         self._last: list[PoseEstimate | None] = [None, None]
         self._coasting = [0, 0]
+        self._seen = [False, False]  # whether each slot was published the frame before
+        self._emerged = [-(10 ** 9)] * 2  # the frame each slot last came back into view beside the other
 
     def __call__(self, image: np.ndarray) -> PeopleFrame:
         cfg = self.config
@@ -63,6 +65,7 @@ class Perception:
         for s in range(2):  # a slot the detector missed: follow its own keypoints a little while
             if not held and boxes[s] is None and self._can_coast(s, index):
                 est[s], boxes[s] = self._coast(work, s, index, est[1 - s])
+        self._hide_behind(est, index)
         for s in range(2):
             clean = boxes[1 - s] is None or boxes[s] is None or box_iou(boxes[s][None], boxes[1 - s][None])[0, 0] < 0.15
             feat = feats[assign[s]] if assign[s] >= 0 else None
@@ -156,6 +159,20 @@ class Perception:
             est[s], boxes[s], assign[s] = None, None, -1
             return True
         return False
+
+    def _hide_behind(self, est: list[PoseEstimate | None], index: int) -> None:
+        """A pair member back in view after frames unseen while the other was in view was probably
+        hidden behind them: for ``emerge_frames`` frames, its joints within ``emerge_radius`` of the
+        other's are marked missing (:func:`hidden_joints`); there the keypoint model often puts the
+        coming-back person's joint on the occluder's (validation crossing_close: an ankle 35-47 px off)."""
+        cfg = self.config
+        seen = [e is not None for e in est]
+        for s in range(2):
+            if seen[s] and not self._seen[s] and seen[1 - s] and self._seen[1 - s]:
+                self._emerged[s] = index
+            if seen[s] and seen[1 - s] and index - self._emerged[s] < cfg.emerge_frames:
+                est[s] = hidden_joints(est[s], est[1 - s], cfg.emerge_radius)
+        self._seen = seen
 
     def _can_coast(self, s: int, index: int) -> bool:
         slot = self.tracker.slots[s]
@@ -252,6 +269,28 @@ def _same_person(a: PoseEstimate | None, b: PoseEstimate | None) -> bool:
         return False
     extent = np.ptp(a.keypoints[ok], axis=0).max()
     return _median_distance(a.keypoints[ok], b.keypoints[ok]) < 0.1 * max(extent, 1.0)
+
+
+def hidden_joints(est: PoseEstimate, other: PoseEstimate, radius: float, min_conf: float = 0.2) -> PoseEstimate:
+    """``est`` with its points within ``radius`` x its height (the extent of its confident
+    keypoints) of one of ``other``'s confident points marked missing: confidence 0, no 3D
+    landmark; the rest unchanged."""
+    ok = (est.confidence > min_conf) & np.isfinite(est.keypoints).all(-1)
+    theirs = other.keypoints[(other.confidence > min_conf) & np.isfinite(other.keypoints).all(-1)]
+    if ok.sum() < 2 or not len(theirs):
+        return est
+    height = float(np.ptp(est.keypoints[ok, 1]))
+    gap = np.linalg.norm(np.nan_to_num(est.keypoints)[:, None] - theirs[None], axis=-1).min(1)  # [33] px
+    lost = ok & (gap < radius * height)
+    if not lost.any():
+        return est
+    confidence = est.confidence.copy()
+    confidence[lost] = 0.0
+    world = None
+    if est.world is not None:
+        world = est.world.copy()
+        world[lost] = np.nan
+    return PoseEstimate(est.keypoints, confidence, est.presence, est.mask, est.mask_origin, world)
 
 
 def cut_off(box: np.ndarray, image_hw, margin: float) -> bool:
