@@ -336,6 +336,9 @@ METHODS = {
                                                                           prior="closeapp", jitter=1.0),
     "default-perception-jitter-1px-draw-2": lambda scene, rng: fit_window_method(
         scene, np.random.default_rng(rng.integers(1 << 32) + 1), True, "perception", prior="closeapp", jitter=1.0),
+    # the default without the check on a pair member back in view beside the other (validation no-emerge-check)
+    "default-perception-no-emerge-check": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", perception={"emerge_frames": 0}),
     # the default with two detector passes, 256 and 512 px (validation two-detector-passes)
     "default-perception-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", perception={"detector_sizes": [256, 512]}),

@@ -107,6 +107,9 @@ METHODS: dict[str, dict] = {
     "camera-pose-planted-10": {"fitting.weights.planted": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
+    # a pair member back in view beside the other keeps the joints lying on the other's (the default before
+    # perception.emerge_frames)
+    "no-emerge-check": {"perception.emerge_frames": 0},
     "keypoints-agreed-mean": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                               "perception.keypoint_agreed": "mean", **UNGUARDED},
     "keypoints-agreed-detector": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
