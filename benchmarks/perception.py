@@ -224,7 +224,8 @@ def main() -> None:
     settings = dict(kv.split("=", 1) for kv in args.set)
     override(cfg, {k: yaml.safe_load(v) for k, v in settings.items()}, "perception setting")
     perception = Perception(cfg)
-    config = {"detector_sizes": cfg.detector_sizes, "fuse_keypoints": cfg.fuse_keypoints,
+    config = {"detector_sizes": cfg.detector_sizes, "detector_small_sizes": cfg.detector_small_sizes,
+              "fuse_keypoints": cfg.fuse_keypoints,
               "blazepose_model": cfg.blazepose_model, "flip_test": cfg.flip_test, **{k: getattr(cfg, k) for k in settings}}
     parts = {"timing": lambda: timing(perception),
              "real_images": lambda: real_images(perception, overlays=args.name == "perception"),

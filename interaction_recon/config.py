@@ -392,6 +392,14 @@ class PerceptionConfig:
     # people, [256, 512] also small, far ones at about 80 ms more per frame on one CPU core, more than a
     # live 10 Hz stream affords here (benchmarks/perception.py); onnx: taken from the model
     detector_sizes: list[int] = field(default_factory=lambda: [256])
+    # movenet: sizes (px) of further passes, run only in frames where the passes above find nobody, or someone, or
+    # the tracker saw someone in the last detector_small_memory frames, whose box's longer side is under
+    # detector_small_share of the image's longer side: small, far people (vtest.avi's walkers), at about 80 ms more
+    # per frame on one core where they run; the validation and dev clips' people are all larger, so nothing changes
+    # there (benchmarks/results/perception.json). [] = never
+    detector_small_sizes: list[int] = field(default_factory=lambda: [512])
+    detector_small_share: float = 0.2  # share of the image's longer side
+    detector_small_memory: int = 30  # frames
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx
     # blazepose: full (pip mediapipe wheel; faster: the live node's, config/live.yaml) | heavy (npm @mediapipe/pose;

@@ -210,7 +210,7 @@ class _FakeDetector:
     def __init__(self):
         self.boxes, self.keypoints = [], None
 
-    def __call__(self, image):
+    def __call__(self, image, small=False):
         det = _dets(self.boxes)
         if self.keypoints is not None:
             det.keypoints[:], det.keypoint_conf[:] = self.keypoints, 0.8
@@ -592,6 +592,58 @@ def test_detector_passes_merge_one_person_seen_twice_but_keep_two_people_in_cont
                                         ("boxes", "scores", "keypoints", "keypoint_conf")))])
     assert len(merged) == 3
     assert np.allclose(merged.scores, [0.7, 0.5, 0.3])  # the better-scored view of the repeated person
+
+
+def test_the_small_people_pass_runs_only_where_someone_small_or_nobody_is_found(monkeypatch):
+    """MoveNet at 256 px always and at 512 px where the first pass finds nobody, or someone whose box's
+    longer side is under detector_small_share (0.2) of the image's, or the caller says someone small
+    is in view."""
+    from interaction_recon.perception import detectors
+
+    monkeypatch.setattr(detectors, "TFLiteModel", lambda path, threads: None)
+    det = detectors.MoveNetDetector([256], small_sizes=[512], small_share=0.2, model_path="unused")
+    found = {256: [], 512: []}
+    runs = []
+
+    def run(image, size):
+        runs.append(size)
+        return _dets(found[size])
+
+    det._run = run
+    image = np.zeros((480, 640, 3), np.uint8)
+    for first, small, passes in (([[100, 50, 250, 450]], False, [256]),  # 400 px of 640: one pass
+                                 ([[100, 50, 250, 450], [500, 100, 530, 220]], False, [256, 512]),  # 120 px
+                                 ([], False, [256, 512]),  # nobody
+                                 ([[100, 50, 250, 450]], True, [256, 512])):  # the caller knows of someone small
+        found[256], found[512] = first, [[560, 100, 590, 200]]
+        runs.clear()
+        out = det(image, small=small)
+        assert runs == passes, (first, small)
+        assert len(out) == len(first) + (len(passes) == 2)
+    off = detectors.MoveNetDetector([256], small_sizes=[], model_path="unused")
+    off._run, found[256] = run, []
+    runs.clear()
+    off(image)
+    assert runs == [256]
+
+
+def test_the_front_end_asks_for_the_small_people_pass_while_someone_small_was_seen_lately():
+    """A small person (a 60-px box, 0.125 of the image's 480-px longer side) seen in frame 0 only:
+    the detector is told someone small is in view for detector_small_memory (3) frames after."""
+    perception = _fake_perception(detector_small_memory=3, detector_small_share=0.2)
+    asked = []
+    inner = perception.detector
+
+    def detector(image, small=False):
+        asked.append(small)
+        return inner(image)
+
+    perception.detector = detector
+    big, tiny = [100, 40, 180, 230], [300, 100, 330, 160]
+    for t in range(6):
+        inner.boxes = [big, tiny] if t == 0 else [big]
+        perception(np.full((240, 480, 3), 128, np.uint8))
+    assert asked == [False, True, True, True, False, False]
 
 
 def test_a_box_meeting_the_image_border_is_taken_for_a_person_cut_off_by_the_frame():

@@ -88,16 +88,25 @@ class MoveNetDetector:
     256 px finds large, close people and misses small ones; one at 512 px finds small people
     and loses large ones; the passes are merged by :func:`merge_passes`."""
 
-    def __init__(self, sizes=(256,), threshold: float = 0.25, num_threads: int = 1, model_path=None):
+    def __init__(self, sizes=(256,), threshold: float = 0.25, num_threads: int = 1, model_path=None,
+                 small_sizes=(), small_share: float = 0.0):
         self.model = TFLiteModel(model_path or assets.model_path("movenet_multipose"), num_threads)
         sizes = [sizes] if np.isscalar(sizes) else list(sizes)
         if not sizes:
             raise ValueError("perception.detector_sizes is empty; give at least one input size (px)")
-        self.sizes = [int(s) // 32 * 32 or 32 for s in sizes]
-        self.threshold = threshold
+        snap = lambda v: int(v) // 32 * 32 or 32  # noqa: E731
+        self.sizes = [snap(s) for s in sizes]
+        self.small_sizes = [snap(s) for s in small_sizes if snap(s) not in self.sizes]
+        self.small_share, self.threshold = small_share, threshold
 
-    def __call__(self, image: np.ndarray) -> Detections:
-        return merge_passes([self._run(image, size) for size in self.sizes])
+    def __call__(self, image: np.ndarray, small: bool = False) -> Detections:
+        """Every pass of ``sizes``, and those of ``small_sizes`` where ``small`` (the caller knows of a
+        small person in view) or where the first passes find nobody, or someone whose box's longer
+        side is under ``small_share`` of the image's longer side."""
+        passes = [self._run(image, size) for size in self.sizes]
+        if self.small_sizes and (small or _has_small(merge_passes(passes), image.shape, self.small_share)):
+            passes += [self._run(image, size) for size in self.small_sizes]
+        return merge_passes(passes)
 
     def _run(self, image: np.ndarray, size: int) -> Detections:
         x, scale = letterbox(image, size)
@@ -112,6 +121,15 @@ class MoveNetDetector:
         det = Detections(boxes.astype(np.float32), out[:, 55].astype(np.float32), keypoints.astype(np.float32),
                          kp[..., 2].astype(np.float32))
         return _clip(det.take(nms(det.boxes, det.scores, 0.8)), image.shape)  # people in contact overlap
+
+
+def person_size(boxes: np.ndarray, shape) -> np.ndarray:
+    """Each box's [N,4] longer side as a share of the image's (shape H, W) longer side [N]."""
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) / max(shape[:2])
+
+
+def _has_small(det: Detections, shape, share: float) -> bool:
+    return not len(det) or bool((person_size(det.boxes, shape) < share).any())
 
 
 SAME_OVERLAP = 0.5  # boxes overlapping this much (share of the smaller box) may show one person ...
@@ -163,7 +181,8 @@ class OnnxDetector:
         self.size = self.model.input_hw((size, size))[0]
         self.fmt, self.threshold = fmt, threshold
 
-    def __call__(self, image: np.ndarray) -> Detections:
+    def __call__(self, image: np.ndarray, small: bool = False) -> Detections:
+        """``small`` is ignored: the model runs at its one input size."""
         x, scale = letterbox(image, self.size, square=True)
         out = np.asarray(self.model.run(x.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)[0], np.float32)
         if self.fmt == "yolo-pose":
@@ -200,7 +219,8 @@ def _clip(det: Detections, shape) -> Detections:
 def create_detector(cfg) -> MoveNetDetector | OnnxDetector:
     """The detector named by ``cfg.detector`` (a PerceptionConfig)."""
     if cfg.detector == "movenet":
-        return MoveNetDetector(cfg.detector_sizes, cfg.detector_threshold, cfg.num_threads)
+        return MoveNetDetector(cfg.detector_sizes, cfg.detector_threshold, cfg.num_threads,
+                               small_sizes=cfg.detector_small_sizes, small_share=cfg.detector_small_share)
     if cfg.detector == "onnx":
         return OnnxDetector(cfg.detector_model, cfg.detector_format, cfg.detector_threshold, cfg.num_threads,
                             cfg.onnx_providers)

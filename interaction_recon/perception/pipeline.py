@@ -43,7 +43,8 @@ class Perception:
         if min(size) < MIN_SIDE:
             return PeopleFrame.empty(index, size, self.tracker.track_ids, masks=cfg.masks)
         work, f = downscale(rgb, cfg.max_side)
-        det = self.detector(work)
+        small = self.tracker.small_in_view(index, cfg.detector_small_share, work.shape, cfg.detector_small_memory)
+        det = self.detector(work, small=small)
         feats = self.tracker.features(work, det)
         assign = self.tracker.assign(det, feats, index)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from interaction_recon.perception.detectors import Detections, box_iou, overlap_share
+from interaction_recon.perception.detectors import Detections, box_iou, overlap_share, person_size
 
 MISS_COST = 1.5  # a slot left empty this frame
 _BINS = (12, 6)  # hue x saturation
@@ -218,6 +218,12 @@ class PeopleTracker:
         if box is None or slot is None or slot.last_seen == frame:
             return
         slot.observe(box, feat, frame, clean)
+
+    def small_in_view(self, frame: int, share: float, shape, within: int) -> bool:
+        """Whether someone seen in the last ``within`` frames had a box whose longer side is under
+        ``share`` of the longer side of an image of ``shape`` (H, W)."""
+        boxes = [p.box for p in self.people if frame - p.last_seen <= within and p.box is not None]
+        return bool(boxes) and bool((person_size(np.array(boxes), shape) < share).any())
 
     def others(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """Everyone seen this frame but the pair: (track ids [M] int64, boxes [M,4] px)."""
