@@ -64,7 +64,7 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
         images = lambda t: next(frames_again)  # noqa: E731
     with tqdm(total=T, desc="reconstruction", unit="frame") as bar:
         result, windows = reconstruct_track(track.keypoints, track.confidence, K, config,
-                                            stamps=np.arange(T) / track.fps, track_ids=track.track_ids,
+                                            stamps=np.arange(T) / track.fps, track_ids=track.slot_ids,
                                             stream=stream, progress=bar.update, world=track.world, images=images,
                                             depth=sensor)
     t_fit = time.perf_counter() - t0 - t_perception

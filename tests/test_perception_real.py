@@ -151,9 +151,8 @@ def _vtest_track(max_frames):
     _model_or_skip()
     from interaction_recon.config import PerceptionConfig
 
-    # pedestrians ~100 px tall in 768 x 576: the second detector pass finds them
-    return run_video(path, PerceptionConfig(detector_sizes=[256, 512], masks=True), progress=False,
-                     max_frames=max_frames)
+    # pedestrians ~100 px tall in 768 x 576: the default's small-people pass (512 px) finds them
+    return run_video(path, PerceptionConfig(masks=True), progress=False, max_frames=max_frames)
 
 
 def _jumps(track: PeopleTrack) -> int:
@@ -175,12 +174,15 @@ def test_vtest_short_tracking_in_batch():
     assert _jumps(track) <= 1
 
 
-def test_vtest_the_walking_couple_becomes_the_pair_and_keeps_its_identities_through_their_crossing():
-    """vtest.avi 510-599, started cold: five to seven people in view; a couple walks together
+@pytest.mark.parametrize("small_pass", [True, False])
+def test_vtest_the_walking_couple_becomes_the_pair_and_keeps_its_identities_through_their_crossing(small_pass):
+    """vtest.avi 510-599, started cold, with the embedded defaults: five to seven people in view, all
+    small (100-150 px in 768 x 576), so the 512-px detector pass runs; a couple walks together
     across the lawn, the woman passing in front of the man at 558-566 (hand-checked boxes in
     tests/data/vtest_couple.json). Every person keeps one track id through the crossing; the
     couple is chosen as the pair within 1.6 s of being seen apart (from 534) and stays the
-    pair, each in one slot."""
+    pair, each in one slot. Without the small-people pass (``detector_small_sizes: []``) the woman
+    is missed in most frames 538-557 and the man's id passes to her: this fails."""
     import json
     from pathlib import Path
 
@@ -198,9 +200,10 @@ def test_vtest_the_walking_couple_becomes_the_pair_and_keeps_its_identities_thro
         "frames"].items()}
     cap = cv2.VideoCapture(str(path))
     cap.set(cv2.CAP_PROP_POS_FRAMES, 510)
-    perception = Perception(PerceptionConfig(detector_sizes=[256, 512]))  # small people: two passes
+    perception = Perception(PerceptionConfig() if small_pass else PerceptionConfig(detector_small_sizes=[]))
     people_ids = {"man": set(), "woman": set()}
     slots = {"man": set(), "woman": set()}
+    missed = []  # labelled people not tracked in a frame, or not in a slot once the pair is theirs
     for t in range(510, 600):
         ok, image = cap.read()
         assert ok
@@ -212,15 +215,20 @@ def test_vtest_the_walking_couple_becomes_the_pair_and_keeps_its_identities_thro
             continue  # one box over both: nothing to tell them apart by
         seen = [p for p in perception.tracker.people if p.last_seen == t - 510]
         for who, box in truth.items():
-            iou = box_iou(box, np.array([p.box for p in seen]))[0]
-            assert iou.max() > 0.5, (t, who)
+            iou = box_iou(box, np.array([p.box for p in seen]).reshape(-1, 4))[0]
+            if iou.max(initial=0) <= 0.5:
+                missed.append((t, who))
+                continue
             people_ids[who].add(seen[int(iou.argmax())].track_id)
             if t >= 574:
                 iou = box_iou(box, np.nan_to_num(frame.boxes))[0]
-                assert iou.max() > 0.5 and frame.present[int(iou.argmax())], (t, who, frame.boxes)
+                if iou.max() <= 0.5 or not frame.present[int(iou.argmax())]:
+                    missed.append((t, who, "slot"))
+                    continue
                 slots[who].add((int(iou.argmax()), int(frame.track_ids[iou.argmax()])))
-    assert all(len(ids) == 1 for ids in people_ids.values()), people_ids
-    assert all(len(s) == 1 for s in slots.values()) and slots["man"] != slots["woman"], slots
+    held = not missed and all(len(ids) == 1 for ids in people_ids.values()) and all(
+        len(s) == 1 for s in slots.values()) and slots["man"] != slots["woman"]
+    assert held == small_pass, (missed, people_ids, slots)
 
 
 def test_sports2d_both_people_are_followed_through_the_backlight_and_the_jump():
@@ -260,8 +268,10 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
     """vtest.avi 510-599 reconstructed as `reconstruct` does (embedded defaults; 10 fps): a pair
     member is published only within 0.5 s (fitting.max_unseen; 5 frames) of a frame where the
     perception found them, with a confidence in that gap lower than at the nearest frame where
-    seen; over a longer gap (the first member is away for 4 s) nothing is published. Where found,
-    the body's pelvis projects inside their box: no body drawn where nobody is."""
+    seen; over a longer gap (a slot is empty for 2.5 s) nothing is published. Where found, the
+    body's pelvis projects inside their box: no body drawn where nobody is. Both slots pass to
+    the walking couple at frame 59 (the pair choice): the windows start anew there, so no body
+    glides over the lawn from the walker it was to the one it is."""
     import cv2
 
     from interaction_recon.config import Config
@@ -282,7 +292,7 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
     track = PeopleTrack.from_frames(frames, fps)
     K = default_intrinsics(track.image_size[1], track.image_size[0], config.fitting.fov_deg)
     result, _ = reconstruct_track(track.keypoints, track.confidence, K, config, stamps=np.arange(90) / fps,
-                                  track_ids=track.track_ids, stream=WindowStream(config), world=track.world)
+                                  track_ids=track.slot_ids, stream=WindowStream(config), world=track.world)
     published = np.isfinite(result.joints).all((-1, -2))  # [2, T]
     frames_unseen = round(0.5 * fps)  # issue 16: not published after 0.5 s unseen
     t = np.arange(90)
@@ -300,7 +310,8 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
         uv = uv[:, :2] / uv[:, 2:]
         box = track.boxes[s, found]
         assert ((uv > box[:, :2]) & (uv < box[:, 2:])).all(), s
-    assert (np.diff(np.flatnonzero(track.present[0])) > 2 * frames_unseen).any()  # a long gap is in the clip
+    assert any((np.diff(np.flatnonzero(track.present[s])) > 2 * frames_unseen).any() for s in range(2))  # a long gap
+    assert (np.diff(track.frame_ids, axis=1) != 0).any()  # a slot passes to another person
 
 
 @pytest.mark.slow

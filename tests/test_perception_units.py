@@ -710,6 +710,35 @@ def test_a_person_coming_back_from_behind_the_other_loses_the_joints_lying_on_th
                 frame.confidence[1 - a, COCO_IN_BLAZE] > 0).all(), t
 
 
+class _OffTheEdge(_FakeKeypoints):
+    """The fake stick figure, moved ``shift`` px right for a crop right of x=300 (person B)."""
+
+    shift = 0.0
+
+    def __call__(self, image, roi):
+        est = super().__call__(image, roi)
+        if roi.cx > 300:
+            est.keypoints[COCO_IN_BLAZE] += [self.shift, 0.0]
+        return est
+
+
+@pytest.mark.parametrize("shift", [0.0, 200.0])
+def test_a_missed_person_is_followed_by_their_keypoints_only_while_they_are_in_the_image(shift):
+    """B (at the right edge) is not detected from frame 3: the slot follows B's own keypoints
+    (coasting) while they lie in the image, and gives B up when they all lie beyond its edge."""
+    perception = _fake_perception(fuse=False)
+    perception.keypoint_model = _OffTheEdge()
+    boxes = [[150, 40, 210, 200], [400, 40, 460, 200]]
+    img = np.full((240, 480, 3), 128, np.uint8)
+    for box, look in zip(boxes, LOOKS):
+        _person(img, box, *look)
+    for t in range(4):
+        perception.detector.boxes = boxes if t < 3 else boxes[:1]
+        perception.keypoint_model.shift = shift if t == 3 else 0.0
+        frame = perception(img)
+    assert frame.present[0] and frame.present[1] == (shift == 0.0)
+
+
 def test_fusion_takes_the_detectors_joints_and_marks_unseen_ones_missing():
     from interaction_recon.perception.fusion import fuse
     from interaction_recon.perception.keypoints import PoseEstimate

@@ -103,7 +103,8 @@ def _models():
 
 def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The real perception pipeline (``config``: a PerceptionConfig, default the embedded one)
-    over the rendered frames: keypoints, confidence, track ids, 3D landmarks (cached next to a
+    over the rendered frames: keypoints, confidence, track ids ([2, T] per frame; [2] from older caches), 3D
+    landmarks (cached next to a
     stored clip per perception code and config, so several methods share one perception pass)."""
     from interaction_recon.config import PerceptionConfig
     from interaction_recon.eval.validation import perception_stamp
@@ -115,13 +116,14 @@ def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarra
     cache = scene.root / f"perceived-{stamp}.npz" if scene.root is not None else None
     if cache is not None and cache.exists():
         with np.load(cache) as data:
-            return data["keypoints"], data["confidence"], data["track_ids"], data["world"]
+            ids = data["frame_ids"] if "frame_ids" in data.files else data["track_ids"]
+            return data["keypoints"], data["confidence"], ids, data["world"]
     perception = Perception(config)
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
     if cache is not None:
         np.savez(cache, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
-                 world=track.world)
-    return track.keypoints, track.confidence, track.track_ids, track.world
+                 frame_ids=track.frame_ids, world=track.world)
+    return track.keypoints, track.confidence, track.slot_ids, track.world
 
 
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:

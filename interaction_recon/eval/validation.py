@@ -312,7 +312,7 @@ def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) ->
     stream = WindowStream(config, body=_models()[0])
     T = track.num_frames
     result, _ = reconstruct_track(track.keypoints, track.confidence, scene.gt["K"], config,
-                                  stamps=np.arange(T) / track.fps, track_ids=track.track_ids, stream=stream,
+                                  stamps=np.arange(T) / track.fps, track_ids=track.slot_ids, stream=stream,
                                   world=track.world)
     if keep is not None:
         result.save(keep)

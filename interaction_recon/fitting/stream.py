@@ -37,8 +37,7 @@ class WindowStream:
         self.layout = layout
         self.previous: Reconstruction | None = None
         self._buffer: deque = deque(maxlen=self.config.fitting.window)
-        self._since_job = 0
-        self._jobs = 0
+        self.reset()
         self._image_size: tuple[int, int] | None = None  # (H, W) of the newest image, when perception says
         lang = self.config.fitting.contact.language
         self.language = None  # the vision-language contact source, when configured
@@ -53,6 +52,7 @@ class WindowStream:
         """Forget the buffer and the warm start (e.g. after a long gap in the stream)."""
         self._buffer.clear()
         self.previous, self._since_job, self._jobs = None, 0, 0
+        self._known = np.full(2, -1)  # each slot's latest track id in the buffer (-1: none yet)
 
     def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None,
             image: np.ndarray | None = None) -> WindowJob | None:
@@ -68,20 +68,27 @@ class WindowStream:
         if kp.ndim != 3 or kp.shape[0] != 2 or conf.shape != kp.shape[:2]:
             raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape} and {conf.shape}")
         frame = int(people.index if frame is None else frame)
+        ids = np.asarray(people.track_ids)
+        pending = None
+        if self._buffer and _new_person(self._known, ids):
+            # a slot now holds another person: the windows so far end here (their last frames fitted), and
+            # the new pair starts its own, cold, so no window fits two people's frames as one body
+            pending = self.flush()
+            self.reset()
         world = getattr(people, "world", None)
         world = None if world is None else np.asarray(world, dtype=np.float32)
         depth = getattr(people, "depth", None)
         depth = None if depth is None else np.asarray(depth, dtype=np.float32).reshape(2)
-        self._buffer.append((frame, float(stamp), kp, conf, np.asarray(people.track_ids), check_intrinsics(K), world,
-                             depth))
+        self._buffer.append((frame, float(stamp), kp, conf, ids, check_intrinsics(K), world, depth))
+        self._known = np.where(ids >= 0, ids, self._known)
         self._image_size = getattr(people, "image_size", None)
         if self.language is not None and image is not None:
             self.language.offer(frame, image, kp, conf)
         self._since_job += 1
         cfg = self.config.fitting
-        if len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
+        if pending is None and len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
             return self._job()
-        return None
+        return pending
 
     def flush(self) -> WindowJob | None:
         """The job covering buffered frames no job has covered yet (end of a video), if any."""
@@ -120,6 +127,11 @@ class WindowStream:
         result = self.fitter.fit(job, self.previous)
         self.previous = result
         return result
+
+
+def _new_person(before: np.ndarray, now: np.ndarray) -> bool:
+    """Whether a slot's track id [2] changed from one person to another (-1: nobody)."""
+    return bool(((before >= 0) & (now >= 0) & (before != now)).any())
 
 
 def _stack_optional(items, shape: tuple) -> np.ndarray | None:
@@ -196,7 +208,8 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
                       images=None, depth: np.ndarray | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
     """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
 
-    keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; world [2, T, 33, 3] m or None
+    keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; track_ids [2] or [2, T] (each slot's
+    id per frame: where one changes, the windows start anew); world [2, T, 33, 3] m or None
     (the keypoint model's 3D landmarks); depth [2, T] m or None: each person's distance from a
     depth sensor (NaN where none); progress: called with the number of frames each
     window added; images: frame index -> RGB [H, W, 3], for the language source (if configured).
@@ -208,7 +221,8 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
     if T < MIN_FRAMES:
         raise ValueError(f"need at least {MIN_FRAMES} frames to reconstruct, got {T}")
     stamps = np.arange(T) / 30.0 if stamps is None else stamps
-    ids = np.array([0, 1]) if track_ids is None else track_ids
+    ids = np.array([0, 1]) if track_ids is None else np.asarray(track_ids)
+    ids = np.repeat(ids.reshape(2, 1), T, 1) if ids.ndim == 1 else ids  # [2, T]
 
     results: list[Reconstruction] = []
 
@@ -219,7 +233,7 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
 
     for t in range(T):
         job = stream.add(SimpleNamespace(index=t, keypoints=keypoints[:, t], confidence=confidence[:, t],
-                                         track_ids=ids, world=None if world is None else world[:, t],
+                                         track_ids=ids[:, t], world=None if world is None else world[:, t],
                                          depth=None if depth is None else depth[:, t]),
                          stamps[t], K, image=images(t) if images is not None and stream.language is not None else None)
         if job is not None:

@@ -188,8 +188,11 @@ class Perception:
                                                             self.keypoint_model.aspect))
         if est.presence < self.config.min_presence or _same_person(est, other):
             return None, None
+        box = _keypoint_box(est, image.shape)
+        if min(box[2] - box[0], box[3] - box[1]) < 2.0:  # its keypoints lie outside the image: gone
+            return None, None
         self._coasting[s] += 1
-        return est, _keypoint_box(est, image.shape)
+        return est, box
 
     def _frame(self, index, size, f, work_hw, est, boxes, ignored) -> PeopleFrame:
         out = PeopleFrame.empty(index, size, self.tracker.track_ids, masks=self.config.masks, ignored=ignored)

@@ -57,6 +57,11 @@ class PeopleFrame:
                    masks=np.zeros((2, h, w), np.float32) if masks else None, ignored=ignored,
                    image_size=(h, w), world=np.full((2, 33, 3), np.nan, np.float32))
 
+    @property
+    def slot_ids(self) -> np.ndarray:
+        """Each slot's id per frame [2,T] where known, else the ids the slots ended with [2]."""
+        return self.frame_ids if self.frame_ids is not None else self.track_ids
+
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,17,2] px, confidence [2,17])."""
         return self.keypoints[:, COCO17_FROM_BLAZEPOSE33], self.confidence[:, COCO17_FROM_BLAZEPOSE33]
@@ -71,7 +76,8 @@ class PeopleTrack:
     """A clip: the PeopleFrame fields stacked over T frames, person axis first.
     boxes [2,T,4], keypoints [2,T,33,2], confidence [2,T,33], present [2,T], track_ids [2]
     (the ids the slots ended with), ignored [T] int, masks None or [2,T,h,w] float16 at reduced
-    resolution (h, w = mask_size), image_size (H, W), fps, world [2,T,33,3] m (NaN where none)."""
+    resolution (h, w = mask_size), image_size (H, W), fps, world [2,T,33,3] m (NaN where none),
+    frame_ids [2,T] int64: each slot's id in each frame (-1: nobody yet; None from older files)."""
 
     boxes: np.ndarray
     keypoints: np.ndarray
@@ -83,6 +89,7 @@ class PeopleTrack:
     image_size: tuple[int, int]
     fps: float
     world: np.ndarray | None = None
+    frame_ids: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -102,7 +109,12 @@ class PeopleTrack:
                    present=stack("present"), track_ids=ids[-1].copy(),
                    ignored=np.array([f.ignored for f in frames], np.int64), masks=masks,
                    image_size=tuple(frames[0].image_size), fps=float(fps),
-                   world=np.stack([f.world_or_nan() for f in frames], axis=1))
+                   world=np.stack([f.world_or_nan() for f in frames], axis=1), frame_ids=ids.T.copy())
+
+    @property
+    def slot_ids(self) -> np.ndarray:
+        """Each slot's id per frame [2,T] where known, else the ids the slots ended with [2]."""
+        return self.frame_ids if self.frame_ids is not None else self.track_ids
 
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,T,17,2], confidence [2,T,17])."""
@@ -114,7 +126,8 @@ class PeopleTrack:
                             present=self.present, track_ids=self.track_ids, ignored=self.ignored,
                             masks=self.masks if self.masks is not None else np.zeros(0),
                             image_size=np.array(self.image_size), fps=np.array(self.fps),
-                            world=self.world if self.world is not None else np.zeros(0))
+                            world=self.world if self.world is not None else np.zeros(0),
+                            frame_ids=self.frame_ids if self.frame_ids is not None else np.zeros(0))
 
     @classmethod
     def load(cls, path) -> "PeopleTrack":
@@ -122,9 +135,11 @@ class PeopleTrack:
         with np.load(path) as d:
             masks = d["masks"] if d["masks"].size else None
             world = d["world"] if "world" in d.files and d["world"].size else None
+            ids = d["frame_ids"] if "frame_ids" in d.files and d["frame_ids"].size else None
             return cls(boxes=d["boxes"], keypoints=d["keypoints"], confidence=d["confidence"], present=d["present"],
                        track_ids=d["track_ids"], ignored=d["ignored"], masks=masks,
-                       image_size=tuple(int(v) for v in d["image_size"]), fps=float(d["fps"]), world=world)
+                       image_size=tuple(int(v) for v in d["image_size"]), fps=float(d["fps"]), world=world,
+                       frame_ids=ids)
 
 
 def _resize_masks(masks: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
