@@ -398,7 +398,7 @@ class PerceptionConfig:
     # per frame on one core where they run; the validation and dev clips' people are all larger, so nothing changes
     # there (benchmarks/results/perception.json). [] = never
     detector_small_sizes: list[int] = field(default_factory=lambda: [512])
-    detector_small_share: float = 0.2  # share of the image's longer side
+    detector_small_share: float = 0.2  # share of the image's longer side (0: never; config/live.yaml)
     detector_small_memory: int = 30  # frames
     detector_threshold: float = 0.25  # person score
     keypoints: str = "blazepose"  # blazepose (packaged GHUM tflite, top-down per person) | onnx

@@ -620,11 +620,12 @@ def test_the_small_people_pass_runs_only_where_someone_small_or_nobody_is_found(
         out = det(image, small=small)
         assert runs == passes, (first, small)
         assert len(out) == len(first) + (len(passes) == 2)
-    off = detectors.MoveNetDetector([256], small_sizes=[], model_path="unused")
-    off._run, found[256] = run, []
-    runs.clear()
-    off(image)
-    assert runs == [256]
+    for off in (detectors.MoveNetDetector([256], small_sizes=[], model_path="unused"),
+                detectors.MoveNetDetector([256], small_sizes=[512], small_share=0.0, model_path="unused")):  # never
+        off._run, found[256] = run, []
+        runs.clear()
+        off(image, small=True)
+        assert runs == [256]
 
 
 def test_the_front_end_asks_for_the_small_people_pass_while_someone_small_was_seen_lately():

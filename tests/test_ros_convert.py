@@ -343,8 +343,9 @@ def test_rclpy_reads_live_yaml_into_the_declared_parameters():
         ignored = params.apply(node, config)
         assert config.fitting.window == 128 and config.ros.image_topic == "/camera/image_raw"
         expected = _defaults_without(ignored)
-        # the values live differs in: the faster landmark model, without the flip test
+        # the values live differs in: the faster landmark model, without the flip test and the small-people pass
         expected.perception.blazepose_model, expected.perception.flip_test = "full", False
+        expected.perception.detector_small_share = 0.0
         assert config.body.model_path is None and config == expected
         node.destroy_node()
     finally:

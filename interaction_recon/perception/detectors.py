@@ -102,9 +102,10 @@ class MoveNetDetector:
     def __call__(self, image: np.ndarray, small: bool = False) -> Detections:
         """Every pass of ``sizes``, and those of ``small_sizes`` where ``small`` (the caller knows of a
         small person in view) or where the first passes find nobody, or someone whose box's longer
-        side is under ``small_share`` of the image's longer side."""
+        side is under ``small_share`` of the image's longer side (0: never)."""
         passes = [self._run(image, size) for size in self.sizes]
-        if self.small_sizes and (small or _has_small(merge_passes(passes), image.shape, self.small_share)):
+        if self.small_sizes and self.small_share > 0 and (
+                small or _has_small(merge_passes(passes), image.shape, self.small_share)):
             passes += [self._run(image, size) for size in self.small_sizes]
         return merge_passes(passes)
 
