@@ -502,8 +502,9 @@ def _result(frames, value, contacts=()):
 def test_result_round_trips_through_npz(tmp_path):
     r = _result(range(5), 0.5, [Contact(2, "right hand", "left hand", [0.1, 0.2, 3.0], 0.01, 0.9)])
     r.joints[1, 3] = np.nan
+    r.frame_ids[0, 3:] = 9
     loaded = Reconstruction.load(r.save(tmp_path))
-    assert np.array_equal(loaded.joints, r.joints, equal_nan=True)
+    assert np.array_equal(loaded.joints, r.joints, equal_nan=True) and np.array_equal(loaded.frame_ids, r.frame_ids)
     (c,), (d,) = loaded.contacts, r.contacts
     assert (c.frame, c.part_a, c.part_b) == (d.frame, d.part_a, d.part_b) and loaded.body_model == "anny"
     assert np.allclose(c.point, d.point) and c.confidence == pytest.approx(d.confidence)
@@ -515,8 +516,10 @@ def test_result_round_trips_through_npz(tmp_path):
 def test_stitch_takes_each_frame_from_the_latest_window_and_seams_are_measured():
     a = _result(range(8), 0.0, [Contact(6, "chest", "chest", [0, 0, 3], 0.0, 1.0)])
     b = _result(range(4, 12), 1.0, [Contact(6, "back", "chest", [0, 0, 3], 0.0, 1.0)])
+    b.frame_ids[0] = 7  # slot 0 passed to another person (in a stream, b would then start anew)
     s = stitch([a, b])
     assert s.num_frames == 12 and (s.joints[:, :4] == 0).all() and (s.joints[:, 4:] == 1).all()
+    assert s.frame_ids[0].tolist() == [3] * 4 + [7] * 8 and (s.frame_ids[1] == 4).all()
     assert [c.part_a for c in s.contacts] == ["back"]
     joints, seams = published([a, b], stride=4)
     assert joints.shape[1] == 12 and seams == [8]

@@ -312,6 +312,8 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
         assert ((uv > box[:, :2]) & (uv < box[:, 2:])).all(), s
     assert any((np.diff(np.flatnonzero(track.present[s])) > 2 * frames_unseen).any() for s in range(2))  # a long gap
     assert (np.diff(track.frame_ids, axis=1) != 0).any()  # a slot passes to another person
+    known = track.frame_ids >= 0
+    assert (result.frame_ids[known] == track.frame_ids[known]).all()  # each frame's body says whose it is
 
 
 @pytest.mark.slow

@@ -671,7 +671,8 @@ def test_joints_lying_on_another_persons_are_marked_missing():
     out = hidden_joints(est, PoseEstimate(other, conf.copy(), 0.9), 0.05)
     lost = COCO_IN_BLAZE[16]
     assert out.confidence[lost] == 0 and np.isnan(out.world[lost]).all()
-    assert np.allclose(np.delete(out.confidence, lost), np.delete(conf, lost)) and np.isfinite(np.delete(out.world, lost, 0)).all()
+    assert np.allclose(np.delete(out.confidence, lost), np.delete(conf, lost))
+    assert np.isfinite(np.delete(out.world, lost, 0)).all()
     faint = conf.copy()
     faint[COCO_IN_BLAZE[16]] = 0.1  # the other's joint not confident: nothing lies on it
     assert hidden_joints(est, PoseEstimate(other, faint, 0.9), 0.05) is est

@@ -53,6 +53,8 @@ class Reconstruction:
     position_error: [2, T] m, the typical error of each pelvis position in the mode it was
                    made in (depth sensor, known floor, or neither: :func:`position_errors`);
                    default NaN (not told).
+    frame_ids:     [2, T] int64 each slot's tracker id in each frame (a slot can pass to another
+                   person: the pair changed); default ``track_ids`` in every frame.
     """
 
     frames: np.ndarray
@@ -72,6 +74,7 @@ class Reconstruction:
     joint_confidence: np.ndarray | None = None
     floor: np.ndarray | None = None
     position_error: np.ndarray | None = None
+    frame_ids: np.ndarray | None = None
 
     def __post_init__(self):
         if self.contact_evidence is None:
@@ -80,6 +83,8 @@ class Reconstruction:
             self.joint_confidence = np.repeat(np.asarray(self.confidence, np.float32)[..., None], 24, -1)
         if self.position_error is None:
             self.position_error = np.full(np.shape(self.confidence), np.nan, np.float32)
+        if self.frame_ids is None:
+            self.frame_ids = np.repeat(np.asarray(self.track_ids, np.int64).reshape(2, 1), len(self.frames), 1)
 
     @property
     def num_frames(self) -> int:
@@ -101,7 +106,7 @@ class Reconstruction:
             K=self.K, fps=self.fps, body_model=self.body_model,
             contacts=[c for c in self.contacts if c.frame in keep], contact_evidence=self.contact_evidence[index],
             joint_confidence=self.joint_confidence[:, index], floor=self.floor,
-            position_error=self.position_error[:, index])
+            position_error=self.position_error[:, index], frame_ids=self.frame_ids[:, index])
 
     def contacts_at(self, frame: int) -> list[Contact]:
         return [c for c in self.contacts if c.frame == frame]
@@ -124,7 +129,7 @@ class Reconstruction:
             contact_confidence=np.array([x.confidence for x in c], dtype=np.float32),
             contact_evidence=self.contact_evidence.astype(bool),
             joint_confidence=self.joint_confidence.astype(np.float32),
-            position_error=self.position_error.astype(np.float32),
+            position_error=self.position_error.astype(np.float32), frame_ids=self.frame_ids.astype(np.int64),
             floor=np.full(4, np.nan) if self.floor is None else np.asarray(self.floor, np.float64))
         summary = {"frames": self.num_frames, "first_frame": int(self.frames[0]) if self.num_frames else None,
                    "fps": self.fps, "body_model": self.body_model, "track_ids": self.track_ids.tolist(),
@@ -147,7 +152,8 @@ class Reconstruction:
                    contact_evidence=z["contact_evidence"] if "contact_evidence" in z.files else None,
                    joint_confidence=z["joint_confidence"] if "joint_confidence" in z.files else None,
                    floor=z["floor"] if "floor" in z.files and np.isfinite(z["floor"]).all() else None,
-                   position_error=z["position_error"] if "position_error" in z.files else None)
+                   position_error=z["position_error"] if "position_error" in z.files else None,
+                   frame_ids=z["frame_ids"] if "frame_ids" in z.files else None)
 
 
 def position_errors(has_depth: np.ndarray, config) -> np.ndarray:

@@ -143,7 +143,8 @@ def _stack_optional(items, shape: tuple) -> np.ndarray | None:
 
 
 def stitch(results: list[Reconstruction]) -> Reconstruction:
-    """One reconstruction over all frames: each frame from the latest window holding it."""
+    """One reconstruction over all frames: each frame from the latest window holding it (its
+    tracker ids too: ``frame_ids``; ``shape`` and ``track_ids`` are the latest window's)."""
     frames = np.unique(np.concatenate([r.frames for r in results]))
     last = results[-1]
     out = {k: np.full((2, len(frames)) + getattr(last, k).shape[2:], np.nan, np.float32)
@@ -151,6 +152,7 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
     confidence = np.zeros((2, len(frames)), np.float32)
     joint_confidence = np.zeros((2, len(frames), 24), np.float32)
     position_error = np.full((2, len(frames)), np.nan, np.float32)
+    ids = np.full((2, len(frames)), -1, np.int64)
     stamps, evidence = np.zeros(len(frames)), np.zeros(len(frames), bool)
     owner = {}
     for i, r in enumerate(results):
@@ -160,12 +162,13 @@ def stitch(results: list[Reconstruction]) -> Reconstruction:
         confidence[:, pos], stamps[pos], evidence[pos] = r.confidence, r.stamps, r.contact_evidence
         joint_confidence[:, pos] = r.joint_confidence
         position_error[:, pos] = r.position_error
+        ids[:, pos] = r.frame_ids
         owner.update({int(f): i for f in r.frames})
     contacts = [c for i, r in enumerate(results) for c in r.contacts if owner[c.frame] == i]
     return Reconstruction(frames=frames, stamps=stamps, shape=last.shape, confidence=confidence,
                           track_ids=last.track_ids, K=last.K, fps=last.fps, body_model=last.body_model,
                           contacts=contacts, contact_evidence=evidence, joint_confidence=joint_confidence,
-                          floor=last.floor, position_error=position_error, **out)
+                          floor=last.floor, position_error=position_error, frame_ids=ids, **out)
 
 
 def published(results: list[Reconstruction], stride: int) -> tuple[np.ndarray, list[int]]:

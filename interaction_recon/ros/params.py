@@ -62,8 +62,9 @@ PARAMS: tuple[Param, ...] = (
           "keypoints and 3D, slower; the offline default)", choices=("full", "heavy"), launch="blazepose_model"),
     Param("perception.flip_test", "blazepose: also run each crop mirrored and average the two (better keypoints, "
           "twice the keypoint time)"),
-    Param("perception.detector_small_share", "movenet: the 512-px pass for small, far people runs where someone is "
-          "under this share of the image's longer side (0 = never; about 80 ms more a frame where it runs)", (0.0, 1.0)),
+    Param("perception.detector_small_share", "movenet: the 512-px pass for small, far people runs where someone "
+          "is under this share of the image's longer side (0 = never; about 80 ms more a frame where it runs)",
+          (0.0, 1.0)),
     Param("perception.keypoint_model", "onnx keypoint model path ('' = none)"),
     Param("perception.masks", "per-person masks"),
     Param("perception.num_threads", "tflite/onnxruntime CPU threads", (1, 64)),
