@@ -388,9 +388,13 @@ class PerceptionConfig:
     detector: str = "movenet"  # movenet (packaged tflite) | onnx (detector_model; e.g. a user-exported YOLO-pose)
     detector_model: str | None = None  # onnx: path of the user's model
     detector_format: str = "yolo-pose"  # onnx output: yolo-pose ([1,56,N]) | boxes ([N,5+] x0,y0,x1,y1,score)
-    # movenet: the longer input side (px, multiple of 32) of each pass, merged: 256 finds large, close
-    # people, [256, 512] also small, far ones at about 80 ms more per frame on one CPU core, more than a
-    # live 10 Hz stream affords here (benchmarks/perception.py); onnx: taken from the model
+    # movenet: the longer input side (px, multiple of 32) of each pass run on every frame, merged: 256 finds large,
+    # close people; [256, 512] (config/real-footage.yaml) also the man cut off at bus.jpg's edge, at about 80 ms more
+    # per frame on one CPU core. Not the default: on the dev suite with real perception identity swaps 4 against 2,
+    # pat_on_back's MPJPE 111 against 102 mm, mean penetration 0.19 against 0.14 mm; validation 89.7 / 70.6 / 93.0
+    # mm against 89.0 / 70.2 / 89.5, within its chance spread (dev-default-perception-two-passes.json against
+    # -emerge-check.json, validation-two-detector-passes-emerge-check.json against validation-default.json); the
+    # 512-px pass runs by default only where small people are in view (detector_small_sizes); onnx: from the model
     detector_sizes: list[int] = field(default_factory=lambda: [256])
     # movenet: sizes (px) of further passes, run only in frames where the passes above find nobody, or someone, or
     # the tracker saw someone in the last detector_small_memory frames, whose box's longer side is under
@@ -472,7 +476,12 @@ class PerceptionConfig:
     keypoint_min_agreement: float = 0.25
     # frames after a pair member comes back into view beside the other (unseen the frame before while the other was
     # seen: probably hidden behind them) during which its joints that lie on the other's are marked missing
-    # (perception/pipeline.py hidden_joints); 0: never
+    # (perception/pipeline.py hidden_joints); 0: never. Validation 89.0 / 70.2 / 89.5 mm, 6.9 px against 89.1 / 70.3 /
+    # 90.1, 6.9 (crossing_close's Inter 112.5 against 114.9; the other clips have no such frame); with two detector
+    # passes crossing_close's Inter 123.0 against 143.4, depth order 1.0 against 0.87; dev with real perception
+    # MPJPE 123.9 both, Inter 192.7 against 191.1, depth order 0.90 against 0.88, mean penetration 0.142 against
+    # 0.152 mm (validation-default.json against -no-emerge-check.json, validation-two-detector-passes-emerge-check.json
+    # against -rerun.json, dev-default-perception-emerge-check.json against -no-emerge-check.json): on
     emerge_frames: int = 5
     emerge_radius: float = 0.05  # share of the person's keypoint height within which a joint lies on the other's
     depth_erode: int = 3  # px a person's mask is eroded by before the median of an aligned depth image under it

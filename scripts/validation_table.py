@@ -8,7 +8,7 @@
 
 Reads ``benchmarks/results/validation-<method>.json`` (``interaction-recon bench --suite
 validation --method <method>``), ``dev-<method>.json``, ``live.json`` (benchmarks/live.py),
-``causal.json`` (benchmarks/causal.py), ``perception{,-two-passes,-fused}.json``
+``causal.json`` (benchmarks/causal.py), ``perception{,-before-small-pass,-two-passes,-fused}.json``
 (benchmarks/perception.py) and ``demo-summary.json`` (a copy of ``make demo``'s summary).
 """
 from __future__ import annotations
@@ -88,6 +88,15 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
         "spread between two machines"),
        ("dev-default-perception-cut-off", "the default with the detector's keypoints fused for people whose box meets "
         "the image border (perception.fuse_cut_off, session 30), on session 29's machine: against the re-run above"),
+       ("dev-default-perception-no-emerge-check", "the default before a pair member back in view beside the other "
+        "lost the joints lying on the other's (perception.emerge_frames 0), one torch thread (session 31)"),
+       ("dev-default-perception-emerge-check", "the same with that check (the default since session 31), one torch "
+        "thread"),
+       ("dev-default-perception-two-passes", "the same with the 512-px detector pass on every frame "
+        "(perception.detector_sizes [256, 512]; validation two-detector-passes; not kept)"),
+       ("dev-default-perception-small-pass", "the default with the 512-px pass where small people are in view "
+        "(perception.detector_small_sizes) and the windows ended where a slot passes to another person: nobody on "
+        "the dev clips is small enough, the same tracks as -emerge-check, one torch thread"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
@@ -238,15 +247,18 @@ def headline() -> str:
                      f"{f(t['load_average_1min'], '.1f')} (two passes {f(t2['total_ms'], '.0f')} ms, load "
                      f"{f(t2['load_average_1min'], '.1f')}; target 80)",
                      "`python benchmarks/perception.py` (`--detector-sizes 256,512 [--fusion]`)"))
-        v, v1, s2 = two.get("vtest_couple", {}), front.get("vtest_couple", {}), front.get("sports2d", {})
+        one = _load("perception-before-small-pass") or {}
+        v, v1, s2 = front.get("vtest_couple", {}), one.get("vtest_couple", {}), front.get("sports2d", {})
         if "couple_is_the_pair_from_frame" in v and "slot_present_share" in s2:
             rows.append(("real video (vtest.avi 510-599): the couple walking among passers-by chosen as the pair; "
                          "Sports2D's demo (a backlit man on a roof, a back flip, a woman walking by): the frames each "
                          "slot holds its person",
-                         f"two detector passes: from frame {v['couple_is_the_pair_from_frame']} (labelled from "
-                         f"{min(map(int, couple_labels()))}), tracker ids through their crossing: man "
-                         f"{v['track_ids_of_the_man']}, woman {v['track_ids_of_the_woman']}; one pass (default): from "
-                         f"frame {v1.get('couple_is_the_pair_from_frame')}; Sports2D: man / woman in "
+                         f"default (the 512-px pass where small people are in view): from frame "
+                         f"{v['couple_is_the_pair_from_frame']} (labelled from {min(map(int, couple_labels()))}), "
+                         f"tracker ids through their crossing: man {v['track_ids_of_the_man']}, woman "
+                         f"{v['track_ids_of_the_woman']}; 256-px pass alone: from frame "
+                         f"{v1.get('couple_is_the_pair_from_frame')}, man {v1.get('track_ids_of_the_man')}, woman "
+                         f"{v1.get('track_ids_of_the_woman')}; Sports2D: man / woman in "
                          f"{s2['slot_present_share'][0]:.0%} / {s2['slot_present_share'][1]:.0%} of the {s2['frames']} "
                          f"frames (ids {s2['slot_ids'][0]} / {s2['slot_ids'][1]}; who is in view when: "
                          "`tests/data/sports2d_people.json`)",

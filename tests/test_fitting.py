@@ -550,22 +550,24 @@ def test_stream_hands_out_a_job_every_stride_once_a_window_is_full(anny_body):
 @pytest.mark.parametrize("between", [1, -1])
 def test_a_slot_passing_to_another_person_ends_the_windows_so_none_holds_both(anny_body, between):
     """Window 16, stride 4: slot 0 holds person 1 in frames 0-21 (in the second case the slot is empty in
-    frames 20-21), person 5 from frame 22. The frames of person 1 no window has covered yet come out as
-    one job at frame 22, and the windows after it hold person 5's frames only (cold: nothing shared
-    with the last one)."""
+    frames 20-21), person 5 from frame 22. Once person 5 has held it for 8 frames (frame 29; no job
+    meanwhile) the frames of person 1 no window has covered yet come out as one job, and the windows
+    after it hold person 5's frames only (cold: nothing shared with the last one). A one-frame id
+    (frame 40: a tracker glitch) starts nothing new, and no frame is left out."""
     config = Config(fitting=small_config())
     stream = WindowStream(config, body=anny_body)
 
     class Frame:
         def __init__(self, t):
             self.index, self.keypoints, self.confidence = t, np.zeros((2, 33, 2)), np.ones((2, 33))
-            self.track_ids = np.array([1 if t < 20 else between if t < 22 else 5, 2])
+            self.track_ids = np.array([1 if t < 20 else between if t < 22 else 9 if t == 40 else 5, 2])
 
     jobs = {t: job for t in range(50) if (job := stream.add(Frame(t), t / 30, K)) is not None}
-    assert sorted(jobs) == [15, 19, 22, 37, 41, 45, 49]
-    assert jobs[22].frames.tolist() == list(range(6, 22)) and jobs[22].track_ids.tolist() == [1, 2]
+    assert sorted(jobs) == [15, 19, 29, 37, 41, 45, 49]
+    assert jobs[29].frames.tolist() == list(range(14, 22)) and jobs[29].track_ids.tolist() == [1, 2]  # the 8 before
     assert jobs[37].frames.tolist() == list(range(22, 38)) and jobs[37].track_ids.tolist() == [5, 2]
-    assert all(job.frames.min() >= 22 for t, job in jobs.items() if t > 22)
+    assert all(job.frames.min() >= 22 for t, job in jobs.items() if t > 29)
+    assert set(np.concatenate([job.frames for job in jobs.values()])) == set(range(50))
 
 
 @pytest.mark.slow

@@ -52,7 +52,8 @@ class WindowStream:
         """Forget the buffer and the warm start (e.g. after a long gap in the stream)."""
         self._buffer.clear()
         self.previous, self._since_job, self._jobs = None, 0, 0
-        self._known = np.full(2, -1)  # each slot's latest track id in the buffer (-1: none yet)
+        self._known = np.full(2, -1)  # each slot's track id in these windows (-1: nobody yet)
+        self._changed = 0  # frames in a row in which a slot has held someone else
 
     def add(self, people, stamp: float, K: np.ndarray, frame: int | None = None,
             image: np.ndarray | None = None) -> WindowJob | None:
@@ -69,26 +70,40 @@ class WindowStream:
             raise ValueError(f"expected keypoints [2, K, 2] and confidence [2, K], got {kp.shape} and {conf.shape}")
         frame = int(people.index if frame is None else frame)
         ids = np.asarray(people.track_ids)
-        pending = None
-        if self._buffer and _new_person(self._known, ids):
-            # a slot now holds another person: the windows so far end here (their last frames fitted), and
-            # the new pair starts its own, cold, so no window fits two people's frames as one body
-            pending = self.flush()
-            self.reset()
         world = getattr(people, "world", None)
         world = None if world is None else np.asarray(world, dtype=np.float32)
         depth = getattr(people, "depth", None)
         depth = None if depth is None else np.asarray(depth, dtype=np.float32).reshape(2)
         self._buffer.append((frame, float(stamp), kp, conf, ids, check_intrinsics(K), world, depth))
-        self._known = np.where(ids >= 0, ids, self._known)
         self._image_size = getattr(people, "image_size", None)
         if self.language is not None and image is not None:
             self.language.offer(frame, image, kp, conf)
         self._since_job += 1
+        self._changed = self._changed + 1 if _new_person(self._known, ids) else 0
+        self._known = np.where(self._known < 0, ids, self._known)
+        if self._changed >= MIN_FRAMES:
+            return self._split()
         cfg = self.config.fitting
-        if pending is None and len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
+        if not self._changed and len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
             return self._job()
-        return pending
+        return None
+
+    def _split(self) -> WindowJob | None:
+        """A slot has held another person for the last MIN_FRAMES frames (a pair change, not a one-frame
+        glitch): the windows so far end before them (the frames none covered fitted now), and the new
+        people's frames start windows of their own, cold, so no window fits two people as one body. With
+        fewer than MIN_FRAMES frames before them, the two stay in one sequence."""
+        new = [self._buffer.pop() for _ in range(MIN_FRAMES)][::-1]
+        if len(self._buffer) < MIN_FRAMES:
+            self._buffer.extend(new)
+            self._known, self._changed = np.asarray(new[-1][4]), 0
+            return None
+        self._since_job = max(0, self._since_job - MIN_FRAMES)
+        job = self.flush()
+        self.reset()
+        self._buffer.extend(new)
+        self._since_job, self._known = MIN_FRAMES, np.asarray(new[-1][4])
+        return job
 
     def flush(self) -> WindowJob | None:
         """The job covering buffered frames no job has covered yet (end of a video), if any."""
