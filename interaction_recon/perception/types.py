@@ -57,11 +57,6 @@ class PeopleFrame:
                    masks=np.zeros((2, h, w), np.float32) if masks else None, ignored=ignored,
                    image_size=(h, w), world=np.full((2, 33, 3), np.nan, np.float32))
 
-    @property
-    def slot_ids(self) -> np.ndarray:
-        """Each slot's id per frame [2,T] where known, else the ids the slots ended with [2]."""
-        return self.frame_ids if self.frame_ids is not None else self.track_ids
-
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,17,2] px, confidence [2,17])."""
         return self.keypoints[:, COCO17_FROM_BLAZEPOSE33], self.confidence[:, COCO17_FROM_BLAZEPOSE33]
