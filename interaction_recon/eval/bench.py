@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from interaction_recon.eval import metrics
-from interaction_recon.eval.validation import DEV_KEYPOINT_SHIFT, REAL_FOOTAGE
+from interaction_recon.eval.validation import DEV_KEYPOINT_SHIFT, REAL_FOOTAGE, UNGUARDED
 from interaction_recon.fitting.camera import back_project
 from interaction_recon.paths import PROJECT_ROOT, code_stamp
 from interaction_recon.synth import dataset, observe
@@ -99,6 +99,11 @@ def _models():
         _MODELS["body"] = create()
         _MODELS["collider"] = BodyCollider(_MODELS["body"])
     return _MODELS["body"], _MODELS["collider"]
+
+
+def _perception(overrides: dict) -> dict:
+    """Validation-method overrides ({"perception.x": v}) as perception settings ({"x": v})."""
+    return {k.removeprefix("perception."): v for k, v in overrides.items() if k.startswith("perception.")}
 
 
 def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -347,12 +352,11 @@ METHODS = {
     # the default with two detector passes and MoveNet/BlazePose keypoints fused (validation fused-two-passes)
     "default-perception-fused-two-passes": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
-        perception={"detector_sizes": [256, 512], "fuse_keypoints": True, "keypoint_fuse_overlap": 1.0,
-                    "keypoint_min_agreement": 0.0}),
+        perception={"detector_sizes": [256, 512], "fuse_keypoints": True, **_perception(UNGUARDED)}),
     # the same, fusion skipped for overlapping boxes and mixed detections (validation fused-two-passes-guarded)
     "default-perception-fused-two-passes-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
-        perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items()}),
+        perception=_perception(REAL_FOOTAGE)),
     # BlazePose on each crop alone, without its mirror image (the default before the flip test, which
     # dev-default-perception-flip-test.json measured as an option; validation no-flip-test)
     "default-perception-no-flip-test": lambda scene, rng: fit_window_method(
@@ -399,7 +403,7 @@ METHODS = {
     # guarded fusion with one detector pass (validation keypoints-fused-guarded)
     "default-perception-fused-guarded": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp",
-        perception={k.removeprefix("perception."): v for k, v in REAL_FOOTAGE.items() if k != "perception.detector_sizes"}),
+        perception={k: v for k, v in _perception(REAL_FOOTAGE).items() if k != "detector_sizes"}),
     # CloseApp's ablation: the initialisation alone, the optimiser without the prior (two-person),
     # the prior without the physical terms, and everything (two-person+prior*).
     "initial": lambda scene, rng: fit_window_method(scene, rng, True, settings=NO_ITERATIONS),

@@ -104,10 +104,11 @@ class MoveNetDetector:
         small person in view) or where the first passes find nobody, or someone whose box's longer
         side is under ``small_share`` of the image's longer side (0: never)."""
         passes = [self._run(image, size) for size in self.sizes]
-        if self.small_sizes and self.small_share > 0 and (
-                small or _has_small(merge_passes(passes), image.shape, self.small_share)):
-            passes += [self._run(image, size) for size in self.small_sizes]
-        return merge_passes(passes)
+        found = merge_passes(passes)
+        if not self.small_sizes or self.small_share <= 0 or not (
+                small or _has_small(found, image.shape, self.small_share)):
+            return found
+        return merge_passes(passes + [self._run(image, size) for size in self.small_sizes])
 
     def _run(self, image: np.ndarray, size: int) -> Detections:
         x, scale = letterbox(image, size)

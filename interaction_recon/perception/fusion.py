@@ -66,11 +66,5 @@ def fuse(est: PoseEstimate, kp: np.ndarray, conf: np.ndarray, box: np.ndarray, i
     keypoints[COCO_IN_BLAZE] = fused
     confidence = est.confidence.copy()
     confidence[COCO_IN_BLAZE] = fused_conf
-    lost = missing[PARENT]
-    confidence[lost] = 0.0
-    world = None
-    if est.world is not None:
-        world = est.world.copy()
-        world[lost] = np.nan
     return PoseEstimate(keypoints.astype(np.float32), np.clip(confidence, 0, 1).astype(np.float32), est.presence,
-                        est.mask, est.mask_origin, world)
+                        est.mask, est.mask_origin, est.world).without(missing[PARENT])

@@ -7,7 +7,7 @@ in image pixels, BlazePose-33 order.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -96,6 +96,12 @@ class PoseEstimate:
     mask: np.ndarray | None = None
     mask_origin: tuple[int, int] = (0, 0)
     world: np.ndarray | None = None
+
+    def without(self, lost: np.ndarray) -> "PoseEstimate":
+        """A copy with the points ``lost`` [33] bool marked missing: confidence 0, no 3D landmark."""
+        confidence = np.where(lost, 0.0, self.confidence).astype(self.confidence.dtype)
+        world = None if self.world is None else np.where(lost[:, None], np.nan, self.world).astype(self.world.dtype)
+        return replace(self, confidence=confidence, world=world)
 
 
 def _sigmoid(x):

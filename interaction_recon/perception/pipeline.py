@@ -286,15 +286,7 @@ def hidden_joints(est: PoseEstimate, other: PoseEstimate, radius: float, min_con
     height = float(np.ptp(est.keypoints[ok, 1]))
     gap = np.linalg.norm(np.nan_to_num(est.keypoints)[:, None] - theirs[None], axis=-1).min(1)  # [33] px
     lost = ok & (gap < radius * height)
-    if not lost.any():
-        return est
-    confidence = est.confidence.copy()
-    confidence[lost] = 0.0
-    world = None
-    if est.world is not None:
-        world = est.world.copy()
-        world[lost] = np.nan
-    return PoseEstimate(est.keypoints, confidence, est.presence, est.mask, est.mask_origin, world)
+    return est.without(lost) if lost.any() else est
 
 
 def cut_off(box: np.ndarray, image_hw, margin: float) -> bool:
