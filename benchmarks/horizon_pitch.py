@@ -56,7 +56,8 @@ def estimates(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarray, conf
 def clips(config):
     """(suite, name, keypoints, confidence, K, true pitch deg) of every dev and validation clip."""
     for scene in bench.suite_scenes("dev", cache_dir()):
-        kp, conf, _, _ = bench._perceived(scene, config.perception)
+        track = bench._perceived(scene, config.perception)
+        kp, conf = track.keypoints, track.confidence
         forward = scene.gt["R"][0][2]  # the optical axis in the world (y up)
         yield "dev", scene.name, kp, conf, scene.gt["K"], float(np.degrees(np.arcsin(-forward[1])))
     for scene in validation.load_suite():

@@ -76,7 +76,8 @@ def main() -> None:
     result = {"commit": git_commit(), "load": os.getloadavg()[0], "clips": {}, "pooled": {}}
     pooled, pooled_sources = {}, {}
     for scene in bench.suite_scenes("dev", cache_dir()):
-        kp, conf, _, _ = bench._perceived(scene)
+        track = bench._perceived(scene)
+        kp, conf = track.keypoints, track.confidence
         model, visible = scene.gt["blazepose33_2d"], scene.gt["visible_blazepose33"].astype(bool)
         T = min(kp.shape[1], model.shape[1])
         kp, conf, model, visible = kp[:, :T], conf[:, :T], model[:, :T], visible[:, :T]

@@ -93,8 +93,7 @@ def main() -> None:
 
 def _dev(cache):
     for scene in bench.suite_scenes("dev", cache):
-        keypoints, confidence, _, world = bench._perceived(scene)
-        track = _Track(keypoints, confidence, world)
+        track = bench._perceived(scene)
         yield scene.name, validation.landmark_joints(track, scene.gt["K"]), scene.gt["joints"]
 
 
@@ -102,13 +101,6 @@ def _validation(cache):
     for scene in validation.load_suite():
         track = validation.perceive(scene, cache)
         yield scene.name, validation.landmark_joints(track, scene.gt["K"]), scene.gt["joints"]
-
-
-class _Track:
-    """The three arrays of a PeopleTrack that landmark_joints reads."""
-
-    def __init__(self, keypoints, confidence, world):
-        self.keypoints, self.confidence, self.world = keypoints, confidence, world
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ def clip_row(name: str, world, keypoints, confidence, K, gt_joints, gt2d, up: np
 
 def _dev(cache):
     for scene in bench.suite_scenes("dev", cache):
-        keypoints, confidence, _, world = bench._perceived(scene)
+        track = bench._perceived(scene)
+        keypoints, confidence, world = track.keypoints, track.confidence, track.world
         up = np.median(scene.gt["R"], 0)[:, 1]  # the dev world's y is up
         yield scene.name, world, keypoints, confidence, scene.gt["K"], scene.gt["joints"], scene.gt["joints2d"], up
 

@@ -294,6 +294,25 @@ class FittingConfig:
     # instead of the assumed camera height's. Set a priori: statures differ by about 10 %, so a ratio of 1.5 is
     # mostly distance. 0: never
     horizon_min_ratio: float = 1.5
+    # without camera_height: where at least this many people (the pair and everyone else) are in view in a window's
+    # median frame, at distances whose box heights span fitting.horizon_min_ratio, the camera's pitch and height
+    # come from their boxes (fitting/floor.py camera_from_boxes: people of one height at different distances) and
+    # are used as a known camera pose is (the pair sized to stand on that floor, feet on it, upright to it). Three or
+    # more: an average over people, not one person's posture; the validation and dev clips show two people and
+    # keep their fits. 0: never
+    horizon_min_people: int = 3
+    # m: the height a person detector's box spans on an average standing adult, for that camera height: the
+    # default perception's boxes span 1.12 x the head joint's height over the floor on the validation clips' adults
+    # (clip medians 1.09-1.13), times the body model's average body's head joint height, 1.476 m
+    # (benchmarks/box_height.py -> box-height.json)
+    box_height: float = 1.65
+    # deg: people differ in height, so that pitch is taken only where it holds over the people: its standard
+    # deviation over 32 draws of the people with replacement stays within this. Set a priori from the fallbacks: the
+    # 3D landmarks' shins give pitches 0.2-9.1 deg off on dev (landmark-lean.json)
+    horizon_max_sd: float = 6.0
+    # s: everyone's boxes are kept this long for that estimate (a camera standing still; one that moves should be
+    # given by fitting.camera_height / camera_pitch). 0: none kept, no such estimate
+    horizon_memory: float = 30.0
     # without camera_height, where the horizon gives no pitch: the camera's pitch from the keypoint model's 3D
     # landmarks' shins (fitting/floor.py pitch_from_shins), mixed with fitting.assumed_camera_height's (which alone is
     # the fallback when too few shins are seen). The shins' pitch is 0.0-2.9 deg off on the validation clips, 0.2-9.1

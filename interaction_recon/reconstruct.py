@@ -66,7 +66,7 @@ def run(video: str | Path, out_dir: str | Path, config: Config, K: np.ndarray | 
         result, windows = reconstruct_track(track.keypoints, track.confidence, K, config,
                                             stamps=np.arange(T) / track.fps, track_ids=track.slot_ids,
                                             stream=stream, progress=bar.update, world=track.world, images=images,
-                                            depth=sensor)
+                                            depth=sensor, everyone=track.everyone())
     t_fit = time.perf_counter() - t0 - t_perception
     result.fps = track.fps
     result.save(out)

@@ -547,6 +547,33 @@ def test_stream_hands_out_a_job_every_stride_once_a_window_is_full(anny_body):
                                   "track_ids": np.zeros(3)})(), 0.0, K)
 
 
+def test_the_stream_hands_each_job_everyone_seen_over_the_horizon_memory(anny_body):
+    """fitting.horizon_memory 0.5 s at 30 fps: a job carries the boxes of everyone seen in the
+    last 0.5 s (the window's frames and the ones before it, for the camera estimate), not older
+    ones; offline (preload_everyone) the frames after it count too; 0 keeps none."""
+    config = Config(fitting=small_config(horizon_memory=0.5))
+    stream = WindowStream(config, body=anny_body)
+
+    class Frame:
+        def __init__(self, t):
+            self.index, self.keypoints, self.confidence = t, np.zeros((2, 33, 2)), np.ones((2, 33))
+            self.track_ids = np.array([1, 2])
+            self.everyone = (np.array([1, 2, 7]), np.full((3, 4), float(t)))
+
+    jobs = [job for t in range(40) if (job := stream.add(Frame(t), t / 30, K)) is not None]
+    seen = [int(boxes[0, 0]) for _, boxes in jobs[-1].everyone]
+    assert seen == list(range(int(jobs[-1].frames[-1]) - 15, int(jobs[-1].frames[-1]) + 1))
+    stream = WindowStream(config, body=anny_body)
+    stream.preload_everyone(np.arange(40) / 30, [Frame(t).everyone for t in range(40)])
+    job = next(job for t in range(40) if (job := stream.add(Frame(t), t / 30, K)) is not None)
+    assert [int(b[0, 0]) for _, b in job.everyone] == list(range(0, 31))  # frame 15 +- 15
+    config.fitting.horizon_memory = 0.0
+    stream = WindowStream(config, body=anny_body)
+    for t in range(15):
+        stream.add(Frame(t), t / 30, K)
+    assert stream.add(Frame(15), 0.5, K).everyone is None
+
+
 @pytest.mark.parametrize("between", [1, -1])
 def test_a_slot_passing_to_another_person_ends_the_windows_so_none_holds_both(anny_body, between):
     """Window 16, stride 4: slot 0 holds person 1 in frames 0-21 (in the second case the slot is empty in

@@ -292,7 +292,8 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
     track = PeopleTrack.from_frames(frames, fps)
     K = default_intrinsics(track.image_size[1], track.image_size[0], config.fitting.fov_deg)
     result, _ = reconstruct_track(track.keypoints, track.confidence, K, config, stamps=np.arange(90) / fps,
-                                  track_ids=track.slot_ids, stream=WindowStream(config), world=track.world)
+                                  track_ids=track.slot_ids, stream=WindowStream(config), world=track.world,
+                                  everyone=track.everyone())
     published = np.isfinite(result.joints).all((-1, -2))  # [2, T]
     frames_unseen = round(0.5 * fps)  # issue 16: not published after 0.5 s unseen
     t = np.arange(90)

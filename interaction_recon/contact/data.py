@@ -47,7 +47,8 @@ def perceived(scene) -> tuple[np.ndarray, np.ndarray]:
     frame by frame (the order with the smaller confidence-weighted distance to the true points)."""
     from interaction_recon.eval.bench import _perceived
 
-    kp, conf = _perceived(scene)[:2]
+    track = _perceived(scene)
+    kp, conf = track.keypoints, track.confidence
     truth = scene.gt["blazepose33_2d"]
     err = lambda order: (conf[list(order)] * np.linalg.norm(np.nan_to_num(kp[list(order)]) - truth, axis=-1)).sum((0, 2))  # noqa: E731
     swap = err((1, 0)) < err((0, 1))  # [T]

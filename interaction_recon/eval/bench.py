@@ -106,11 +106,11 @@ def _perception(overrides: dict) -> dict:
     return {k.removeprefix("perception."): v for k, v in overrides.items() if k.startswith("perception.")}
 
 
-def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The real perception pipeline (``config``: a PerceptionConfig, default the embedded one)
-    over the rendered frames: keypoints, confidence, track ids ([2, T] per frame; [2] from older caches), 3D
-    landmarks (cached next to a
-    stored clip per perception code and config, so several methods share one perception pass)."""
+def _perceived(scene: dataset.Scene, config=None):
+    """The real perception pipeline's :class:`~interaction_recon.perception.PeopleTrack` of the
+    rendered frames (``config``: a PerceptionConfig, default the embedded one; without masks),
+    cached next to a stored clip per perception code and config, so several methods share one
+    perception pass."""
     from interaction_recon.config import PerceptionConfig
     from interaction_recon.eval.validation import perception_stamp
     from interaction_recon.perception import PeopleTrack, Perception
@@ -120,15 +120,13 @@ def _perceived(scene: dataset.Scene, config=None) -> tuple[np.ndarray, np.ndarra
     stamp = perception_stamp(config, Path(world.__file__).parent)
     cache = scene.root / f"perceived-{stamp}.npz" if scene.root is not None else None
     if cache is not None and cache.exists():
-        with np.load(cache) as data:
-            ids = data["frame_ids"] if "frame_ids" in data.files else data["track_ids"]
-            return data["keypoints"], data["confidence"], ids, data["world"]
+        return PeopleTrack.load(cache)
     perception = Perception(config)
     track = PeopleTrack.from_frames([perception(scene.frame(t)) for t in range(scene.num_frames)], scene.meta.get("fps", 30.0))
+    track.masks = None
     if cache is not None:
-        np.savez(cache, keypoints=track.keypoints, confidence=track.confidence, track_ids=track.track_ids,
-                 frame_ids=track.frame_ids, world=track.world)
-    return track.keypoints, track.confidence, track.slot_ids, track.world
+        track.save(cache)
+    return track
 
 
 def _fit_memo(scene: dataset.Scene, *arrays: np.ndarray, key: str) -> Path | None:
@@ -207,9 +205,11 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
     override(config.fitting, settings or {}, "fitting setting")
     override(config.perception, perception or {}, "perception setting")
     gt = scene.gt
-    world = None
+    world = everyone = None
     if source == "perception":
-        keypoints, confidence, ids, world = _perceived(scene, config.perception)
+        track = _perceived(scene, config.perception)
+        keypoints, confidence, ids, world, everyone = (track.keypoints, track.confidence, track.slot_ids, track.world,
+                                                       track.everyone())
         if jitter:
             keypoints = keypoints + rng.normal(0.0, jitter, keypoints.shape).astype(keypoints.dtype)
     else:
@@ -235,7 +235,7 @@ def fit_window_method(scene: dataset.Scene, rng: np.random.Generator, two_person
         seams = {k: v.item() for k, v in np.load(memo / "seams.npz").items()}
     else:
         result, windows = reconstruct_track(keypoints, confidence, gt["K"], config, track_ids=ids, stream=stream,
-                                            world=world, depth=sensor)
+                                            world=world, depth=sensor, everyone=everyone)
         seams = _seam_jumps(result, windows, config)
         if memo is not None:
             memo.mkdir(parents=True, exist_ok=True)

@@ -313,7 +313,7 @@ def evaluate(scene: ValidationScene, track, config, keep: Path | None = None) ->
     T = track.num_frames
     result, _ = reconstruct_track(track.keypoints, track.confidence, scene.gt["K"], config,
                                   stamps=np.arange(T) / track.fps, track_ids=track.slot_ids, stream=stream,
-                                  world=track.world)
+                                  world=track.world, everyone=track.everyone())
     if keep is not None:
         result.save(keep)
     pred = {"joints": result.joints, "penetration": penetration_depths(result), "K": result.K,

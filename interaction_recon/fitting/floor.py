@@ -10,6 +10,7 @@ with ``up . p = -h``; a point's height above it is ``up . p + h``.
     plane = estimate(joints, valid)                  # [4] (up, height) from the fitted people's feet
     pitch = pitch_from_height(joints, seen, 1.5)     # deg, the camera assumed 1.5 m above the floor
     pitch = pitch_from_horizon(kp, conf, K, "blazepose33", 1.5)  # deg or None: people at many distances
+    height, pitch = camera_from_boxes(everyone, K, (H, W), 1.65, 3, 1.5, 6.0)  # or None
     pitch = pitch_from_shins(landmarks, conf)        # deg or None: the 3D landmarks' lower legs
     origin, quat = frame_pose(plane)                 # a floor frame for TF
 """
@@ -101,7 +102,9 @@ def pitch_from_shins(landmarks: np.ndarray, confidence: np.ndarray, min_conf: fl
     return None if lean.size < min_samples else float(-np.median(lean))
 
 
-SHARP_SPAN_DEG = 10.0  # pitch_from_horizon: how far to either side a sharp minimum's spread must rise
+SHARP_SPAN_DEG = 10.0  # one_height: how far to either side a sharp minimum's spread must rise
+BOOTSTRAP = 32  # camera_from_boxes: draws of the people that the pitch must hold over
+MAX_BOXES = 1000  # camera_from_boxes: more boxes are thinned to about this many (every k-th)
 _SOLE = ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index")
 _TOP = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 
@@ -119,21 +122,9 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
                        min_ratio: float, min_conf: float = 0.5, max_sole_deg: float = 60.0,
                        sharpness: float = 0.5) -> float | None:
     """The camera's pitch (deg, no roll) from people of one height seen at different distances
-    (Hoiem et al., "Putting objects in perspective"): a standing person at horizontal distance
-    D below a camera h high has its soles tan(a_f) = h / D and its face tan(a_t) = (h - H) / D
-    below the horizon, so tan(a_f) / (tan(a_f) - tan(a_t)) = h / H is the same for everyone at
-    the right pitch; the pitch (searched over -30..75 deg, 0.25 deg steps) is the one whose
-    ratios spread least (median absolute deviation of their logs). Only when the people's
-    image heights (sole to face) span ``min_ratio`` (90th over 10th percentile): near one
-    distance every pitch fits. Two more checks keep a pitch the data do not decide out:
-    - no pitch that puts the soles (90th percentile) more than ``max_sole_deg`` below the
-      horizon, people standing almost beneath the camera. Towards the nadir every ratio tends
-      to one and the spread to nothing, a false minimum;
-    - the minimum must be sharp: its spread at most ``sharpness`` times the smaller spread
-      10 deg to either side. Where the spread is about the same at every pitch, the lowest is
-      noise.
-    keypoints [P, T, K, 2] px, confidence [P, T, K] of ``layout`` (BlazePose-33 or COCO-17:
-    ankles and the face); None when unusable or undecided."""
+    (:func:`one_height`), their lowest sole point and highest face point in keypoints
+    [P, T, K, 2] px, confidence [P, T, K] of ``layout`` (BlazePose-33 or COCO-17: ankles and
+    the face); None when unusable or undecided."""
     names = layout_names(layout)
     sole = [names.index(n) for n in _SOLE if n in names]
     top = [names.index(n) for n in _TOP if n in names]
@@ -141,18 +132,79 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
         return None
     kp, conf = np.nan_to_num(keypoints.reshape(-1, len(names), 2)), confidence.reshape(-1, len(names))
     ok = (conf[:, sole[:2]] >= min_conf).all(-1) & (conf[:, top] >= min_conf).any(-1)
-    if ok.sum() < 20:
-        return None
     kp, conf = kp[ok], conf[ok]
     i_f = np.where(conf[:, sole] >= min_conf, kp[:, sole, 1], -np.inf).argmax(-1)
     i_t = np.where(conf[:, top] >= min_conf, kp[:, top, 1], np.inf).argmin(-1)
     feet = kp[np.arange(len(kp)), np.array(sole)[i_f]]  # [n, 2] the lowest sole point
     face = kp[np.arange(len(kp)), np.array(top)[i_t]]  # [n, 2] the highest face point
-    size = feet[:, 1] - face[:, 1]
+    found = one_height(feet, face, K, min_ratio, max_sole_deg, sharpness)
+    return None if found is None else found[0]
+
+
+def camera_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarray,
+                      image_size: tuple[int, int] | None, box_height: float, min_people: int, min_ratio: float,
+                      max_sd_deg: float, max_sole_deg: float = 60.0, margin: float = 2.0,
+                      resamples: int = BOOTSTRAP) -> tuple[float, float] | None:
+    """(camera height m, pitch deg; no roll) from everyone's person boxes: people of one
+    height at different distances (:func:`one_height` on each box's bottom and top centre),
+    each box spanning ``box_height`` m (an average standing adult's); the camera stands that
+    many box heights above the floor. everyone: per frame (track ids [M], boxes [M, 4] x0, y0,
+    x1, y1 px). Boxes within ``margin`` px of the image's top or bottom edge (``image_size``
+    (H, W)) are cut off and left out. People differ in height, so the pitch is taken only where
+    it holds over the people: re-estimated on ``resamples`` draws of the people with replacement
+    (seeded), its standard deviation must stay within ``max_sd_deg``. None where fewer than
+    ``min_people`` people are in view in a median frame (0: never) or when undecided."""
+    if min_people <= 0 or not everyone or np.median([len(i) for i, _ in everyone]) < min_people:
+        return None
+    ids = np.concatenate([np.asarray(i, np.int64).reshape(-1) for i, _ in everyone])
+    boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for _, b in everyone])
+    keep = np.isfinite(boxes).all(-1) & (boxes[:, 3] - boxes[:, 1] > 1.0)
+    if image_size is not None:
+        keep &= (boxes[:, 1] > margin) & (boxes[:, 3] < image_size[0] - margin)
+    ids, boxes = ids[keep][::-(-len(ids) // MAX_BOXES) or 1], boxes[keep][::-(-len(ids) // MAX_BOXES) or 1]
+    centre = 0.5 * (boxes[:, 0] + boxes[:, 2])
+    feet, top = np.stack([centre, boxes[:, 3]], -1), np.stack([centre, boxes[:, 1]], -1)
+    found = one_height(feet, top, K, min_ratio, max_sole_deg, sharpness=np.inf)
+    if found is None:
+        return None
+    people = np.unique(ids)
+    rows = [np.flatnonzero(ids == i) for i in people]
+    rng, pitches = np.random.default_rng(0), []
+    for _ in range(resamples):
+        pick = np.concatenate([rows[i] for i in rng.integers(0, len(people), len(people))])
+        again = one_height(feet[pick], top[pick], K, min_ratio, max_sole_deg, sharpness=np.inf)
+        pitches.append(np.nan if again is None else again[0])
+    if pitches and (np.isnan(pitches).mean() > 0.1 or np.nanstd(pitches) > max_sd_deg):
+        return None
+    return box_height * found[1], found[0]
+
+
+def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: float, max_sole_deg: float = 60.0,
+               sharpness: float = 0.5, min_samples: int = 20) -> tuple[float, float] | None:
+    """(pitch deg, camera height over the people's height) of a camera (no roll) seeing people
+    of one height at different distances, from each one's lowest point ``feet`` [n, 2] px and
+    highest point ``top`` [n, 2] px (Hoiem et al., "Putting objects in perspective"): a standing
+    person at horizontal distance D below a camera h high has its feet tan(a_f) = h / D and its
+    top tan(a_t) = (h - H) / D below the horizon, so tan(a_f) / (tan(a_f) - tan(a_t)) = h / H is
+    the same for everyone at the right pitch; the pitch (searched over -30..75 deg, 0.25 deg
+    steps) is the one whose ratios spread least (median absolute deviation of their logs), h / H
+    their median there. Only when the people's image heights span ``min_ratio`` (90th over 10th
+    percentile): near one distance every pitch fits. Two more checks keep a pitch the data do
+    not decide out:
+    - no pitch that puts the feet (90th percentile) more than ``max_sole_deg`` below the
+      horizon, people standing almost beneath the camera. Towards the nadir every ratio tends
+      to one and the spread to nothing, a false minimum;
+    - the minimum must be sharp: its spread at most ``sharpness`` times the smaller spread
+      10 deg to either side. Where the spread is about the same at every pitch, the lowest is
+      noise.
+    None with fewer than ``min_samples`` points, ``min_ratio`` <= 0 or when undecided."""
+    if min_ratio <= 0 or len(feet) < min_samples:
+        return None
+    size = feet[:, 1] - top[:, 1]
     if np.percentile(size, 90) < min_ratio * max(np.percentile(size, 10), 1e-6):
         return None
     pitches = np.arange(-30.0, 75.0, 0.25)[:, None]  # [G, 1] the candidates
-    a_f, a_t = _below_horizon(*feet.T, K, pitches), _below_horizon(*face.T, K, pitches)  # [G, n]
+    a_f, a_t = _below_horizon(*feet.T, K, pitches), _below_horizon(*top.T, K, pitches)  # [G, n]
     good = (a_f > 0) & (a_f - a_t > 1e-6)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(good, np.log(a_f / (a_f - a_t)), np.nan)
@@ -161,13 +213,16 @@ def pitch_from_horizon(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndar
     if not valid.any():
         return None
     spread = np.full(len(pitches), np.inf)
-    spread[valid] = np.nanmedian(np.abs(r[valid] - np.nanmedian(r[valid], 1, keepdims=True)), 1)
+    centre = np.full(len(pitches), np.nan)
+    centre[valid] = np.nanmedian(r[valid], 1)
+    spread[valid] = np.nanmedian(np.abs(r[valid] - centre[valid, None]), 1)
     best = int(np.argmin(spread))
     step = round(SHARP_SPAN_DEG / float(pitches[1, 0] - pitches[0, 0]))
     sides = spread[[i for i in (best - step, best + step) if 0 <= i < len(pitches)]]
-    if not np.isfinite(sides).any() or spread[best] > sharpness * sides[np.isfinite(sides)].min():
+    if np.isfinite(sharpness) and (not np.isfinite(sides).any()
+                                   or spread[best] > sharpness * sides[np.isfinite(sides)].min()):
         return None
-    return float(pitches[best, 0])
+    return float(pitches[best, 0]), float(np.exp(centre[best]))
 
 
 def frame_pose(plane: np.ndarray, forward=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:

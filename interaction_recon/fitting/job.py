@@ -18,7 +18,9 @@ class WindowJob:
     world [2, L, 33, 3] m or None: the keypoint model's 3D landmarks (``PeopleFrame.world``);
     image_size (H, W) px or None: keypoints outside it count as unseen in the joint confidence;
     depth [2, L] m or None: each person's distance from an aligned depth sensor, the median of
-    their visible surface (:mod:`interaction_recon.perception.depth`), NaN where none.
+    their visible surface (:mod:`interaction_recon.perception.depth`), NaN where none;
+    everyone: per frame (track ids [M], boxes [M, 4] px) of everyone seen (the pair too) over
+    the last fitting.horizon_memory s, the window's frames and the ones before, or None.
     """
 
     frames: np.ndarray
@@ -33,13 +35,14 @@ class WindowJob:
     world: np.ndarray | None = None
     image_size: tuple[int, int] | None = None
     depth: np.ndarray | None = None
+    everyone: list[tuple[np.ndarray, np.ndarray]] | None = None
 
     def swapped(self) -> WindowJob:
         """The same job with the two people's slots exchanged."""
         flip = lambda a: None if a is None else a[::-1].copy()  # noqa: E731
         return WindowJob(self.frames, self.stamps, flip(self.keypoints), flip(self.confidence), self.layout,
                          flip(self.track_ids), self.K, self.fps, self.contacts, flip(self.world), self.image_size,
-                         flip(self.depth))
+                         flip(self.depth), self.everyone)
 
 
 def shares_frames(job: WindowJob, previous: Reconstruction | None, cold_on_new_person: bool = False) -> bool:

@@ -44,6 +44,8 @@ class WindowState:
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
         self.floor_up = None  # the floor's up [3] (WindowFitter._up), for the upright and feet-on-floor terms
+        # (height m, up [3]) of the camera over the floor, known or estimated (WindowFitter._camera), or None
+        self.camera = fitter.camera(job)
         nb = self.basis.shape[1]
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation
         self.coef = [torch.zeros((2, nb) + tuple(tail), device=kp.device, requires_grad=True) for tail in tails]
@@ -166,11 +168,11 @@ class WindowState:
             total = total + w.previous * losses.to_previous(out.joints, self.prev_joints, self.overlap)
         if self.floor_up is not None and w.upright:
             total = total + w.upright * losses.upright(out.joints, self.seen, self.floor_up)
-        if self.floor_up is not None and w.floor and cfg.camera_height > 0:
-            total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, cfg.camera_height,
+        if self.floor_up is not None and w.floor and self.camera is not None:
+            total = total + w.floor * losses.on_floor(out.joints, self.seen, self.floor_up, self.camera[0],
                                                       scale.FOOT_ABOVE_FLOOR)
         if self.planted is not None and self.floor_up is not None and w.planted:
-            known = scale.FOOT_ABOVE_FLOOR - cfg.camera_height if cfg.camera_height > 0 else None
+            known = scale.FOOT_ABOVE_FLOOR - self.camera[0] if self.camera is not None else None
             total = total + w.planted * losses.planted_feet(out.joints, self.planted, self.floor_up,
                                                             shared=together and cfg.two_person, floor=known)
         if together and cfg.two_person and w.ground:

@@ -37,6 +37,8 @@ class WindowStream:
         self.layout = layout
         self.previous: Reconstruction | None = None
         self._buffer: deque = deque(maxlen=self.config.fitting.window)
+        self._everyone: deque = deque()  # (stamp s, (ids [M], boxes [M, 4])) over fitting.horizon_memory s
+        self._preloaded = False  # offline: the whole video's everyone given ahead (preload_everyone)
         self.reset()
         self._image_size: tuple[int, int] | None = None  # (H, W) of the newest image, when perception says
         lang = self.config.fitting.contact.language
@@ -60,8 +62,9 @@ class WindowStream:
         """Buffer one frame's observations; a :class:`WindowJob` when one is due.
 
         people: anything with ``keypoints [2, K, 2]``, ``confidence [2, K]``, ``track_ids [2]``
-        and optionally ``world [2, 33, 3]`` and ``depth [2]`` (m, each person's distance from a
-        depth sensor, NaN where none; a perception ``PeopleFrame``); frame: absolute index
+        and optionally ``world [2, 33, 3]``, ``depth [2]`` (m, each person's distance from a
+        depth sensor, NaN where none) and ``everyone`` ((track ids [M], boxes [M, 4] px) of
+        everyone seen, kept over fitting.horizon_memory s; a perception ``PeopleFrame``); frame: absolute index
         (default ``people.index``); image [H, W, 3] RGB: offered to the language source, if any.
         """
         kp = np.asarray(people.keypoints, dtype=np.float32)
@@ -74,6 +77,8 @@ class WindowStream:
         world = None if world is None else np.asarray(world, dtype=np.float32)
         depth = getattr(people, "depth", None)
         depth = None if depth is None else np.asarray(depth, dtype=np.float32).reshape(2)
+        if not self._preloaded:
+            self._remember(float(stamp), getattr(people, "everyone", None))
         self._buffer.append((frame, float(stamp), kp, conf, ids, check_intrinsics(K), world, depth))
         self._image_size = getattr(people, "image_size", None)
         if self.language is not None and image is not None:
@@ -87,6 +92,30 @@ class WindowStream:
         if not self._changed and len(self._buffer) == cfg.window and (self._jobs == 0 or self._since_job >= cfg.stride):
             return self._job()
         return None
+
+    def _remember(self, stamp: float, everyone) -> None:
+        """Keep this frame's everyone (ids, boxes), if given, and forget those older than
+        fitting.horizon_memory s (the camera may have moved since) or stamped after this frame."""
+        memory = self.config.fitting.horizon_memory
+        while self._everyone and not 0.0 <= stamp - self._everyone[0][0] <= memory:
+            self._everyone.popleft()
+        while self._everyone and self._everyone[-1][0] > stamp:
+            self._everyone.pop()
+        if everyone is not None and memory > 0:
+            self._everyone.append((stamp, everyone))
+
+    def preload_everyone(self, stamps: np.ndarray, everyone: list) -> None:
+        """Offline: everyone seen in the whole video, per frame (ids [M], boxes [M, 4] px) at
+        ``stamps`` [T] s, so each window's camera estimate (fitting/window.py ``camera``) also
+        sees the frames after it (within fitting.horizon_memory s), not only those before."""
+        self._everyone = deque(zip(np.asarray(stamps, float).tolist(), everyone))
+        self._preloaded = True
+
+    def _nearby_everyone(self, stamp: float) -> list | None:
+        """Everyone remembered within fitting.horizon_memory s of ``stamp`` (None: nobody)."""
+        memory = self.config.fitting.horizon_memory
+        near = [seen for s, seen in self._everyone if abs(s - stamp) <= memory] if memory > 0 else []
+        return near or None
 
     def _split(self) -> WindowJob | None:
         """A slot has held another person for the last MIN_FRAMES frames (a pair change, not a one-frame
@@ -121,7 +150,8 @@ class WindowStream:
         return WindowJob(frames, np.array(stamps), np.stack(kp, 1), np.stack(conf, 1),
                          self.layout, latest, Ks[-1], fps=self._fps(stamps), contacts=told,
                          world=_stack_optional(worlds, (2, 33, 3)), image_size=self._image_size,
-                         depth=_stack_optional(depths, (2,)))
+                         depth=_stack_optional(depths, (2,)),
+                         everyone=self._nearby_everyone(stamps[-1]))
 
     @staticmethod
     def _fps(stamps) -> float:
@@ -223,13 +253,15 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
                       stamps: np.ndarray | None = None, track_ids: np.ndarray | None = None,
                       layout: str = "blazepose33", stream: WindowStream | None = None,
                       progress=None, world: np.ndarray | None = None,
-                      images=None, depth: np.ndarray | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
+                      images=None, depth: np.ndarray | None = None,
+                      everyone: list | None = None) -> tuple[Reconstruction, list[Reconstruction]]:
     """Offline reconstruction of a whole sequence; returns (stitched result, per-window results).
 
     keypoints [2, T, K, 2] px, confidence [2, T, K], K [3, 3]; track_ids [2] or [2, T] (each slot's
     id per frame: where one changes, the windows start anew); world [2, T, 33, 3] m or None
     (the keypoint model's 3D landmarks); depth [2, T] m or None: each person's distance from a
-    depth sensor (NaN where none); progress: called with the number of frames each
+    depth sensor (NaN where none); everyone: per frame (track ids [M], boxes [M, 4] px) of
+    everyone seen (``PeopleTrack.everyone()``) or None; progress: called with the number of frames each
     window added; images: frame index -> RGB [H, W, 3], for the language source (if configured).
     """
     config = config or Config()
@@ -242,6 +274,8 @@ def reconstruct_track(keypoints: np.ndarray, confidence: np.ndarray, K: np.ndarr
     ids = np.array([0, 1]) if track_ids is None else np.asarray(track_ids)
     ids = np.repeat(ids.reshape(2, 1), T, 1) if ids.ndim == 1 else ids  # [2, T]
 
+    if everyone is not None:
+        stream.preload_everyone(stamps, everyone)
     results: list[Reconstruction] = []
 
     def fit(job):

@@ -230,7 +230,7 @@ class WindowFitter:
         if state.source is not None:
             self._prior_weights = state.source.state_dict()
         has_depth = np.zeros(seen.shape, bool) if measured is None else torch.isfinite(measured).cpu().numpy()
-        return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up, has_depth)
+        return self._result(job, state.params(), frame_conf, seen, evidence, state.floor_up, has_depth, state.camera)
 
     def _contact_evidence(self, job: WindowJob, conf_np: np.ndarray, seen: np.ndarray, state: WindowState) -> Evidence:
         """The window's contact evidence (:mod:`interaction_recon.contact`) from the keypoints and
@@ -294,20 +294,34 @@ class WindowFitter:
                                    cfg.reach_held_out)
         state.reach = reach.as_tensor(pairs, state.lo, state.kp.device)
 
-    def _floor_up(self) -> np.ndarray:
-        """The known floor's up direction [3] in the camera frame (fitting.camera_pitch / roll)."""
-        return floor.up_vector(self.config.camera_pitch, self.config.camera_roll)
+    def camera(self, job: WindowJob) -> tuple[float, np.ndarray] | None:
+        """(height m, the floor's up [3] in the camera frame) of the camera over the floor: the
+        known pose (fitting.camera_height / camera_pitch / camera_roll), else one estimated from
+        everyone's boxes over the last fitting.horizon_memory s (:func:`floor.camera_from_boxes`:
+        people of one height at different distances, fitting.horizon_min_people, box_height),
+        else None."""
+        cfg = self.config
+        if cfg.camera_height > 0:
+            return cfg.camera_height, floor.up_vector(cfg.camera_pitch, cfg.camera_roll)
+        if job.everyone is None:
+            return None
+        found = floor.camera_from_boxes(job.everyone, job.K, job.image_size, cfg.box_height, cfg.horizon_min_people,
+                                        cfg.horizon_min_ratio, cfg.horizon_max_sd, cfg.horizon_max_sole_deg)
+        if found is None:
+            return None
+        log.debug("camera %.2f m above the floor, pitched %.1f deg, from everyone's boxes", *found)
+        return found[0], floor.up_vector(found[1], 0.0)
 
     def _up(self, state: WindowState, estimate: bool = True) -> torch.Tensor | None:
-        """The floor's up [3] for the feet-on-floor and upright terms: the known one
-        (fitting.camera_height), else (``estimate``) one with the pitch estimated from the
+        """The floor's up [3] for the feet-on-floor and upright terms: the camera's
+        (:meth:`camera`), else (``estimate``) one with the pitch estimated from the
         people at different distances in the window's keypoints (fitting.horizon_min_ratio),
         or from the 3D landmarks' shins (fitting.shin_pitch) and the state's current fit with
         fitting.assumed_camera_height (mixed by fitting.shin_pitch_share where both give one),
         or from either alone, else None (no such terms)."""
         cfg = self.config
-        if cfg.camera_height > 0:
-            up = self._floor_up()
+        if state.camera is not None:
+            up = state.camera[1]
         elif cfg.assumed_camera_height > 0 and estimate:
             job = state.job
             pitch = floor.pitch_from_horizon(job.keypoints, job.confidence, job.K, job.layout, cfg.horizon_min_ratio,
@@ -369,14 +383,14 @@ class WindowFitter:
 
     def _size_from_floor(self, state: WindowState) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
-        (:mod:`interaction_recon.fitting.scale`): the floor ``fitting.camera_height`` m below
-        the camera when that is known, else the pair's average size is kept. The depth
-        estimates move with them."""
+        (:mod:`interaction_recon.fitting.scale`): the floor the camera's height (:meth:`camera`)
+        below it when there is one, else the pair's average size is kept. The depth estimates
+        move with them."""
         with torch.no_grad():
             params = state.params()
             joints = self.body(params, collision=False).joints
-        if self.config.camera_height > 0:
-            asked = scale.height_factors(joints, state.seen.all(0), self.config.camera_height, up=self._floor_up())
+        if state.camera is not None:
+            asked = scale.height_factors(joints, state.seen.all(0), state.camera[0], up=state.camera[1])
         else:
             up = self._up(state) if self.config.floor_sizing_up == "pitch" else None
             ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=self.config.floor_sizing_tolerance,
@@ -392,11 +406,12 @@ class WindowFitter:
             state.centre_shapes()
 
     def _result(self, job: WindowJob, params: BodyParams, frame_conf: np.ndarray, seen: np.ndarray,
-                evidence: Evidence, up: torch.Tensor | None, has_depth: np.ndarray) -> Reconstruction:
+                evidence: Evidence, up: torch.Tensor | None, has_depth: np.ndarray,
+                camera: tuple[float, np.ndarray] | None) -> Reconstruction:
         """frame_conf [2, T]: :meth:`_frame_confidence`; seen [2, T] observed frames; the
         window's contact evidence (its contacts are reported where both people are published);
         the floor's up [3] the fit used (:meth:`_up`), None if none; has_depth [2, T] where the
-        fit had a depth-sensor distance."""
+        fit had a depth-sensor distance; camera: (height, up) over the floor (:meth:`camera`) or None."""
         with torch.no_grad():
             out = self.body(params)
         confidence = frame_conf * unseen_factor(seen, job.stamps, self.config.max_unseen)
@@ -415,7 +430,7 @@ class WindowFitter:
             joint_confidence=joint_confidence(
                 confidence, joint_evidence(job.keypoints, job.confidence, job.layout, job.image_size),
                 self.config.unseen_joint_share),
-            floor=(np.append(self._floor_up(), self.config.camera_height) if self.config.camera_height > 0
+            floor=(np.append(camera[1], camera[0]) if camera is not None
                    else floor.estimate(out.joints, torch.as_tensor(seen.all(0), device=out.joints.device), up)),
             position_error=position_errors(has_depth, self.config))
 

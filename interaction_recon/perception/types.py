@@ -42,6 +42,12 @@ class PeopleFrame:
     other_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     other_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
+    @property
+    def everyone(self) -> tuple[np.ndarray, np.ndarray]:
+        """Everyone seen in this frame, the pair first: (track ids [M] int64, boxes [M, 4] px)."""
+        return (np.concatenate([self.track_ids[self.present], self.other_ids]).astype(np.int64),
+                np.concatenate([self.boxes[self.present], self.other_boxes]).astype(np.float32))
+
     def world_or_nan(self) -> np.ndarray:
         """[2, 33, 3] world landmarks, NaN where there are none."""
         return np.full((2, 33, 3), np.nan, np.float32) if self.world is None else self.world
@@ -72,7 +78,9 @@ class PeopleTrack:
     boxes [2,T,4], keypoints [2,T,33,2], confidence [2,T,33], present [2,T], track_ids [2]
     (the ids the slots ended with), ignored [T] int, masks None or [2,T,h,w] float16 at reduced
     resolution (h, w = mask_size), image_size (H, W), fps, world [2,T,33,3] m (NaN where none),
-    frame_ids [2,T] int64: each slot's id in each frame (-1: nobody yet; None from older files)."""
+    frame_ids [2,T] int64: each slot's id in each frame (-1: nobody yet; None from older files);
+    everyone else seen, one row per person and frame: other_frames [N] int64 (frame positions),
+    other_ids [N] int64, other_boxes [N,4] px (empty from older files)."""
 
     boxes: np.ndarray
     keypoints: np.ndarray
@@ -85,6 +93,9 @@ class PeopleTrack:
     fps: float
     world: np.ndarray | None = None
     frame_ids: np.ndarray | None = None
+    other_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    other_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    other_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
     @property
     def num_frames(self) -> int:
@@ -100,16 +111,32 @@ class PeopleTrack:
         if all(f.masks is not None for f in frames):
             masks = np.stack([_resize_masks(f.masks, mask_size) for f in frames], axis=1)
         ids = np.stack([f.track_ids for f in frames])  # [T,2]
+        counts = [len(f.other_ids) for f in frames]
         return cls(boxes=stack("boxes"), keypoints=stack("keypoints"), confidence=stack("confidence"),
                    present=stack("present"), track_ids=ids[-1].copy(),
                    ignored=np.array([f.ignored for f in frames], np.int64), masks=masks,
                    image_size=tuple(frames[0].image_size), fps=float(fps),
-                   world=np.stack([f.world_or_nan() for f in frames], axis=1), frame_ids=ids.T.copy())
+                   world=np.stack([f.world_or_nan() for f in frames], axis=1), frame_ids=ids.T.copy(),
+                   other_frames=np.repeat(np.arange(len(frames)), counts).astype(np.int64),
+                   other_ids=np.concatenate([f.other_ids for f in frames]).astype(np.int64),
+                   other_boxes=np.concatenate([f.other_boxes for f in frames]).reshape(-1, 4).astype(np.float32))
 
     @property
     def slot_ids(self) -> np.ndarray:
         """Each slot's id per frame [2,T] where known, else the ids the slots ended with [2]."""
         return self.frame_ids if self.frame_ids is not None else self.track_ids
+
+    def everyone(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per frame, everyone seen, the pair first: (track ids [M] int64, boxes [M, 4] px)
+        (:attr:`PeopleFrame.everyone`)."""
+        ids = self.slot_ids
+        ids = np.repeat(ids[:, None], self.num_frames, 1) if ids.ndim == 1 else ids
+        out = []
+        for t in range(self.num_frames):
+            here, rest = self.present[:, t], self.other_frames == t
+            out.append((np.concatenate([ids[here, t], self.other_ids[rest]]).astype(np.int64),
+                        np.concatenate([self.boxes[here, t], self.other_boxes[rest]]).astype(np.float32)))
+        return out
 
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,T,17,2], confidence [2,T,17])."""
@@ -122,7 +149,8 @@ class PeopleTrack:
                             masks=self.masks if self.masks is not None else np.zeros(0),
                             image_size=np.array(self.image_size), fps=np.array(self.fps),
                             world=self.world if self.world is not None else np.zeros(0),
-                            frame_ids=self.frame_ids if self.frame_ids is not None else np.zeros(0))
+                            frame_ids=self.frame_ids if self.frame_ids is not None else np.zeros(0),
+                            other_frames=self.other_frames, other_ids=self.other_ids, other_boxes=self.other_boxes)
 
     @classmethod
     def load(cls, path) -> "PeopleTrack":
@@ -131,10 +159,11 @@ class PeopleTrack:
             masks = d["masks"] if d["masks"].size else None
             world = d["world"] if "world" in d.files and d["world"].size else None
             ids = d["frame_ids"] if "frame_ids" in d.files and d["frame_ids"].size else None
+            others = {k: d[k] for k in ("other_frames", "other_ids", "other_boxes") if k in d.files}
             return cls(boxes=d["boxes"], keypoints=d["keypoints"], confidence=d["confidence"], present=d["present"],
                        track_ids=d["track_ids"], ignored=d["ignored"], masks=masks,
                        image_size=tuple(int(v) for v in d["image_size"]), fps=float(d["fps"]), world=world,
-                       frame_ids=ids)
+                       frame_ids=ids, **others)
 
 
 def _resize_masks(masks: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
