@@ -48,8 +48,8 @@ class Reconstruction:
     joint_confidence: [2, T, 24] in [0, 1], the frame confidence lowered for joints no keypoint
                    saw (fitting/visibility.py); default: the frame confidence for every joint.
     floor:         [4] (up [3] unit, camera height m) of the floor in the camera frame: the
-                   known one (fitting.camera_height) or the one the people stand on
-                   (fitting/floor.py); None when it cannot be told.
+                   known one (fitting.camera_height), the one everyone's boxes give or the
+                   one the people stand on (fitting/floor.py); None when it cannot be told.
     position_error: [2, T] m, the typical error of each pelvis position in the mode it was
                    made in (depth sensor, known floor, or neither: :func:`position_errors`);
                    default NaN (not told).
