@@ -263,23 +263,25 @@ def headline() -> str:
                          f"frames (ids {s2['slot_ids'][0]} / {s2['slot_ids'][1]}; who is in view when: "
                          "`tests/data/sports2d_people.json`)",
                          "same"))
-    real3d, flat = _load("real-video-3d"), _load("real-video-3d-no-horizon")
+    real3d, flat = _load("real-video-3d"), _load("real-video-3d-no-boxes")
     if real3d and flat:
         ref, v, s2 = real3d["reference"], real3d["clips"]["vtest_510_599"], real3d["clips"]["sports2d_0_149"]
         v0 = flat["clips"]["vtest_510_599"]
 
-        def lean(clip) -> str:
-            return (f"lean {clip['lean'][0]} / {clip['lean'][1]} deg" if "lean" in clip
+        def floor(clip) -> str:
+            return (f"feet {clip['floor_rms']} m rms off one floor tilted {clip['floor_tilt']} deg, lean "
+                    f"{clip['lean'][0]} / {clip['lean'][1]} deg" if "lean" in clip
                     else f"floor {clip.get('floor', '-')} (feet spread {clip.get('floor_spread', '-')} m)")
 
-        rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): sizes and lean to the floor the feet "
+        rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): sizes and the floor the feet "
                      "trace (no ground truth)",
-                     f"vtest: camera pitch {v['fit_pitch']} deg (from an assumed 1.5 m camera: {v0['fit_pitch']}), "
+                     f"vtest: camera {v['fit_height']} m up, pitched {v['fit_pitch']} deg (from everyone's boxes), "
                      f"size (head to ankles) {v['size'][0]} / {v['size'][1]} m (validation adults "
-                     f"{ref['size'][0]}-{ref['size'][1]}), {lean(v)} (pitch from the horizon off: {lean(v0)}; "
-                     f"adults' lean {ref['lean'][0]}-{ref['lean'][1]} deg); "
-                     f"Sports2D: size {s2['size'][0]} / {s2['size'][1]} m, floor {s2.get('floor', '-')}",
-                     "`python benchmarks/real_video_3d.py` (`--set fitting.horizon_min_ratio=0`)"))
+                     f"{ref['size'][0]}-{ref['size'][1]}), {floor(v)} (boxes not used: pitch {v0['fit_pitch']} deg, "
+                     f"size {v0['size'][0]} / {v0['size'][1]} m, {floor(v0)}; adults' lean "
+                     f"{ref['lean'][0]}-{ref['lean'][1]} deg); "
+                     f"Sports2D (two people: no estimate): size {s2['size'][0]} / {s2['size'][1]} m, floor {s2.get('floor', '-')}",
+                     "`python benchmarks/real_video_3d.py` (`--set fitting.horizon_min_people=0`)"))
     demo = _load("demo-summary")
     if demo:
         acc, cz = demo.get("accuracy", {}), demo.get("causal", {})
