@@ -104,6 +104,7 @@ def pitch_from_shins(landmarks: np.ndarray, confidence: np.ndarray, min_conf: fl
 
 SHARP_SPAN_DEG = 10.0  # one_height: how far to either side a sharp minimum's spread must rise
 BOOTSTRAP = 32  # camera_from_boxes: draws of the people that the pitch must hold over
+BOOTSTRAP_STEP = 1.0  # deg: the pitch grid of those draws (their spread is compared with degrees)
 MAX_BOXES = 1000  # camera_from_boxes: more boxes are thinned to about this many (every k-th)
 _SOLE = ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index")
 _TOP = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
@@ -172,7 +173,7 @@ def camera_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
     rng, pitches = np.random.default_rng(0), []
     for _ in range(resamples):
         pick = np.concatenate([rows[i] for i in rng.integers(0, len(people), len(people))])
-        again = one_height(feet[pick], top[pick], K, min_ratio, max_sole_deg, sharpness=np.inf)
+        again = one_height(feet[pick], top[pick], K, min_ratio, max_sole_deg, sharpness=np.inf, step=BOOTSTRAP_STEP)
         pitches.append(np.nan if again is None else again[0])
     if pitches and (np.isnan(pitches).mean() > 0.1 or np.nanstd(pitches) > max_sd_deg):
         return None
@@ -180,14 +181,14 @@ def camera_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
 
 
 def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: float, max_sole_deg: float = 60.0,
-               sharpness: float = 0.5, min_samples: int = 20) -> tuple[float, float] | None:
+               sharpness: float = 0.5, min_samples: int = 20, step: float = 0.25) -> tuple[float, float] | None:
     """(pitch deg, camera height over the people's height) of a camera (no roll) seeing people
     of one height at different distances, from each one's lowest point ``feet`` [n, 2] px and
     highest point ``top`` [n, 2] px (Hoiem et al., "Putting objects in perspective"): a standing
     person at horizontal distance D below a camera h high has its feet tan(a_f) = h / D and its
     top tan(a_t) = (h - H) / D below the horizon, so tan(a_f) / (tan(a_f) - tan(a_t)) = h / H is
-    the same for everyone at the right pitch; the pitch (searched over -30..75 deg, 0.25 deg
-    steps) is the one whose ratios spread least (median absolute deviation of their logs), h / H
+    the same for everyone at the right pitch; the pitch (searched over -30..75 deg in ``step``
+    deg) is the one whose ratios spread least (median absolute deviation of their logs), h / H
     their median there. Only when the people's image heights span ``min_ratio`` (90th over 10th
     percentile): near one distance every pitch fits. Two more checks keep a pitch the data do
     not decide out:
@@ -203,7 +204,7 @@ def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: floa
     size = feet[:, 1] - top[:, 1]
     if np.percentile(size, 90) < min_ratio * max(np.percentile(size, 10), 1e-6):
         return None
-    pitches = np.arange(-30.0, 75.0, 0.25)[:, None]  # [G, 1] the candidates
+    pitches = np.arange(-30.0, 75.0, step)[:, None]  # [G, 1] the candidates
     a_f, a_t = _below_horizon(*feet.T, K, pitches), _below_horizon(*top.T, K, pitches)  # [G, n]
     good = (a_f > 0) & (a_f - a_t > 1e-6)
     with np.errstate(divide="ignore", invalid="ignore"):
