@@ -313,6 +313,14 @@ class FittingConfig:
     # s: everyone's boxes are kept this long for that estimate (a camera standing still; one that moves should be
     # given by fitting.camera_height / camera_pitch). 0: none kept, no such estimate
     horizon_memory: float = 30.0
+    # without camera_height, where everyone's boxes give no pose (fewer than horizon_min_people): the pitch from the 3D
+    # landmarks' shins and, at it, the camera's height from the boxes (fitting/floor.py height_from_boxes), used as a
+    # known pose. On the validation clips the heights come out 7 % off at most (1.65 / 1.69 / 1.34 / 2.14 m for true
+    # 1.78 / 1.58 / 1.32 / 2.31; probe) against the assumed 1.5 m's 35 %, but the fit is mixed: 86.7 / 71.8 / 84.2 mm,
+    # 7.1 px against 89.0 / 70.2 / 89.5, 6.9 (validation-pair-camera.json against validation-default.json); the
+    # clips' true pose does the same to PA-MPJPE (80.4 / 72.6 / 76.6, 7.2 px, validation-camera-pose-rerun.json).
+    # Without the feet-on-floor term 88.0 / 70.8 / 95.2 (validation-pair-camera-no-floor-term.json): off
+    pair_camera: bool = False
     # without camera_height, where the horizon gives no pitch: the camera's pitch from the keypoint model's 3D
     # landmarks' shins (fitting/floor.py pitch_from_shins), mixed with fitting.assumed_camera_height's (which alone is
     # the fallback when too few shins are seen). The shins' pitch is 0.0-2.9 deg off on the validation clips, 0.2-9.1

@@ -504,6 +504,9 @@ def test_the_camera_height_and_pitch_follow_from_everyones_boxes():
     assert kept is not None and kept == floor.camera_from_boxes(left, K, (480, 640), 1.64, 3, 1.5, 6.0)
     assert kept[1] == pytest.approx(30.0, abs=2.0), kept
     assert floor.camera_from_boxes(frames(boxes, 2), K, (480, 640), 1.64, 3, 1.5, 6.0) is None
+    # with the pitch known (fitting.pair_camera: from the shins), two people's boxes give the height
+    assert floor.height_from_boxes(frames(boxes, 2), K, (480, 640), 30.0, 1.64) == pytest.approx(6.0, rel=0.05)
+    assert floor.height_from_boxes(frames(boxes, 2)[:2], K, (480, 640), 30.0, 1.64) is None  # 4 boxes: too few
     assert floor.camera_from_boxes(frames(boxes), K, (480, 640), 1.64, 0, 1.5, 6.0) is None
     still = np.tile(rng.uniform(4.0, 20.0, 6), 10)
     spread = _crowd_boxes(30.0, 6.0, 1.64 * np.exp(np.tile(rng.normal(0.0, 0.2, 6), 10)), still, x)

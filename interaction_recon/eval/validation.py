@@ -110,6 +110,8 @@ METHODS: dict[str, dict] = {
     # a pair member back in view beside the other keeps the joints lying on the other's (the default before
     # perception.emerge_frames)
     "no-emerge-check": {"perception.emerge_frames": 0},
+    "pair-camera": {"fitting.pair_camera": True},
+    "pair-camera-no-floor-term": {"fitting.pair_camera": True, "fitting.weights.floor": 0.0},
     "keypoints-agreed-mean": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                               "perception.keypoint_agreed": "mean", **UNGUARDED},
     "keypoints-agreed-detector": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,

@@ -180,6 +180,27 @@ def camera_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
     return box_height * found[1], found[0]
 
 
+def height_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarray,
+                      image_size: tuple[int, int] | None, pitch_deg: float, box_height: float,
+                      margin: float = 2.0, min_samples: int = 20) -> float | None:
+    """The camera's height (m) over the floor, its pitch known: the median over everyone's
+    boxes (per frame (ids [M], boxes [M, 4] px), those cut by the image's top or bottom edge
+    left out) of box_height x tan(a_f) / (tan(a_f) - tan(a_t)), the box's bottom and top
+    centre a_f and a_t below the horizon (:func:`one_height`). None with fewer than
+    ``min_samples`` boxes standing on the floor below the horizon."""
+    boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for _, b in everyone]) if everyone else np.zeros((0, 4))
+    keep = np.isfinite(boxes).all(-1) & (boxes[:, 3] - boxes[:, 1] > 1.0)
+    if image_size is not None:
+        keep &= (boxes[:, 1] > margin) & (boxes[:, 3] < image_size[0] - margin)
+    boxes = boxes[keep]
+    centre = 0.5 * (boxes[:, 0] + boxes[:, 2])
+    a_f, a_t = _below_horizon(centre, boxes[:, 3], K, pitch_deg), _below_horizon(centre, boxes[:, 1], K, pitch_deg)
+    good = (a_f > 0) & (a_f - a_t > 1e-6)
+    if good.sum() < min_samples:
+        return None
+    return box_height * float(np.median(a_f[good] / (a_f[good] - a_t[good])))
+
+
 def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: float, max_sole_deg: float = 60.0,
                sharpness: float = 0.5, min_samples: int = 20, step: float = 0.25) -> tuple[float, float] | None:
     """(pitch deg, camera height over the people's height) of a camera (no roll) seeing people

@@ -307,6 +307,12 @@ class WindowFitter:
             return None
         found = floor.camera_from_boxes(job.everyone, job.K, job.image_size, cfg.box_height, cfg.horizon_min_people,
                                         cfg.horizon_min_ratio, cfg.horizon_max_sd, cfg.horizon_max_sole_deg)
+        if found is None and cfg.pair_camera and job.world is not None and job.layout == "blazepose33":
+            landmarks = pose3d.camera_landmarks(job.world, job.keypoints, job.confidence, job.K, cfg.min_confidence)
+            pitch = floor.pitch_from_shins(landmarks, job.confidence)
+            height = None if pitch is None else floor.height_from_boxes(job.everyone, job.K, job.image_size, pitch,
+                                                                         cfg.box_height)
+            found = None if height is None else (height, pitch)
         if found is None:
             return None
         log.debug("camera %.2f m above the floor, pitched %.1f deg, from everyone's boxes", *found)
