@@ -146,6 +146,7 @@ METHODS: dict[str, dict] = {
     "upright-10": {"fitting.weights.upright": 10.0},
     "independent-no-upright": {"fitting.two_person": False, "fitting.prior": "none", "fitting.weights.upright": 0.0},
     "camera-pose-no-upright": {"fitting.weights.upright": 0.0},
+    "camera-pose-no-sizing": {"fitting.floor_sizing": False},
     "camera-pose-upright-10": {"fitting.weights.upright": 10.0},
     "camera-pose-upright-50": {"fitting.weights.upright": 50.0},
     # the BlazePose GHUM full landmark model (the default before the heavy one; the live node's)
