@@ -157,14 +157,9 @@ def camera_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
     ``min_people`` people are in view in a median frame (0: never) or when undecided."""
     if min_people <= 0 or not everyone or np.median([len(i) for i, _ in everyone]) < min_people:
         return None
-    ids = np.concatenate([np.asarray(i, np.int64).reshape(-1) for i, _ in everyone])
-    boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for _, b in everyone])
-    keep = np.isfinite(boxes).all(-1) & (boxes[:, 3] - boxes[:, 1] > 1.0)
-    if image_size is not None:
-        keep &= (boxes[:, 1] > margin) & (boxes[:, 3] < image_size[0] - margin)
-    ids, boxes = ids[keep][::-(-len(ids) // MAX_BOXES) or 1], boxes[keep][::-(-len(ids) // MAX_BOXES) or 1]
-    centre = 0.5 * (boxes[:, 0] + boxes[:, 2])
-    feet, top = np.stack([centre, boxes[:, 3]], -1), np.stack([centre, boxes[:, 1]], -1)
+    ids, feet, top = _uncut(everyone, image_size, margin)
+    step = max(1, -(-len(ids) // MAX_BOXES))  # thinned to about MAX_BOXES
+    ids, feet, top = ids[::step], feet[::step], top[::step]
     found = one_height(feet, top, K, min_ratio, max_sole_deg, sharpness=np.inf)
     if found is None:
         return None
@@ -188,17 +183,27 @@ def height_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
     left out) of box_height x tan(a_f) / (tan(a_f) - tan(a_t)), the box's bottom and top
     centre a_f and a_t below the horizon (:func:`one_height`). None with fewer than
     ``min_samples`` boxes standing on the floor below the horizon."""
-    boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for _, b in everyone]) if everyone else np.zeros((0, 4))
-    keep = np.isfinite(boxes).all(-1) & (boxes[:, 3] - boxes[:, 1] > 1.0)
-    if image_size is not None:
-        keep &= (boxes[:, 1] > margin) & (boxes[:, 3] < image_size[0] - margin)
-    boxes = boxes[keep]
-    centre = 0.5 * (boxes[:, 0] + boxes[:, 2])
-    a_f, a_t = _below_horizon(centre, boxes[:, 3], K, pitch_deg), _below_horizon(centre, boxes[:, 1], K, pitch_deg)
+    _, feet, top = _uncut(everyone, image_size, margin)
+    a_f, a_t = _below_horizon(*feet.T, K, pitch_deg), _below_horizon(*top.T, K, pitch_deg)
     good = (a_f > 0) & (a_f - a_t > 1e-6)
     if good.sum() < min_samples:
         return None
     return box_height * float(np.median(a_f[good] / (a_f[good] - a_t[good])))
+
+
+def _uncut(everyone: list[tuple[np.ndarray, np.ndarray]], image_size: tuple[int, int] | None,
+           margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids [n], bottom centres [n, 2] px, top centres [n, 2] px) of everyone's boxes (per frame
+    (ids [M], boxes [M, 4])) that the image's top and bottom edges (``image_size`` (H, W), within
+    ``margin`` px) do not cut."""
+    ids = np.concatenate([np.asarray(i, np.int64).reshape(-1) for i, _ in everyone] + [np.zeros(0, np.int64)])
+    boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4) for _, b in everyone] + [np.zeros((0, 4))])
+    keep = np.isfinite(boxes).all(-1) & (boxes[:, 3] - boxes[:, 1] > 1.0)
+    if image_size is not None:
+        keep &= (boxes[:, 1] > margin) & (boxes[:, 3] < image_size[0] - margin)
+    ids, boxes = ids[keep], boxes[keep]
+    centre = 0.5 * (boxes[:, 0] + boxes[:, 2])
+    return ids, np.stack([centre, boxes[:, 3]], -1), np.stack([centre, boxes[:, 1]], -1)
 
 
 def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: float, max_sole_deg: float = 60.0,
