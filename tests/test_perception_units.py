@@ -565,6 +565,14 @@ def test_a_people_track_round_trips_through_npz_with_its_3d_landmarks(tmp_path):
     back = PeopleTrack.load(tmp_path / "t.npz")
     assert back.world.shape == (2, 3, 33, 3) and np.array_equal(back.world[0, 1], frames[1].world[0])
     assert np.isnan(back.world[1]).all() and back.fps == 25.0 and back.image_size == (48, 64)
+    # everyone else the tracker followed comes back per frame, after the pair
+    frames[2].present[0], frames[2].track_ids[0], frames[2].boxes[0] = True, 4, [1, 2, 3, 4]
+    frames[2].other_ids, frames[2].other_boxes = np.array([7, 9]), np.array([[5, 6, 7, 8], [9, 9, 9, 9]], np.float32)
+    PeopleTrack.from_frames(frames, 25.0).save(tmp_path / "t.npz")
+    everyone = PeopleTrack.load(tmp_path / "t.npz").everyone()
+    assert [len(ids) for ids, _ in everyone] == [0, 0, 3] and everyone[2][0].tolist() == [4, 7, 9]
+    assert everyone[2][1].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 9, 9, 9]]
+    assert everyone[2][0].tolist() == frames[2].everyone[0].tolist()
 
 
 # ---------------------------------------------------------------- detector passes and keypoint fusion
