@@ -43,8 +43,8 @@ class Perception:
         if min(size) < MIN_SIDE:
             return PeopleFrame.empty(index, size, self.tracker.track_ids, masks=cfg.masks)
         work, f = downscale(rgb, cfg.max_side)
-        small = self.tracker.small_in_view(index, cfg.detector_small_share, work.shape, cfg.detector_small_memory)
-        det = self.detector(work, small=small)
+        wide = self.tracker.wide_search(index, cfg.detector_small_share, work.shape, cfg.detector_small_memory)
+        det = self.detector(work, small=wide)
         feats = self.tracker.features(work, det)
         assign = self.tracker.assign(det, feats, index)
 
@@ -78,9 +78,10 @@ class Perception:
     def everyone(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every person the detector finds in one image (not only the pair), each with the
         keypoints a slot would get: (boxes [N,4], keypoints [N,33,2], confidence [N,33]) in
-        input pixels. Identities are not touched."""
+        input pixels. Identities are not touched: a still image has nobody tracked in it, so the
+        small-people passes run (:meth:`PeopleTracker.wide_search`)."""
         work, f = downscale(to_rgb8(image), self.config.max_side)
-        det = self.detector(work)
+        det = self.detector(work, small=True)
         est = [self._estimate(work, det, i) for i in range(len(det))]
         if not est:
             return np.zeros((0, 4), np.float32), np.zeros((0, 33, 2), np.float32), np.zeros((0, 33), np.float32)

@@ -219,11 +219,13 @@ class PeopleTracker:
             return
         slot.observe(box, feat, frame, clean)
 
-    def small_in_view(self, frame: int, share: float, shape, within: int) -> bool:
-        """Whether someone seen in the last ``within`` frames had a box whose longer side is under
-        ``share`` of the longer side of an image of ``shape`` (H, W)."""
+    def wide_search(self, frame: int, share: float, shape, within: int) -> bool:
+        """Whether the detector's small-people passes should run: nobody was seen in the last
+        ``within`` frames (a cold start: nothing tracked yet, or everyone gone), or someone seen
+        then had a box whose longer side is under ``share`` of the longer side of an image of
+        ``shape`` (H, W)."""
         boxes = [p.box for p in self.people if frame - p.last_seen <= within and p.box is not None]
-        return bool(boxes) and bool((person_size(np.array(boxes), shape) < share).any())
+        return not boxes or bool((person_size(np.array(boxes), shape) < share).any())
 
     def others(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """Everyone seen this frame but the pair: (track ids [M] int64, boxes [M,4] px)."""
