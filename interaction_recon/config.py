@@ -423,11 +423,16 @@ class PerceptionConfig:
     # -emerge-check.json, validation-two-detector-passes-emerge-check.json against validation-default.json); the
     # 512-px pass runs by default only where small people are in view (detector_small_sizes); onnx: from the model
     detector_sizes: list[int] = field(default_factory=lambda: [256])
-    # movenet: sizes (px) of further passes, run only in frames where the passes above find nobody, or someone, or
-    # the tracker saw someone in the last detector_small_memory frames, whose box's longer side is under
+    # movenet: sizes (px) of further passes, run only on a cold start (the first frame, a still image, or where nobody
+    # was seen in the last detector_small_memory frames) and in frames where the passes above find nobody, or someone,
+    # or the tracker saw someone in the last detector_small_memory frames, whose box's longer side is under
     # detector_small_share of the image's longer side: small, far people (vtest.avi's walkers), at about 80 ms more
-    # per frame on one core where they run; the validation and dev clips' people are all larger, so nothing changes
-    # there (benchmarks/results/perception.json). [] = never
+    # per frame on one core where they run (perception.json). The cold start finds bus.jpg's man cut off at the edge
+    # (9 of 9 reference people, PCK@0.05 0.883 against 8, 0.876: perception.json against -before-cold-start.json);
+    # validation 88.4 / 69.4 / 91.1 mm, 6.7 px against 89.0 / 70.2 / 89.5, 6.9 (validation-default.json against
+    # -before-cold-start.json); dev with real perception better on every headline measure but depth order (0.89
+    # against 0.90) and identity swaps (whisper 4 against 2; the suite's jitter runs give 0.33-0.5 a clip), within
+    # its spread (dev-default-perception-cold-start.json against -camera-from-boxes.json). [] = never
     detector_small_sizes: list[int] = field(default_factory=lambda: [512])
     detector_small_share: float = 0.2  # share of the image's longer side (0: never; config/live.yaml)
     detector_small_memory: int = 30  # frames

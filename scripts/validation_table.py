@@ -240,10 +240,11 @@ def headline() -> str:
     front, two, fused = _load("perception"), _load("perception-two-passes"), _load("perception-fused")
     if front and two and fused:
         r, w, q, t, t2 = front["real_images"], two["real_images"], fused["real_images"], front["timing"], two["timing"]
+        first = f", the first frame (a wide search) {f(t['first_frame_ms'], '.0f')} ms" if "first_frame_ms" in t else ""
         rows.append(("real photographs (basketball1/2, zidane, bus) against an independent YOLO11n-pose reference",
                      f"people found {r['found']} of {r['reference_people']} (two detector passes: {w['found']}); "
                      f"PCK@0.05 {f(r['pck@0.05'], '.2f')} (two passes, keypoints fused: {f(q['pck@0.05'], '.2f')}); "
-                     f"{f(t['total_ms'], '.0f')} ms per frame for two people on one thread, load "
+                     f"{f(t['total_ms'], '.0f')} ms per frame for two people tracked on one thread{first}, load "
                      f"{f(t['load_average_1min'], '.1f')} (two passes {f(t2['total_ms'], '.0f')} ms, load "
                      f"{f(t2['load_average_1min'], '.1f')}; target 80)",
                      "`python benchmarks/perception.py` (`--detector-sizes 256,512 [--fusion]`)"))
