@@ -26,7 +26,7 @@ from interaction_recon.body import create
 from interaction_recon.body.skeleton import SMPL_JOINTS
 from interaction_recon.eval import validation
 from interaction_recon.eval.bench import git_commit
-from interaction_recon.fitting.floor import _below_horizon, camera_pose
+from interaction_recon.fitting.floor import camera_pose, height_ratios
 from interaction_recon.paths import cache_dir
 
 RESULTS = Path(__file__).parent / "results"
@@ -47,9 +47,8 @@ def box_ratios(scene, track) -> np.ndarray:
             continue
         centre = 0.5 * (box[:2] + box[2:])
         person = int(np.argmin(np.linalg.norm(0.5 * (truth[:, t, :2] + truth[:, t, 2:]) - centre, axis=-1)))
-        u = np.array([centre[0], centre[0]])
-        a_f, a_t = _below_horizon(u, np.array([box[3], box[1]]), scene.gt["K"], pitch)
-        ratios.append(height * (a_f - a_t) / a_f / head[person, t])
+        ratio = height_ratios(np.array([[centre[0], box[3]]]), np.array([[centre[0], box[1]]]), scene.gt["K"], pitch)
+        ratios.append(height / ratio[0] / head[person, t])
     return np.array(ratios)
 
 

@@ -184,11 +184,25 @@ def height_from_boxes(everyone: list[tuple[np.ndarray, np.ndarray]], K: np.ndarr
     centre a_f and a_t below the horizon (:func:`one_height`). None with fewer than
     ``min_samples`` boxes standing on the floor below the horizon."""
     _, feet, top = _uncut(everyone, image_size, margin)
-    a_f, a_t = _below_horizon(*feet.T, K, pitch_deg), _below_horizon(*top.T, K, pitch_deg)
+    ratio = height_ratios(feet, top, K, pitch_deg)
+    good = np.isfinite(ratio)
+    return box_height * float(np.median(ratio[good])) if good.sum() >= min_samples else None
+
+
+def height_ratios(feet: np.ndarray, top: np.ndarray, K: np.ndarray, pitch_deg: float) -> np.ndarray:
+    """[n] camera height over the height of each person standing with its lowest point ``feet``
+    [n, 2] px and highest point ``top`` [n, 2] px, seen by a camera pitched ``pitch_deg`` (no
+    roll): tan(a_f) / (tan(a_f) - tan(a_t)) (:func:`one_height`); NaN where the feet are not
+    below the horizon or the top not above the feet."""
+    return _ratios(_below_horizon(*feet.T, K, pitch_deg), _below_horizon(*top.T, K, pitch_deg))
+
+
+def _ratios(a_f: np.ndarray, a_t: np.ndarray) -> np.ndarray:
+    """tan(a_f) / (tan(a_f) - tan(a_t)) of feet and tops ``a_f``, ``a_t`` (tan below the horizon,
+    any shape); NaN where the feet are not below the horizon or the top not above the feet."""
     good = (a_f > 0) & (a_f - a_t > 1e-6)
-    if good.sum() < min_samples:
-        return None
-    return box_height * float(np.median(a_f[good] / (a_f[good] - a_t[good])))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(good, a_f / (a_f - a_t), np.nan)
 
 
 def _uncut(everyone: list[tuple[np.ndarray, np.ndarray]], image_size: tuple[int, int] | None,
@@ -231,10 +245,9 @@ def one_height(feet: np.ndarray, top: np.ndarray, K: np.ndarray, min_ratio: floa
     if np.percentile(size, 90) < min_ratio * max(np.percentile(size, 10), 1e-6):
         return None
     pitches = np.arange(-30.0, 75.0, step)[:, None]  # [G, 1] the candidates
-    a_f, a_t = _below_horizon(*feet.T, K, pitches), _below_horizon(*top.T, K, pitches)  # [G, n]
-    good = (a_f > 0) & (a_f - a_t > 1e-6)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(good, np.log(a_f / (a_f - a_t)), np.nan)
+    a_f = _below_horizon(*feet.T, K, pitches)  # [G, n]
+    r = np.log(_ratios(a_f, _below_horizon(*top.T, K, pitches)))
+    good = np.isfinite(r)
     steep = np.percentile(a_f, 90, axis=1) > np.tan(np.radians(max_sole_deg))  # [G] people beneath the camera
     valid = (good.mean(1) >= 0.9) & ~steep  # feet above the horizon (a camera below the soles) rule a pitch out too
     if not valid.any():

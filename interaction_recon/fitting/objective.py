@@ -44,7 +44,7 @@ class WindowState:
         self.basis = motion_basis(n, fitter.config.motion_basis, kp.device)  # [n, nb]
         self.fade = torch.exp(-torch.arange(n, device=kp.device, dtype=torch.float32) / SEAM_FADE)  # [n]
         self.floor_up = None  # the floor's up [3] (WindowFitter._up), for the upright and feet-on-floor terms
-        # (height m, up [3]) of the camera over the floor, known or estimated (WindowFitter._camera), or None
+        # (height m, up [3]) of the camera over the floor, known or estimated (WindowFitter.camera), or None
         self.camera = fitter.camera(job)
         nb = self.basis.shape[1]
         tails = ((6,), start.body_pose.shape[2:], (3,))  # orientation 6D, body pose, translation

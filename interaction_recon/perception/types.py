@@ -131,12 +131,11 @@ class PeopleTrack:
         (:attr:`PeopleFrame.everyone`)."""
         ids = self.slot_ids
         ids = np.repeat(ids[:, None], self.num_frames, 1) if ids.ndim == 1 else ids
-        out = []
-        for t in range(self.num_frames):
-            here, rest = self.present[:, t], self.other_frames == t
-            out.append((np.concatenate([ids[here, t], self.other_ids[rest]]).astype(np.int64),
-                        np.concatenate([self.boxes[here, t], self.other_boxes[rest]]).astype(np.float32)))
-        return out
+        cut = np.searchsorted(self.other_frames, np.arange(1, self.num_frames))  # other_frames ascend
+        other_ids, other_boxes = np.split(self.other_ids, cut), np.split(self.other_boxes.reshape(-1, 4), cut)
+        return [(np.concatenate([ids[self.present[:, t], t], other_ids[t]]).astype(np.int64),
+                 np.concatenate([self.boxes[self.present[:, t], t], other_boxes[t]]).astype(np.float32))
+                for t in range(self.num_frames)]
 
     def coco17(self) -> tuple[np.ndarray, np.ndarray]:
         """COCO-17 view: (keypoints [2,T,17,2], confidence [2,T,17])."""
