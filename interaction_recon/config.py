@@ -269,6 +269,11 @@ class FittingConfig:
     # 72.1 against 71.1, Inter 98.3 against 92.6 (validation-floor-sizing-up-pitch.json against
     # validation-default-before-level-torso.json): off
     floor_sizing_up: str = "spine"
+    # m, standing height (crown to soles) that the floor sizing gives the pair's geometric-mean person where
+    # nothing measures the pair's overall scale (no camera height, depth image or passers-by' boxes); 0: the body
+    # model's average body (anny: 1.63 m, smaller than most adults). Not fitted to any clip: about the mean of adult
+    # men and women in Europe and North America (roughly 1.77 and 1.64 m).
+    pair_stature: float = 0.0
     camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     camera_pitch: float = 0.0  # deg, with camera_height: optical axis below the horizon (fitting/floor.py)
     camera_roll: float = 0.0  # deg, with camera_height: rotation about the optical axis (fitting/floor.py)

@@ -150,6 +150,13 @@ class BodyModel(torch.nn.Module):
         head, ankles = skeleton.SMPL_JOINTS.index("head"), [skeleton.SMPL_JOINTS.index(n) for n in ("left_ankle", "right_ankle")]
         return joints[:, head, 1] - joints[:, ankles, 1].mean(-1)
 
+    def height(self, shape: Tensor) -> Tensor:
+        """[P] standing height (m, crown to soles) of T-posed bodies of shapes [P, S]: their
+        meshes' extent along the rest pose's up axis (y)."""
+        with torch.no_grad():
+            up = self.rest(shape, full_mesh=True).vertices[:, 0, :, 1]
+        return up.amax(-1) - up.amin(-1)
+
     def resized(self, shape: Tensor, ratio: Tensor, steps: int = 14) -> Tensor:
         """Shapes [P, S] whose stature is ``ratio`` [P] times that of ``shape``, found by
         bisection along :attr:`size_axes` (the next axis takes over where one saturates); the

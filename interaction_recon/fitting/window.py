@@ -390,18 +390,23 @@ class WindowFitter:
     def _size_from_floor(self, state: WindowState) -> None:
         """Resize both people (each fitted alone) so their feet share one floor
         (:mod:`interaction_recon.fitting.scale`): the floor the camera's height (:meth:`camera`)
-        below it when there is one, else the pair's average size is kept. The depth estimates
-        move with them."""
+        below it when there is one; else their size ratio from the floor, and the pair's overall
+        size from fitting.pair_stature (0: the size the pair has, the model's average body). The
+        depth estimates move with them."""
+        cfg = self.config
         with torch.no_grad():
             params = state.params()
             joints = self.body(params, collision=False).joints
         if state.camera is not None:
             asked = scale.height_factors(joints, state.seen.all(0), state.camera[0], up=state.camera[1])
         else:
-            up = self._up(state) if self.config.floor_sizing_up == "pitch" else None
-            ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=self.config.floor_sizing_tolerance,
+            up = self._up(state) if cfg.floor_sizing_up == "pitch" else None
+            ratio = scale.ground_ratio(joints, state.seen.all(0), tolerance_deg=cfg.floor_sizing_tolerance,
                                        up=None if up is None else up.cpu().numpy())
             asked = None if ratio is None else scale.split_ratio(ratio)
+            if cfg.pair_stature > 0:
+                mean = float(self.body.height(params.shape).log().mean().exp())  # the pair's geometric mean, m
+                asked = (np.ones(2) if asked is None else asked) * cfg.pair_stature / mean
         if asked is None:
             return
         params, factors = scale.rescale_about_camera(self.body, params, asked)
