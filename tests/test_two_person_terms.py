@@ -277,6 +277,22 @@ def test_the_shape_term_keeps_the_size_the_floor_sizing_found_when_centred_on_it
     assert sized < 0.6 * average, (sized, average)
 
 
+def test_the_pair_stature_sets_the_pairs_overall_size_where_nothing_measures_it(anny_body, anny_collider):
+    """fitting.pair_stature: with no camera height, depth image or passers-by, the floor sizing
+    gives the pair's geometric-mean person that standing height (here 1.15x the model's average
+    body); 0 leaves the pair the average body's size. The two-person stage then moves both fits'
+    shapes alike (a few % here), so the two are compared with each other."""
+    truth = facing_camera(anny_body, 6, x=(-0.4, 0.4))
+    kp, conf = observe_params(anny_body, truth)
+    average = float(anny_body.height(anny_body.default_shape(1))[0])
+
+    def pair_height(stature: float) -> float:  # geometric mean of the two fitted heights, share of the average
+        result = _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "pair_stature": stature})
+        return float(anny_body.height(torch.as_tensor(result.shape)).log().mean().exp()) / average
+
+    assert abs(pair_height(1.15 * average) / pair_height(0.0) - 1.15) < 0.03
+
+
 def test_the_sized_bodies_are_held_by_their_own_weight(anny_body, anny_collider):
     """weights.shape_sized: after the floor sizing (camera height known) the shape term pulls
     towards the sized bodies with its own weight, apart from weights.shape's pull towards the

@@ -133,6 +133,7 @@ METHODS: dict[str, dict] = {
     # the pair's overall size from an adult's standing height (m) instead of the body model's average body
     "pair-stature-1.65": {"fitting.pair_stature": 1.65},
     "pair-stature-1.70": {"fitting.pair_stature": 1.70},
+    "pair-stature-1.70-up-pitch": {"fitting.pair_stature": 1.70, "fitting.floor_sizing_up": "pitch"},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)
