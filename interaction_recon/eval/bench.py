@@ -338,9 +338,10 @@ METHODS = {
     # the default with the fit's limb ends moved as the keypoint model places them (validation keypoint-shift)
     "default-perception-keypoint-shift": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"keypoint_shift": DEV_KEYPOINT_SHIFT}),
-    # the pair's overall size from an adult's standing height (validation pair-stature-1.70)
-    "default-perception-pair-stature-1.70": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"pair_stature": 1.70}),
+    # the pair's overall size from an adult's standing height, their size ratio from the feet along the pitch's
+    # up (validation pair-stature-1.70-up-pitch)
+    "default-perception-pair-stature-1.70-up-pitch": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"pair_stature": 1.70, "floor_sizing_up": "pitch"}),
     # the same with 1 px of noise on the perceived keypoints: the dev suite's own spread under a tiny change
     "default-perception-jitter-1px": lambda scene, rng: fit_window_method(scene, rng, True, "perception",
                                                                           prior="closeapp", jitter=1.0),
