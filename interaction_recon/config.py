@@ -266,7 +266,7 @@ class FittingConfig:
     # validation floors, since the 3D landmarks see no camera pitch) or "pitch" (the floor's up of the pitch the
     # upright term uses: fitting.assumed_camera_height or the horizon). "pitch" on the validation clips: pelvis
     # distance error 81.3 against 84.0 mm, contact distance 434 against 511, but MPJPE 95.0 against 93.5, PA-MPJPE
-    # 72.1 against 71.1, Inter 98.3 against 92.6 (validation-floor-sizing-up-pitch.json against
+    # 72.1 against 71.1, Inter 98.3 against 92.6 (validation-floor-sizing-up-pitch-before-level-torso.json against
     # validation-default-before-level-torso.json): off
     floor_sizing_up: str = "spine"
     # m, standing height (crown to soles) that the floor sizing gives the pair's geometric-mean person where
