@@ -104,6 +104,7 @@ METHODS: dict[str, dict] = {
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
+    "camera-pose-iterations-80": {"fitting.iterations": 80},  # the cold window's two-person stage twice as long
     "camera-pose-planted-10": {"fitting.weights.planted": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
@@ -134,6 +135,8 @@ METHODS: dict[str, dict] = {
     "pair-stature-1.65": {"fitting.pair_stature": 1.65},
     "pair-stature-1.70": {"fitting.pair_stature": 1.70},
     "pair-stature-1.70-up-pitch": {"fitting.pair_stature": 1.70, "fitting.floor_sizing_up": "pitch"},
+    "pair-stature-1.70-up-pitch-iterations-80": {"fitting.pair_stature": 1.70, "fitting.floor_sizing_up": "pitch",
+                                                 "fitting.iterations": 80},
     "pose3d-1": {"fitting.weights.pose3d": 1.0},
     "pose3d-2": {"fitting.weights.pose3d": 2.0},
     "pose-prior-0": {"fitting.weights.pose_prior": 0.0},  # no pull towards the rest pose (does it flatten the limbs?)
