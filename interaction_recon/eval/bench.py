@@ -368,6 +368,9 @@ METHODS = {
     # the shape term centred on the sized bodies: the run that chose fitting.shape_prior_sized (now the default)
     "default-perception-shape-prior-sized": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shape_prior_sized": True}),
+    # the cold window's two-person stage twice as long (validation iterations-80)
+    "default-perception-iterations-80": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"iterations": 80}),
     # the cold window's two-person stage three times as long (validation iterations-120)
     "default-perception-iterations-120": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120}),

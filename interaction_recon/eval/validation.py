@@ -105,6 +105,7 @@ METHODS: dict[str, dict] = {
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
     "camera-pose-iterations-80": {"fitting.iterations": 80},  # the cold window's two-person stage twice as long
+    "iterations-80": {"fitting.iterations": 80},
     "camera-pose-planted-10": {"fitting.weights.planted": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
