@@ -72,7 +72,7 @@ class LossWeights:
     # 109.9 -> 107.9 mm but PA-MPJPE 79.6 -> 80.5 and Inter 97.8 -> 100.7 (validation-planted-10.json; each person
     # alone 118.2 -> 116.6, validation-independent-planted-10.json); at 50 PA-MPJPE 81.2, Inter 105.8. With the
     # camera's pose given, MPJPE 97.8 -> 93.0 and PA-MPJPE 79.8 -> 79.3, but Inter 83.6 -> 96.4 and the pelvis
-    # position error 88 -> 137 mm (validation-camera-pose-planted-10.json against validation-camera-pose.json)
+    # position error 88 -> 137 mm (validation-camera-pose-planted-10.json against the camera-pose run at its commit, 1fa8c32)
     planted: float = 0.0
 
 
