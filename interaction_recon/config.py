@@ -196,6 +196,15 @@ class FittingConfig:
     # (dev-default-perception-iterations-120.json against dev-default-perception-shape-prior-sized.json); a 60-step
     # alone stage is worse on validation (validation-alone-60*.json against -default-before-shape-prior-sized.json)
     iterations: int = 40
+    # cold start, two people: the steps of that stage where the camera's pose over the floor is known or estimated
+    # from everyone's boxes. The absolute sizing then moves each person along their ray by up to tens of cm, and 40
+    # steps leave them short of where they settle (highfive_left's reprojection error 7.7 px, 6.6 after 80 steps, 6.8
+    # with the pair's size from the average body). Validation with each clip's pose given: 78.2 / 70.8 / 63.7 mm,
+    # 6.7 px, pelvis position error 79.5 mm against 81.1 / 73.0 / 75.0, 7.1, 93.5 at 40
+    # (validation-camera-pose-iterations-80.json against validation-camera-pose-before-known-floor-steps.json); about 40 % more fitting time
+    # there. Without a camera pose, 80 steps change little (88.4 / 69.1 / 90.4 against 88.4 / 69.4 / 91.1,
+    # validation-iterations-80.json against validation-default.json), so the plain stage keeps 40
+    iterations_known_floor: int = 80
     # warm start: steps per update, over the newest refit_frames frames (the older ones are kept). 40 over the newest
     # stride (32) costs what 20 over 64 did on one thread, as the node's fits run
     # (window-prior-closeapp-refit-64-warm-20.json), and is better where warm updates run: validation with 64-frame windows

@@ -325,6 +325,23 @@ def test_the_floor_sizing_takes_the_pitchs_up_when_asked(anny_body, anny_collide
         _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "floor_sizing_up": "spines"})
 
 
+def test_a_known_floor_gives_the_two_person_stage_its_own_steps(anny_body, anny_collider, monkeypatch):
+    """fitting.iterations_known_floor: where the camera's pose over the floor is known (and the
+    pair is sized absolutely), the cold window's last stage runs that many steps; without one,
+    fitting.iterations."""
+    from interaction_recon.fitting import objective
+
+    _, _, kp, conf, height = _small_people_over_a_level_camera(anny_body)
+    steps = []
+    run = objective.WindowState.run
+    monkeypatch.setattr(objective.WindowState, "run", lambda self, n, **k: steps.append(n) or run(self, n, **k))
+    for settings in ({"camera_height": height}, {}):
+        steps.clear()
+        _fit(anny_body, anny_collider, job_of(kp, conf), {"floor_sizing": True, "iterations": 6,
+                                                          "iterations_known_floor": 9, **settings})
+        assert steps[-1] == (9 if settings else 6), steps
+
+
 def test_floor_pose_round_trips_through_extrinsics():
     from interaction_recon.fitting import floor
 

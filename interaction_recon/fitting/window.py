@@ -220,7 +220,8 @@ class WindowFitter:
             self._attach_prior(state, job, K)
             self._attach_reach(state, job, conf_np)
             evidence = self._contact_evidence(job, conf_np, seen, state)
-            state.run(cfg.iterations, rigid=False, optimise_shape=True)
+            sized_absolutely = cfg.two_person and state.camera is not None
+            state.run(cfg.iterations_known_floor if sized_absolutely else cfg.iterations, rigid=False, optimise_shape=True)
         else:
             state.set_up(self._up(state))
             self._attach_prior(state, job, K)
