@@ -78,7 +78,9 @@ def job_of(kp, conf, frames=None, ids=(0, 1)):
 
 
 def small_config(**kw) -> FittingConfig:
+    """A fast window config; ``iterations`` also sets the known floor's steps unless those are given."""
     cfg = FittingConfig(window=16, stride=4, iterations_rigid=10, iterations=25, iterations_warm=10, refit_frames=8)
+    kw.setdefault("iterations_known_floor", kw.get("iterations", cfg.iterations))
     for k, v in kw.items():
         setattr(cfg, k, v)
     return cfg
