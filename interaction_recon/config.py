@@ -280,8 +280,11 @@ class FittingConfig:
     floor_sizing_up: str = "spine"
     # m, standing height (crown to soles) that the floor sizing gives the pair's geometric-mean person where
     # nothing measures the pair's overall scale (no camera height, depth image or passers-by' boxes); 0: the body
-    # model's average body (anny: 1.63 m, smaller than most adults). Not fitted to any clip: about the mean of adult
-    # men and women in Europe and North America (roughly 1.77 and 1.64 m).
+    # model's average body (anny: 1.63 m, smaller than most adults). 1.70 m (about the mean of adult men and women in
+    # Europe and North America, not fitted to any clip): validation MPJPE 84.6, Inter 114.9 mm against 88.4 / 91.1
+    # (the pair spreads apart); with floor_sizing_up "pitch" 85.4 / 71.6 / 78.5 mm, pelvis position error 134 against
+    # 202 mm, but PA-MPJPE 69.4 -> 71.6, and on dev Inter +10.4 %, pelvis distance +20.7 % (three pairs with a child)
+    # (validation-pair-stature-1.70*.json, dev-default-perception-pair-stature-1.70-up-pitch.json): off
     pair_stature: float = 0.0
     camera_height: float = 0.0  # m, the camera above the floor when known (a robot's mount): absolute sizes; 0: unknown
     camera_pitch: float = 0.0  # deg, with camera_height: optical axis below the horizon (fitting/floor.py)
