@@ -97,6 +97,13 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
        ("dev-default-perception-small-pass", "the default with the 512-px pass where small people are in view "
         "(perception.detector_small_sizes) and the windows ended where a slot passes to another person: nobody on "
         "the dev clips is small enough, the same tracks as -emerge-check, one torch thread"),
+       ("dev-default-perception-cold-start", "the default with a cold start's wide search (session 32), one torch "
+        "thread"),
+       ("dev-default-perception-pair-stature-1.70-up-pitch", "the same with the pair's size from a 1.70 m adult and "
+        "its ratio along the pitch's up (fitting.pair_stature, floor_sizing_up; validation "
+        "pair-stature-1.70-up-pitch; not kept)"),
+       ("dev-default-perception-known-floor-steps", "the default with fitting.iterations_known_floor (session 33): "
+        "no dev clip has a camera pose, every measure as -cold-start"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
