@@ -368,6 +368,9 @@ METHODS = {
     # the shape term centred on the sized bodies: the run that chose fitting.shape_prior_sized (now the default)
     "default-perception-shape-prior-sized": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"shape_prior_sized": True}),
+    # the camera's height from the pair's boxes at the shins' pitch, used as a known pose (validation pair-camera)
+    "default-perception-pair-camera": lambda scene, rng: fit_window_method(
+        scene, rng, True, "perception", prior="closeapp", settings={"pair_camera": True}),
     # the cold window's two-person stage twice as long (validation iterations-80)
     "default-perception-iterations-80": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 80}),
