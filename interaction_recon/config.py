@@ -334,7 +334,7 @@ class FittingConfig:
     # landmarks' shins and, at it, the camera's height from the boxes (fitting/floor.py height_from_boxes), used as a
     # known pose. On the validation clips the heights come out 7 % off at most (1.65 / 1.69 / 1.34 / 2.14 m for true
     # 1.78 / 1.58 / 1.32 / 2.31; probe) against the assumed 1.5 m's 35 %, but the fit is mixed: 86.7 / 71.8 / 84.2 mm,
-    # 7.1 px against 89.0 / 70.2 / 89.5, 6.9 (validation-pair-camera.json against validation-default.json); the
+    # 7.1 px against 89.0 / 70.2 / 89.5, 6.9 (validation-pair-camera-before-known-floor-steps.json against the default then); the
     # clips' true pose does the same to PA-MPJPE (80.4 / 72.6 / 76.6, 7.2 px, validation-camera-pose-rerun.json).
     # Without the feet-on-floor term 88.0 / 70.8 / 95.2 (validation-pair-camera-no-floor-term.json): off
     pair_camera: bool = False
