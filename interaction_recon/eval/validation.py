@@ -113,6 +113,7 @@ METHODS: dict[str, dict] = {
     # perception.emerge_frames)
     "no-emerge-check": {"perception.emerge_frames": 0},
     "pair-camera": {"fitting.pair_camera": True},
+    "independent-pair-camera": {"fitting.two_person": False, "fitting.prior": "none", "fitting.pair_camera": True},
     "pair-camera-no-floor-term": {"fitting.pair_camera": True, "fitting.weights.floor": 0.0},
     "keypoints-agreed-mean": {"perception.detector_sizes": [256, 512], "perception.fuse_keypoints": True,
                               "perception.keypoint_agreed": "mean", **UNGUARDED},
