@@ -104,6 +104,8 @@ DEV = (("dev-two-person+prior-closeapp", "simulated 2D, the default fit"),
         "pair-stature-1.70-up-pitch; not kept)"),
        ("dev-default-perception-known-floor-steps", "the default with fitting.iterations_known_floor (session 33): "
         "no dev clip has a camera pose, every measure as -cold-start"),
+       ("dev-default-perception-pair-camera", "the same with the camera's height from the pair's boxes at the shins' "
+        "pitch (fitting.pair_camera; validation pair-camera; not kept)"),
        ("dev-independent-perception", "real perception, each person alone (earlier code: no 3D-landmark term)"))
 DEV_COLUMNS = ("mpjpe", "pa_mpjpe", "inter", "reprojection_error", "contact_distance_error", "contact_f1",
                "contact_false_frames", "depth_order_accuracy", "penetration_mean", "accel_error", "root_position_error",
