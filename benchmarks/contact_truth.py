@@ -38,9 +38,10 @@ def clip_truth(scene) -> dict:
         d = np.linalg.norm(j2d[0, :, SMPL_JOINTS.index(a)] - j2d[1, :, SMPL_JOINTS.index(b)], axis=-1)
         overlap |= d < OVERLAP * height
     free = ~touching
+    near = free & (gap < NEAR)
     return {"frames": int(len(gap)), "contact": int(touching.sum()), "no_contact": int(free.sum()),
-            "near_miss": int((free & (gap < NEAR)).sum()), "overlap_apart": int((overlap & (gap > APART)).sum()),
-            "gap_cm_median_near_miss": float(100 * np.median(gap[free & (gap < NEAR)])) if (free & (gap < NEAR)).any() else None,
+            "near_miss": int(near.sum()), "overlap_apart": int((overlap & (gap > APART)).sum()),
+            "gap_cm_median_near_miss": float(100 * np.median(gap[near])) if near.any() else None,
             "contact_parts": scene.meta.get("contact_parts", [])}
 
 

@@ -371,9 +371,6 @@ METHODS = {
     # the camera's height from the pair's boxes at the shins' pitch, used as a known pose (validation pair-camera)
     "default-perception-pair-camera": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"pair_camera": True}),
-    # the cold window's two-person stage twice as long (validation iterations-80)
-    "default-perception-iterations-80": lambda scene, rng: fit_window_method(
-        scene, rng, True, "perception", prior="closeapp", settings={"iterations": 80}),
     # the cold window's two-person stage three times as long (validation iterations-120)
     "default-perception-iterations-120": lambda scene, rng: fit_window_method(
         scene, rng, True, "perception", prior="closeapp", settings={"iterations": 120}),

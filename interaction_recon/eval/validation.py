@@ -70,6 +70,7 @@ METHODS: dict[str, dict] = {
     "long-alone": {"fitting.iterations_alone": 40},
     "alone-60": {"fitting.iterations_alone": 60},
     "alone-60-iterations-80": {"fitting.iterations_alone": 60, "fitting.iterations": 80},
+    "iterations-80": {"fitting.iterations": 80},  # the cold window's two-person stage twice as long, no pose
     "iterations-120": {"fitting.iterations": 120},
     # 64-frame windows (stride 32): the clips then run warm-started updates too, as a live stream does
     "window-64": {"fitting.window": 64},
@@ -104,8 +105,9 @@ METHODS: dict[str, dict] = {
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
-    "camera-pose-iterations-80": {"fitting.iterations": 80},  # the cold window's two-person stage twice as long
-    "iterations-80": {"fitting.iterations": 80},
+    # the two-person stage 80 steps with the pose given: the run that chose fitting.iterations_known_floor (before
+    # it; since, camera-pose itself)
+    "camera-pose-iterations-80": {"fitting.iterations_known_floor": 80},
     "camera-pose-planted-10": {"fitting.weights.planted": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
