@@ -105,9 +105,9 @@ METHODS: dict[str, dict] = {
     "camera-pose": {},
     "camera-pose-sizing-only": {"fitting.weights.floor": 0.0},
     "camera-pose-floor-10": {"fitting.weights.floor": 10.0},
-    # the two-person stage 80 steps with the pose given: the run that chose fitting.iterations_known_floor (before
-    # it; since, camera-pose itself)
-    "camera-pose-iterations-80": {"fitting.iterations_known_floor": 80},
+    # the run that chose fitting.iterations_known_floor, made before that knob (fitting.iterations then set the
+    # two-person stage's steps with the pose given too; since, it scores as camera-pose)
+    "camera-pose-iterations-80": {"fitting.iterations": 80},
     "camera-pose-planted-10": {"fitting.weights.planted": 10.0},
     "no-upright": {"fitting.weights.upright": 0.0},
     "two-detector-passes": {"perception.detector_sizes": [256, 512]},
