@@ -1,9 +1,14 @@
 """Is the 3D plausible on real video? (issue 20, part 4). No 3D ground truth exists for these
-clips, so the reconstruction is checked against what is true of any two standing adults:
+clips, so the reconstruction is checked against what is true of any two standing adults, per
+person (a slot holds several people in turn where the pair changes: the reconstruction's
+``frame_ids`` say whose body each is; people named from the hand-checked boxes in
+``tests/data/`` where they match):
 
-- ``size``: the head joint's distance from the mid-ankle, median per person (m; needs no
-  floor); the validation clips' adults (outside-made, ground truth) give the reference range,
-  computed the same way (``reference``);
+- ``length``: the head joint's distance from the ankles along the bones, median per person
+  (m; ``plausible.body_length``: a person's size whatever the pose); ``size``: the straight
+  head-to-mid-ankle distance (shorter in a stride, with bent knees or a stoop); the validation
+  clips' adults (outside-made, ground truth) give the reference ranges, computed the same way
+  (``reference``);
 - the floor: a plane fitted (least squares, one refit without the worst quarter) to each
   person's lowest foot joint in every frame where the person is published, when those feet
   span at least ``plausible.FLOOR_SPREAD`` m (rms) both ways (people walking about; feet along one line leave
@@ -14,7 +19,7 @@ clips, so the reconstruction is checked against what is true of any two standing
   the last window's ``results.npz`` ``floor``);
 - with a floor: ``lean``, the angle between each person's pelvis-to-neck axis and the floor's
   normal, median per person (deg; standing or walking adults stay within a few degrees), and
-  ``foot_gap``, the difference between the two people's median lowest-foot heights (m).
+  ``foot``, the median height of their lowest foot joint over it (m).
 
 Clips: vtest.avi 510-599 (opencv-doc: people walking on a lawn, a couple among them) and
 Sports2D's demo.mp4 (two people, first 150 frames), each run as ``interaction-recon
@@ -38,23 +43,80 @@ import numpy as np
 from interaction_recon import reconstruct
 from interaction_recon.config import load_config, override
 from interaction_recon.eval import validation
-from interaction_recon.eval.plausible import NECK, PELVIS, body_size, plausibility
+from interaction_recon.eval.plausible import NECK, PELVIS, body_length, body_size, plausibility
 from interaction_recon.eval.bench import git_commit
 from interaction_recon.paths import cache_dir
 from interaction_recon.perception import assets
 
 RESULTS = Path(__file__).parent / "results"
-CLIPS = (("vtest_510_599", "vtest.avi", 510, 90), ("sports2d_0_149", "sports2d_demo.mp4", 0, 150))
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "data"
+# key, packaged video, first frame, frames, hand-checked boxes of its people by frame (tests/data)
+CLIPS = (("vtest_510_599", "vtest.avi", 510, 90, "vtest_couple.json"),
+         ("sports2d_0_149", "sports2d_demo.mp4", 0, 150, "sports2d_people.json"))
+
+
 def reference() -> dict:
     """Size and lean (to the true floor) of the validation clips' people, from their ground
     truth (world frame, z up): the range real adults span."""
-    sizes, leans = [], []
+    sizes, lengths, leans = [], [], []
     for scene in validation.load_suite(None):
         j = np.load(scene.root / "gt.npz")["joints_world"]  # [2, T, 24, 3] z up, floor z = 0
         sizes += np.median(body_size(j), 1).tolist()
+        lengths += np.median(body_length(j), 1).tolist()
         axis = j[..., NECK, :] - j[..., PELVIS, :]
         leans += np.median(np.degrees(np.arccos(axis[..., 2] / np.linalg.norm(axis, axis=-1))), 1).tolist()
-    return {"size": [round(min(sizes), 3), round(max(sizes), 3)], "lean": [round(min(leans), 1), round(max(leans), 1)]}
+    span = lambda x, n: [round(min(x), n), round(max(x), n)]  # noqa: E731
+    return {"size": span(sizes, 3), "length": span(lengths, 3), "lean": span(leans, 1)}
+
+
+def length_ratios(methods=("default", "camera-pose", "pair-camera")) -> dict:
+    """How the fit sizes people whose size is known: per validation method, the fitted length
+    over the true one (``plausible.body_length``, medians) of each person, from the
+    reconstructions ``interaction-recon bench --suite validation --method M`` keeps under
+    .cache/validation/<clip>/<M>/ (methods not run are left out); fitted people are matched
+    to the true ones by their pelvis track."""
+    out = {}
+    for method in methods:
+        ratios = []
+        for scene in validation.load_suite(None):
+            path = cache_dir() / "validation" / scene.name / method / "results.npz"
+            if not path.exists():
+                break
+            fit, true = np.load(path)["joints"], scene.gt["joints"]  # [2, T, 24, 3] camera frame
+            apart = [np.nanmean(np.linalg.norm(fit[:, :, PELVIS] - true[order, :, PELVIS], axis=-1))
+                     for order in ([0, 1], [1, 0])]
+            order = [0, 1] if apart[0] <= apart[1] else [1, 0]
+            for p in range(2):
+                seen = np.isfinite(fit[p]).all((-1, -2))
+                ratios.append(float(np.median(body_length(fit[p, seen])) / np.median(body_length(true[order[p]]))))
+        else:
+            out[method] = [round(r, 3) for r in ratios]
+    return out
+
+
+def names(saved, start: int, labels: dict) -> dict[int, str]:
+    """{id: name} of the people whose pelvis, projected, lies in one labelled person's box
+    (``labels``: frame -> name -> [x0, y0, x1, y1] px) in at least 80 % of that person's
+    labelled frames where they are published, and at least 3; ``saved``: a results.npz."""
+    uv = saved["joints"][..., 0, :] @ saved["K"].T  # [2, T, 3] pelvis
+    uv = uv[..., :2] / uv[..., 2:]
+    votes: dict[int, list[str | None]] = {}
+    for frame, people in labels.items():
+        t = int(frame) - start
+        if not 0 <= t < uv.shape[1]:
+            continue
+        for slot in range(2):
+            if not np.isfinite(uv[slot, t]).all():
+                continue
+            x, y = uv[slot, t]
+            inside = [n for n, (x0, y0, x1, y1) in people.items() if x0 <= x <= x1 and y0 <= y <= y1]
+            votes.setdefault(int(saved["frame_ids"][slot, t]), []).append(inside[0] if len(inside) == 1 else None)
+    out = {}
+    for i, v in votes.items():
+        best = max(set(v) - {None}, key=v.count, default=None)
+        if best is not None and v.count(best) >= max(3, 0.8 * len(v)):
+            out[i] = best
+    return out
 
 
 def _frames(name: str, start: int, count: int, folder: Path) -> int:
@@ -84,8 +146,8 @@ def main() -> None:
     settings = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.set)}
     config = override(load_config(args.config), settings, "--set field")
     out = {"config": args.config or "embedded defaults", "settings": settings, "commit": git_commit(), "load": os.getloadavg()[0],
-           "reference": reference(), "clips": {}}
-    for key, name, start, count in CLIPS:
+           "reference": reference(), "length_ratios": length_ratios(), "clips": {}}
+    for key, name, start, count, labelled in CLIPS:
         with tempfile.TemporaryDirectory() as tmp:
             frames = Path(tmp) / "frames"
             frames.mkdir()
@@ -95,7 +157,10 @@ def main() -> None:
             keep = cache_dir() / args.name / key  # the reconstruction, kept to look at
             reconstruct.run(frames, keep, config, overlay=False)
             saved = np.load(keep / "results.npz")
-        out["clips"][key] = plausibility(saved["joints"])
+        out["clips"][key] = plausibility(saved["joints"], saved["frame_ids"])
+        labels = json.loads((LABELS / labelled).read_text())["frames"]
+        for i, who in names(saved, start, labels).items():
+            out["clips"][key]["people"][i]["name"] = who
         up = saved["floor"][:3]  # the floor's up the fit used (known, or estimated: fitting/floor.py)
         out["clips"][key]["fit_pitch"] = round(float(np.degrees(np.arcsin(-up[2]))), 1) if np.isfinite(up).all() else None
         out["clips"][key]["fit_height"] = round(float(saved["floor"][3]), 2) if np.isfinite(saved["floor"]).all() else None
@@ -105,14 +170,17 @@ def main() -> None:
     ref = out["reference"]
     lines = [f"# Plausibility of the 3D on real video ({out['config']} {settings or ''}, {out['commit']}, "
              f"load {out['load']:.1f})", "",
-             f"Validation ground truth's adults: size (head joint to mid-ankle) {ref['size']} m, lean {ref['lean']} deg.",
-             "", "| clip | person | frames | size m | floor | lean deg | floor rms m | floor tilt deg | foot gap m | "
-             "fit's pitch deg | fit's camera height m |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"Validation ground truth's adults: length (head joint to ankles along the bones) {ref['length']} m, "
+             f"size (head joint to mid-ankle) {ref['size']} m, lean {ref['lean']} deg.", "",
+             "Fitted over true length of each validation person (reconstructions kept by the validation bench): "
+             + "; ".join(f"{m} {r}" for m, r in out["length_ratios"].items()) + ".",
+             "", "| clip | person (tracker id) | frames | length m | size m | lean deg | foot m | floor | floor rms m | "
+             "floor tilt deg | fit's pitch deg | fit's camera height m |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in out["clips"].items():
-        for p in range(2 if "size" in c else 0):
-            lines.append(f"| {key} | {p} | {c['published_frames'][p]} | {c['size'][p]} | {c.get('floor', '-')} "
-                         f"(spread {c.get('floor_spread', '-')} m) | {c.get('lean', ['-', '-'])[p]} | "
-                         f"{c.get('floor_rms', '-')} | {c.get('floor_tilt', '-')} | {c.get('foot_gap', '-')} | "
+        for i, p in c.get("people", {}).items():
+            lines.append(f"| {key} | {p.get('name', '-')} ({i}) | {p['frames']} | {p['length']} | {p['size']} | "
+                         f"{p.get('lean', '-')} | {p.get('foot', '-')} | {c.get('floor', '-')} (spread "
+                         f"{c.get('floor_spread', '-')} m) | {c.get('floor_rms', '-')} | {c.get('floor_tilt', '-')} | "
                          f"{c.get('fit_pitch', '-')} | {c.get('fit_height', '-')} |")
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

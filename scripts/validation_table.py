@@ -278,19 +278,26 @@ def headline() -> str:
         ref, v, s2 = real3d["reference"], real3d["clips"]["vtest_510_599"], real3d["clips"]["sports2d_0_149"]
         v0 = flat["clips"]["vtest_510_599"]
 
-        def floor(clip) -> str:
-            return (f"feet {clip['floor_rms']} m rms off one floor tilted {clip['floor_tilt']} deg, lean "
-                    f"{clip['lean'][0]} / {clip['lean'][1]} deg" if "lean" in clip
-                    else f"floor {clip.get('floor', '-')} (feet spread {clip.get('floor_spread', '-')} m)")
+        def named(clip) -> dict:
+            """{name: person} of the people the hand-checked boxes name (benchmarks/real_video_3d.py)."""
+            return {p["name"]: p for p in clip["people"].values() if "name" in p}
 
-        rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): sizes and the floor the feet "
-                     "trace (no ground truth)",
-                     f"vtest: camera {v['fit_height']} m up, pitched {v['fit_pitch']} deg (from everyone's boxes), "
-                     f"size (head to ankles) {v['size'][0]} / {v['size'][1]} m (validation adults "
-                     f"{ref['size'][0]}-{ref['size'][1]}), {floor(v)} (boxes not used: pitch {v0['fit_pitch']} deg, "
-                     f"size {v0['size'][0]} / {v0['size'][1]} m, {floor(v0)}; adults' lean "
-                     f"{ref['lean'][0]}-{ref['lean'][1]} deg); "
-                     f"Sports2D (two people: no estimate): size {s2['size'][0]} / {s2['size'][1]} m, floor {s2.get('floor', '-')}",
+        def people(clip) -> str:
+            who = named(clip)
+            out = ", ".join(f"{n} {p['length']} m" + (f" leaning {p['lean']} deg" if "lean" in p else "")
+                            for n, p in sorted(who.items()))
+            return out + (f" (feet {clip['floor_rms']} m rms off one floor tilted {clip['floor_tilt']} deg)"
+                          if clip.get("floor") == "fitted" else f" (floor {clip.get('floor', '-')})")
+
+        rows.append(("3D on real video (vtest.avi 510-599; Sports2D demo 0-149): each person's size and lean, the "
+                     "floor the feet trace (no ground truth)",
+                     f"vtest: camera {v['fit_height']} m up, pitched {v['fit_pitch']} deg (from everyone's boxes); "
+                     f"head to ankles along the bones: {people(v)} (validation adults {ref['length'][0]}-"
+                     f"{ref['length'][1]} m, lean {ref['lean'][0]}-{ref['lean'][1]} deg; all {len(v['people'])} people the "
+                     f"slots held {min(p['length'] for p in v['people'].values())}-"
+                     f"{max(p['length'] for p in v['people'].values())} m); "
+                     f"boxes not used (pitch {v0['fit_pitch']} deg): {people(v0)}; Sports2D (two people: no camera "
+                     f"estimate): {people(s2)}",
                      "`python benchmarks/real_video_3d.py` (`--set fitting.horizon_min_people=0`)"))
     demo = _load("demo-summary")
     if demo:

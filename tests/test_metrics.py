@@ -366,3 +366,45 @@ def test_score_sequence_computes_only_what_its_inputs_allow():
     scores = score_sequence({"joints": gt}, {"joints": gt})
     assert "mpvpe" not in scores and "pck" not in scores and "depth_order_accuracy" not in scores
     assert scores["mpjpe"] == 0.0
+
+
+def _standing(scale: float = 1.0) -> np.ndarray:
+    """[24, 3] a hand-built standing SMPL-24 skeleton (camera frame, y down, 4 m away): a 0.6 m
+    spine chain from the head joint to the pelvis and 0.4 m thighs and shins, times ``scale``."""
+    from interaction_recon.body.skeleton import SMPL_JOINTS
+
+    j = np.zeros((24, 3))
+    spine = {"pelvis": 0.0, "spine1": -0.1, "spine2": -0.2, "spine3": -0.3, "neck": -0.45, "head": -0.6}
+    for name, y in spine.items():
+        j[SMPL_JOINTS.index(name)] = (0.0, y, 0.0)
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        for name, y in (("hip", 0.05), ("knee", 0.45), ("ankle", 0.85)):
+            j[SMPL_JOINTS.index(f"{side}_{name}")] = (x, y, 0.0)
+        j[SMPL_JOINTS.index(f"{side}_foot")] = (x, 0.9, -0.1)
+    return j * scale + (0.0, 0.0, 4.0)
+
+
+def test_body_length_keeps_a_persons_size_when_the_knees_bend_and_body_size_does_not():
+    from interaction_recon.body.skeleton import SMPL_JOINTS
+    from interaction_recon.eval.plausible import body_length, body_size
+
+    bent = _standing()
+    for side in ("left", "right"):  # the knees 0.2 m forward, the bones as long
+        hip, knee, ankle = (SMPL_JOINTS.index(f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+        bent[knee] = bent[hip] + (0.0, math.sqrt(0.4 ** 2 - 0.2 ** 2), -0.2)
+        bent[ankle] = bent[knee] + (0.0, math.sqrt(0.4 ** 2 - 0.2 ** 2), 0.2)
+    assert body_length(_standing()) == pytest.approx(1.4) and body_length(bent) == pytest.approx(1.4)
+    assert body_size(bent) < body_size(_standing()) - 0.1
+
+
+def test_plausibility_sizes_each_person_a_slot_holds_not_the_slot():
+    """A slot holds a 1.4 m person, then (the pair changed) a 0.98 m one: each is measured
+    alone; the slot's median would mix them."""
+    from interaction_recon.eval.plausible import plausibility
+
+    joints = np.stack([np.stack([_standing()] * 10 + [_standing(0.7)] * 12), np.stack([_standing(1.1)] * 22)])
+    ids = np.array([[5] * 10 + [7] * 12, [6] * 22])
+    people = plausibility(joints, ids)["people"]
+    assert sorted(people) == [5, 6, 7]
+    assert [people[i]["length"] for i in (5, 6, 7)] == pytest.approx([1.4, 1.54, 0.98], abs=1e-3)
+    assert people[5]["frames"] == 10 and people[7]["frames"] == 12

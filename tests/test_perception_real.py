@@ -331,11 +331,12 @@ def test_vtest_bodies_are_published_only_near_their_detections_and_over_them():
     known = track.frame_ids >= 0
     assert (result.frame_ids[known] == track.frame_ids[known]).all()  # each frame's body says whose it is
     # seen from above (the passers-by's boxes give the camera's pose): the feet stand on one floor tilted
-    # like the camera, the walkers adult-sized; with the boxes not used (horizon_min_people 0) the feet trace a
-    # floor 6.5 deg from the camera's vertical and the woman is 1.07 m head to ankles (real-video-3d-no-boxes.json)
-    out = plausibility(result.joints)
+    # like the camera, every walker adult-sized (head to ankles along the bones); with the boxes not used
+    # (horizon_min_people 0) the feet trace a floor 6.5 deg from the camera's vertical and the woman is 0.97 m head
+    # to ankles (real-video-3d-no-boxes.json)
+    out = plausibility(result.joints, result.frame_ids)
     assert out["floor"] == "fitted" and out["floor_rms"] < 0.08 and 15.0 < out["floor_tilt"] < 40.0, out
-    assert all(1.15 < size < 1.85 for size in out["size"]), out
+    assert len(out["people"]) >= 3 and all(1.15 < p["length"] < 1.85 for p in out["people"].values()), out
 
 
 @pytest.mark.slow
