@@ -43,6 +43,7 @@ import numpy as np
 from interaction_recon import reconstruct
 from interaction_recon.config import load_config, override
 from interaction_recon.eval import validation
+from interaction_recon.eval.metrics import match_person_order
 from interaction_recon.eval.plausible import NECK, PELVIS, body_length, body_size, plausibility
 from interaction_recon.eval.bench import git_commit
 from interaction_recon.paths import cache_dir
@@ -73,8 +74,8 @@ def length_ratios(methods=("default", "camera-pose", "pair-camera")) -> dict:
     """How the fit sizes people whose size is known: per validation method, the fitted length
     over the true one (``plausible.body_length``, medians) of each person, from the
     reconstructions ``interaction-recon bench --suite validation --method M`` keeps under
-    .cache/validation/<clip>/<M>/ (methods not run are left out); fitted people are matched
-    to the true ones by their pelvis track."""
+    .cache/validation/<clip>/<M>/ (methods not run are left out), in the true people's order
+    (``metrics.match_person_order``)."""
     out = {}
     for method in methods:
         ratios = []
@@ -83,12 +84,10 @@ def length_ratios(methods=("default", "camera-pose", "pair-camera")) -> dict:
             if not path.exists():
                 break
             fit, true = np.load(path)["joints"], scene.gt["joints"]  # [2, T, 24, 3] camera frame
-            apart = [np.nanmean(np.linalg.norm(fit[:, :, PELVIS] - true[order, :, PELVIS], axis=-1))
-                     for order in ([0, 1], [1, 0])]
-            order = [0, 1] if apart[0] <= apart[1] else [1, 0]
+            fit = fit[list(match_person_order(fit, true)[0])]  # in the truth's person order
             for p in range(2):
                 seen = np.isfinite(fit[p]).all((-1, -2))
-                ratios.append(float(np.median(body_length(fit[p, seen])) / np.median(body_length(true[order[p]]))))
+                ratios.append(float(np.median(body_length(fit[p, seen])) / np.median(body_length(true[p]))))
         else:
             out[method] = [round(r, 3) for r in ratios]
     return out

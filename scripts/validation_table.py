@@ -278,12 +278,9 @@ def headline() -> str:
         ref, v, s2 = real3d["reference"], real3d["clips"]["vtest_510_599"], real3d["clips"]["sports2d_0_149"]
         v0 = flat["clips"]["vtest_510_599"]
 
-        def named(clip) -> dict:
-            """{name: person} of the people the hand-checked boxes name (benchmarks/real_video_3d.py)."""
-            return {p["name"]: p for p in clip["people"].values() if "name" in p}
-
         def people(clip) -> str:
-            who = named(clip)
+            """The people the hand-checked boxes name (benchmarks/real_video_3d.py), and the floor."""
+            who = {p["name"]: p for p in clip["people"].values() if "name" in p}
             out = ", ".join(f"{n} {p['length']} m" + (f" leaning {p['lean']} deg" if "lean" in p else "")
                             for n, p in sorted(who.items()))
             return out + (f" (feet {clip['floor_rms']} m rms off one floor tilted {clip['floor_tilt']} deg)"
